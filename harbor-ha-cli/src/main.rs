@@ -1,0 +1,139 @@
+//! `harbor-ha`: a thin command line over harbor-ha-core. It parses arguments, reads files,
+//! prints what the core returns, and maps outcomes to exit codes (0 clean, 1 errors,
+//! 2 usage, I/O or parse failure).
+#![deny(missing_docs)]
+
+mod report;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use harbor_ha_core::{examples, load_file, LoadError, RuleCode};
+
+#[derive(Parser)]
+#[command(
+    name = "harbor-ha",
+    version,
+    about = "Model, validate and render a highly available Harbor deployment"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print an example topology (seed, s3, dual-master, hierarchy).
+    Init {
+        /// Which example.
+        #[arg(long, default_value = "seed", value_parser = clap::builder::PossibleValuesParser::new(examples::NAMES))]
+        example: String,
+    },
+    /// Check a topology file and report every problem with its fix.
+    Validate {
+        /// The topology file.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Fail (exit 1) on warnings too.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print a rule's documentation.
+    Explain {
+        /// A rule code (HA003) or name (host-outside-subnet).
+        code: String,
+    },
+    /// Print the JSON Schema of the topology format.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Init { example } => out(examples::get(&example).unwrap_or_default()),
+        Command::Schema => out(&harbor_ha_core::schema::json_schema()),
+        Command::Explain { code } => match code.parse::<RuleCode>() {
+            Ok(c) => out(&format!("{}\n", c.doc().trim_end())),
+            Err(e) => {
+                eprintln!(
+                    "error: {e}; the codes are: {}",
+                    RuleCode::ALL
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                ExitCode::from(2)
+            }
+        },
+        Command::Validate {
+            file,
+            format,
+            strict,
+        } => validate(&file, format, strict),
+    }
+}
+
+fn out(s: &str) -> ExitCode {
+    let mut o = std::io::stdout().lock();
+    if o.write_all(s.as_bytes()).and_then(|()| o.flush()).is_err() {
+        return ExitCode::from(2);
+    }
+    ExitCode::SUCCESS
+}
+
+fn validate(file: &PathBuf, format: Format, strict: bool) -> ExitCode {
+    let (doc, text) = match load_file(file) {
+        Ok(x) => x,
+        Err(LoadError::Parse(d)) => {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            print_diags(format, file, &text, std::slice::from_ref(&d));
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = doc.validate();
+    print_diags(format, file, &text, &report.diagnostics);
+    let failed = report.has_errors() || (strict && !report.diagnostics.is_empty());
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_diags(
+    format: Format,
+    file: &std::path::Path,
+    text: &str,
+    diags: &[harbor_ha_core::Diagnostic],
+) {
+    let s = match format {
+        Format::Json => report::json(diags),
+        Format::Text => report::text(&file.display().to_string(), text, diags),
+    };
+    let _ = out(&s);
+}

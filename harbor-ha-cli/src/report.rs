@@ -1,0 +1,66 @@
+//! Diagnostics for people (compiler style) and for machines (JSON).
+
+use std::fmt::Write;
+
+use harbor_ha_core::diag::redact_line;
+use harbor_ha_core::{Diagnostic, Severity};
+
+/// A JSON array of `{code, severity, message, hint, path, line, column}`.
+pub(crate) fn json(diags: &[Diagnostic]) -> String {
+    let mut s = serde_json::to_string_pretty(diags).unwrap_or_else(|_| "[]".to_string());
+    s.push('\n');
+    s
+}
+
+/// Compiler-style text: code and message, file:line:column, the source line (secrets
+/// masked) with a caret, the key path and the hint; then a summary.
+pub(crate) fn text(file: &str, source: &str, diags: &[Diagnostic]) -> String {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut s = String::new();
+    for d in diags {
+        let _ = writeln!(s, "{}[{}]: {}", d.severity.as_str(), d.code, d.message);
+        match (d.line, d.column) {
+            (Some(line), Some(col)) => {
+                let _ = writeln!(s, "  --> {file}:{line}:{col}");
+                if let Some(src) = line.checked_sub(1).and_then(|i| lines.get(i)) {
+                    let shown = redact_line(src);
+                    let shown: String = shown.chars().take(160).collect();
+                    let w = line.to_string().len();
+                    let pad = " ".repeat(w);
+                    let caret_at = col.saturating_sub(1).min(shown.chars().count());
+                    let _ = writeln!(s, "{pad} |");
+                    let _ = writeln!(s, "{line} | {shown}");
+                    let _ = writeln!(s, "{pad} | {}^", " ".repeat(caret_at));
+                }
+            }
+            _ => {
+                let _ = writeln!(s, "  --> {file}");
+            }
+        }
+        if !d.path.is_empty() {
+            let _ = writeln!(s, "  = path: {}", d.path);
+        }
+        let _ = writeln!(s, "  = hint: {}", d.hint);
+        let _ = writeln!(s, "  = explain: harbor-ha explain {}", d.code);
+        s.push('\n');
+    }
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diags.len() - errors;
+    let plural = |n: usize, w: &str| {
+        if n == 1 {
+            format!("{n} {w}")
+        } else {
+            format!("{n} {w}s")
+        }
+    };
+    let _ = writeln!(
+        s,
+        "{file}: {}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    );
+    s
+}

@@ -1,0 +1,614 @@
+//! The raw topology file, exactly as written: serde types that reject unknown keys.
+//!
+//! Nothing here applies defaults or checks consistency; that is [`crate::validate`]'s job.
+//! Optional keys are `Option` so that validation can tell "absent" from "given".
+
+use std::net::IpAddr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ids::{DnsName, HostName, HostPath, InterfaceName, SiteName, SqlIdent};
+use super::secret::Secret;
+use super::version::VersionText;
+
+/// A whole deployment: one or more sites and the replication between them.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopologySpec {
+    /// Format version of this file. Only `1` exists.
+    pub version: u32,
+    /// The sites: each is one Harbor cluster (shared storage), a dual-master pair, or a single node.
+    pub sites: Vec<SiteSpec>,
+    /// Replication edges between sites (hierarchical distribution).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replication: Vec<EdgeSpec>,
+}
+
+/// How a site's Harbor nodes are kept consistent.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum SiteMode {
+    /// N nodes share storage, one PostgreSQL and one Redis (the seed guide's recommendation).
+    SharedStorage,
+    /// Two self-contained nodes kept in sync by Harbor replication (dual master).
+    Replication,
+}
+
+/// Operating-system family of a host.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum OsFamily {
+    /// CentOS 7 (yum).
+    #[serde(rename = "centos7")]
+    Centos7,
+    /// Rocky Linux 9 (dnf).
+    #[serde(rename = "rocky9")]
+    Rocky9,
+    /// Debian 12 (apt).
+    #[serde(rename = "debian12")]
+    Debian12,
+    /// Ubuntu 22.04 (apt).
+    #[serde(rename = "ubuntu22.04")]
+    Ubuntu2204,
+}
+
+/// A role a host plays.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// NFS server exporting the shared data volume.
+    Nfs,
+    /// PostgreSQL server for Harbor's database.
+    Postgres,
+    /// Redis server shared by the Harbor nodes.
+    Redis,
+    /// A Harbor node (offline installer + docker compose).
+    Harbor,
+    /// An Nginx load balancer (keepalived when there are two).
+    Lb,
+}
+
+/// Optional Harbor components.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    /// Trivy scanner (2.0+).
+    Trivy,
+    /// Clair scanner (until 2.1).
+    Clair,
+    /// ChartMuseum (until 2.7).
+    Chartmuseum,
+    /// Notary (until 2.8).
+    Notary,
+}
+
+/// One site.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSpec {
+    /// `[a-z0-9-]+`, unique.
+    pub name: SiteName,
+    /// `shared-storage` (default) or `replication` (dual master).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<SiteMode>,
+    /// Default OS family of the site's hosts (default `centos7`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsFamily>,
+    /// Harbor settings common to every node of the site.
+    pub harbor: HarborSpec,
+    /// The site's network.
+    pub network: NetworkSpec,
+    /// The inventory: each machine once, with its roles.
+    pub hosts: Vec<HostSpec>,
+    /// The storage backend (exactly one). Absent: local `data_volume` on each node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageSpec>,
+    /// External PostgreSQL. Absent: Harbor's internal database on each node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseSpec>,
+    /// External Redis. Absent: Harbor's internal Redis on each node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisSpec>,
+    /// The load balancer in front of the Harbor nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LoadBalancerSpec>,
+}
+
+/// Harbor settings of a site.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HarborSpec {
+    /// Harbor release: 1.10.x or 2.0–2.15.
+    pub version: VersionText,
+    /// What docker clients use; the LB serves it. Scheme, host and port only.
+    pub external_url: String,
+    /// The initial admin password.
+    pub admin_password: Secret,
+    /// Where the offline installer is unpacked (`harbor/` inside). Default `/usr/local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_dir: Option<HostPath>,
+    /// Optional components, checked against the version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<Component>>,
+}
+
+/// The site's network.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Every host must be inside it, e.g. `192.168.166.0/24`.
+    #[schemars(with = "String")]
+    pub subnet: ipnet::IpNet,
+}
+
+/// One machine.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// Inventory name, `[a-z0-9-]+`.
+    pub name: HostName,
+    /// The host's address.
+    pub address: IpAddr,
+    /// What the host does.
+    pub roles: Vec<Role>,
+    /// Overrides the site's OS family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<OsFamily>,
+    /// Harbor role: the port Harbor's own nginx listens on (default 80).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_port: Option<u16>,
+    /// Harbor role: the data volume (default: `storage.nfs.mount`, or `/data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_volume: Option<HostPath>,
+    /// The network interface carrying `address` (keepalived VRRP; default `eth0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<InterfaceName>,
+}
+
+/// Storage backends; exactly one must be given.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    /// An NFS export mounted as `data_volume` on every node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nfs: Option<NfsSpec>,
+    /// S3 or S3-compatible object storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Spec>,
+    /// OpenStack Swift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swift: Option<SwiftSpec>,
+    /// Azure blob storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureSpec>,
+    /// Google Cloud Storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcs: Option<GcsSpec>,
+    /// Alibaba OSS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oss: Option<OssSpec>,
+    /// The node's local disk (not shared: one node only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filesystem: Option<FilesystemSpec>,
+    /// Disable the registry's redirects to the object store (MinIO and similar).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_redirect: Option<bool>,
+}
+
+/// NFS storage.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NfsSpec {
+    /// The exported directory on the NFS server.
+    pub export: HostPath,
+    /// Where nodes mount it; this is every node's `data_volume`. Default `/data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<HostPath>,
+    /// An existing NFS server. Absent: the host with role `nfs` is installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<IpAddr>,
+    /// Allowed clients (addresses or CIDRs). Default: exactly the Harbor nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clients: Option<Vec<String>>,
+    /// Mount options. Default `hard,nfsvers=4.1,_netdev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<String>,
+}
+
+/// S3 storage (harbor.yml `storage_service.s3`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct S3Spec {
+    /// Bucket name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// Region, e.g. `us-east-1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Endpoint for S3-compatible stores (MinIO, Ceph RGW).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regionendpoint: Option<String>,
+    /// Access key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accesskey: Option<Secret>,
+    /// Secret key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secretkey: Option<Secret>,
+    /// Prefix inside the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootdirectory: Option<String>,
+    /// Use HTTPS to the store (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secure: Option<bool>,
+    /// Signature v4 (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v4auth: Option<bool>,
+    /// Server-side encryption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypt: Option<bool>,
+}
+
+/// Swift storage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwiftSpec {
+    /// Keystone auth URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authurl: Option<String>,
+    /// User name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Container name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Tenant (project) name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Domain name (Keystone v3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+/// Azure storage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AzureSpec {
+    /// Storage account name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accountname: Option<String>,
+    /// Storage account key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accountkey: Option<Secret>,
+    /// Container name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// Realm (default `core.windows.net`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub realm: Option<String>,
+}
+
+/// Google Cloud Storage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GcsSpec {
+    /// Bucket name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// Path of the service-account key file on each node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyfile: Option<HostPath>,
+    /// Prefix inside the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootdirectory: Option<String>,
+}
+
+/// Alibaba OSS.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OssSpec {
+    /// Access key id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accesskeyid: Option<Secret>,
+    /// Access key secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accesskeysecret: Option<Secret>,
+    /// Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// Endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+/// Local filesystem storage on each node (not shared).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilesystemSpec {
+    /// Registry storage driver threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxthreads: Option<u32>,
+}
+
+/// PostgreSQL `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS, no verification.
+    Require,
+    /// TLS, verify the CA.
+    VerifyCa,
+    /// TLS, verify CA and host name.
+    VerifyFull,
+}
+
+/// External PostgreSQL.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSpec {
+    /// An existing server the bundle does not install. Absent: the host with role `postgres`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<DnsName>,
+    /// PostgreSQL major version (default: what the OS packages, at least what Harbor needs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<VersionText>,
+    /// Port (default 5432).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Harbor's role (default `harbor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<SqlIdent>,
+    /// Harbor's role password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Core database name (default `registry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_name: Option<SqlIdent>,
+    /// `sslmode` (default `disable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_mode: Option<SslMode>,
+    /// Per-component connection cap in harbor.yml (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open_conns: Option<u32>,
+    /// Per-component idle connections in harbor.yml (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_idle_conns: Option<u32>,
+    /// The server's `max_connections` (default: sized for nodes × components × max_open_conns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+}
+
+/// Redis database indexes per component. Core is fixed at 0.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DbIndexSpec {
+    /// Registry cache (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<u8>,
+    /// Job service queue (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobservice: Option<u8>,
+    /// Trivy (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trivy: Option<u8>,
+    /// ChartMuseum (1.10–2.7; default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chartmuseum: Option<u8>,
+    /// Clair (1.10–2.1; default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clair: Option<u8>,
+}
+
+/// Redis Sentinel (Harbor 2.1+).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SentinelSpec {
+    /// The monitored master's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_set: Option<String>,
+    /// Sentinel endpoints, `host:port`.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// A password on the sentinels themselves (Harbor cannot use it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+}
+
+/// External Redis.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSpec {
+    /// An existing server the bundle does not install. Absent: the host with role `redis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<DnsName>,
+    /// Redis version (informational; default: what the OS packages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<VersionText>,
+    /// Port (default 6379).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `requirepass`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    /// Redis 6 ACL user name (2.8+; not recommended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Database indexes per component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_index: Option<DbIndexSpec>,
+    /// Sentinel instead of a single server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentinel: Option<SentinelSpec>,
+}
+
+/// Load-balancing of requests over the Harbor nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Affinity {
+    /// A client address always reaches the same node.
+    IpHash,
+    /// Round robin.
+    None,
+}
+
+/// TLS on the load balancer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// Certificate (chain) path on the LB hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<HostPath>,
+    /// Private key path on the LB hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<HostPath>,
+    /// The LB install script makes a self-signed certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_signed: Option<bool>,
+}
+
+/// The load balancer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerSpec {
+    /// Default: the host of `external_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<DnsName>,
+    /// TLS termination. Absent: plain HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSpec>,
+    /// `ip_hash` (default) or `none` (round robin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    /// Virtual IP held by keepalived; required with two LB hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip: Option<IpAddr>,
+    /// keepalived `virtual_router_id` (default 51).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_router_id: Option<u8>,
+    /// Optional explicit upstream list; must equal the Harbor nodes and ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstreams: Option<Vec<String>>,
+}
+
+/// Direction of a replication edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgeMode {
+    /// The policy lives on `from` and pushes to `to`.
+    Push,
+    /// The policy lives on `to` and pulls from `from`.
+    Pull,
+}
+
+/// When a replication policy runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// On every push or delete.
+    EventBased,
+    /// Only when started by hand (or by `resync.sh`).
+    Manual,
+    /// On a Harbor 6-field cron (`sec min hour dom mon dow`).
+    Cron(String),
+}
+
+/// Replication filters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FiltersSpec {
+    /// Repository name pattern (doublestar), e.g. `library/**`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Tag pattern, e.g. `v*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Label name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// A replication edge between two sites.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeSpec {
+    /// Source site.
+    pub from: SiteName,
+    /// Destination site.
+    pub to: SiteName,
+    /// `push` (default, policy on `from`) or `pull` (policy on `to`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<EdgeMode>,
+    /// `event_based` (default), `manual` or `{cron: "..."}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// Which artifacts to replicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<FiltersSpec>,
+    /// Also replicate deletions (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<bool>,
+    /// The account on the remote site (robot or user; default `admin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The remote account's password or robot secret: `{env: VAR}` or `{file: PATH}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Secret>,
+}
+
+impl<'de> Deserialize<'de> for Trigger {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Trigger;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("event_based, manual or {cron: \"<6-field cron>\"}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Trigger, E> {
+                match v {
+                    "event_based" => Ok(Trigger::EventBased),
+                    "manual" => Ok(Trigger::Manual),
+                    other => Err(E::unknown_variant(
+                        other,
+                        &["event_based", "manual", "cron"],
+                    )),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Trigger, A::Error> {
+                let key: Option<String> = map.next_key()?;
+                match key.as_deref() {
+                    Some("cron") => {
+                        let c: String = map.next_value()?;
+                        if map.next_key::<String>()?.is_some() {
+                            return Err(de::Error::custom("a trigger map takes only `cron`"));
+                        }
+                        Ok(Trigger::Cron(c))
+                    }
+                    Some(other) => Err(de::Error::unknown_field(other, &["cron"])),
+                    None => Err(de::Error::custom(
+                        "empty trigger: write {cron: \"0 0 * * * *\"}",
+                    )),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -1,0 +1,209 @@
+//! Where each value came from: a key-path → line/column index built from the YAML events
+//! of the original text, so that a rule firing on `sites[0].hosts[2].address` can point at
+//! that value's line, not only the parser's own errors.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// Key path → position of the value at that path.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    positions: HashMap<String, Position>,
+}
+
+impl SourceMap {
+    /// An empty map (input that did not come from text, e.g. a Python dict).
+    #[must_use]
+    pub fn empty() -> Self {
+        SourceMap::default()
+    }
+
+    /// Index `text`. A scan error yields the positions collected so far plus the error.
+    ///
+    /// # Errors
+    /// Returns the YAML scanner's message and its position when the text is not YAML.
+    pub fn build(text: &str) -> Result<Self, (String, Position)> {
+        let mut b = Builder::default();
+        let mut parser = Parser::new_from_str(text);
+        match parser.load(&mut b, false) {
+            Ok(()) => Ok(SourceMap {
+                positions: b.positions,
+            }),
+            Err(e) => Err((
+                e.info().to_string(),
+                Position {
+                    line: e.marker().line(),
+                    column: e.marker().col() + 1,
+                },
+            )),
+        }
+    }
+
+    /// The position of `path`, or of its nearest ancestor that exists in the file
+    /// (a missing key is reported at the mapping that should hold it).
+    #[must_use]
+    pub fn lookup(&self, path: &str) -> Option<Position> {
+        let mut p = path;
+        loop {
+            if let Some(pos) = self.positions.get(p) {
+                return Some(*pos);
+            }
+            if p.is_empty() {
+                return None;
+            }
+            p = parent_path(p);
+        }
+    }
+}
+
+/// `a.b[2].c` → `a.b[2]` → `a.b` → `a` → ``.
+fn parent_path(p: &str) -> &str {
+    let cut = p.rfind(['.', '[']).unwrap_or(0);
+    &p[..cut]
+}
+
+enum Frame {
+    Map {
+        path: String,
+        key: Option<(String, Marker)>,
+    },
+    Seq {
+        path: String,
+        index: usize,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    positions: HashMap<String, Position>,
+}
+
+impl Builder {
+    /// The path for the next value and the position of its key (mapping values only),
+    /// advancing the enclosing container; `None` when the event is a mapping key.
+    fn next_value_path(
+        &mut self,
+        key_text: Option<&str>,
+        mark: Marker,
+    ) -> Option<(String, Option<Marker>)> {
+        match self.stack.last_mut() {
+            None => Some((String::new(), None)),
+            Some(Frame::Seq { path, index }) => {
+                let p = format!("{path}[{index}]");
+                *index += 1;
+                Some((p, None))
+            }
+            Some(Frame::Map { path, key }) => match key.take() {
+                None => {
+                    *key = Some((key_text.unwrap_or("?").to_string(), mark));
+                    None
+                }
+                Some((k, kmark)) => Some((
+                    if path.is_empty() {
+                        k
+                    } else {
+                        format!("{path}.{k}")
+                    },
+                    Some(kmark),
+                )),
+            },
+        }
+    }
+
+    fn record(&mut self, path: &str, mark: Marker) {
+        // The first occurrence wins: a duplicated key is a parse error anyway.
+        self.positions.entry(path.to_string()).or_insert(Position {
+            line: mark.line(),
+            column: mark.col() + 1,
+        });
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(text, ..) => {
+                if let Some((p, _)) = self.next_value_path(Some(&text), mark) {
+                    self.record(&p, mark);
+                }
+            }
+            Event::Alias(_) => {
+                if let Some((p, _)) = self.next_value_path(Some("*alias"), mark) {
+                    self.record(&p, mark);
+                }
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let is_map = matches!(ev, Event::MappingStart(..));
+                // A container is reported at its key (`database:`), not at its first child.
+                let path = match self.next_value_path(None, mark) {
+                    Some((p, key_mark)) => {
+                        self.record(&p, key_mark.unwrap_or(mark));
+                        p
+                    }
+                    // A complex (non-scalar) key: index its contents under a placeholder.
+                    None => "?".to_string(),
+                };
+                self.stack.push(if is_map {
+                    Frame::Map { path, key: None }
+                } else {
+                    Frame::Seq { path, index: 0 }
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_point_at_values() {
+        let text =
+            "version: 1\nsites:\n  - name: a\n    hosts:\n      - {name: h, address: 10.0.0.1}\n";
+        let map = SourceMap::build(text).unwrap();
+        assert_eq!(
+            map.lookup("version"),
+            Some(Position {
+                line: 1,
+                column: 10
+            })
+        );
+        assert_eq!(
+            map.lookup("sites[0].name"),
+            Some(Position {
+                line: 3,
+                column: 13
+            })
+        );
+        let addr = map.lookup("sites[0].hosts[0].address").unwrap();
+        assert_eq!((addr.line, addr.column), (5, 33));
+        // A missing key falls back to its mapping.
+        assert_eq!(
+            map.lookup("sites[0].hosts[0].roles"),
+            map.lookup("sites[0].hosts[0]")
+        );
+    }
+
+    #[test]
+    fn scan_errors_have_positions() {
+        let (_, pos) = SourceMap::build("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(pos.line >= 1);
+    }
+}

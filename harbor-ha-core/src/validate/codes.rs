@@ -1,0 +1,177 @@
+//! The rule catalog: one enum of stable codes, each with a name, a default severity, a
+//! one-line summary and its documentation (`docs/<CODE>.md`, printed by `harbor-ha explain`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Serialize, Serializer};
+
+use crate::diag::Severity;
+
+macro_rules! catalog {
+    ($($code:ident, $sev:ident, $name:literal, $summary:literal;)*) => {
+        /// A stable rule code. Codes are never renumbered or reused.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum RuleCode {
+            $(
+                #[doc = $summary]
+                $code,
+            )*
+        }
+
+        impl RuleCode {
+            /// Every code, in catalog order.
+            pub const ALL: &'static [RuleCode] = &[$(RuleCode::$code),*];
+
+            /// The code as written, e.g. `HA003`.
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self { $(RuleCode::$code => stringify!($code),)* }
+            }
+
+            /// A stable kebab-case name, e.g. `host-outside-subnet`.
+            #[must_use]
+            pub fn name(self) -> &'static str {
+                match self { $(RuleCode::$code => $name,)* }
+            }
+
+            /// The severity findings get unless the rule says otherwise.
+            #[must_use]
+            pub fn default_severity(self) -> Severity {
+                match self { $(RuleCode::$code => Severity::$sev,)* }
+            }
+
+            /// One line: what the rule checks.
+            #[must_use]
+            pub fn summary(self) -> &'static str {
+                match self { $(RuleCode::$code => $summary,)* }
+            }
+
+            /// The rule's documentation (Markdown): what it checks, why it matters, an
+            /// example, the fix and the sources.
+            #[must_use]
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $(RuleCode::$code => include_str!(concat!("docs/", stringify!($code), ".md")),)*
+                }
+            }
+        }
+    };
+}
+
+catalog! {
+    HA001, Error, "unparsable-topology", "The file does not parse, a value has the wrong type, or a key is unknown.";
+    HA002, Error, "duplicate-or-invalid-name", "Names or addresses are duplicated, or a name is not [a-z0-9-]+.";
+    HA003, Error, "host-outside-subnet", "A host address (or the NFS server) is outside network.subnet.";
+    HA004, Error, "role-cardinality", "A site has the wrong number of hosts for a role.";
+    HA005, Warning, "single-harbor-node", "Fewer than two Harbor nodes: the site is not highly available.";
+    HA006, Error, "port-conflict", "Two roles on one host claim the same port.";
+    HA007, Warning, "single-point-of-failure", "A single point of failure remains (one LB, PostgreSQL, Redis or NFS server).";
+    ST001, Error, "data-volume-mismatch", "Harbor nodes of a shared-storage site do not all use the same data_volume.";
+    ST002, Error, "unshared-storage", "More than one Harbor node with local, unshared storage.";
+    ST003, Error, "nfs-clients-incomplete", "The NFS export's allowed clients do not cover every Harbor node.";
+    ST004, Error, "object-storage-incomplete", "Object storage is missing its bucket, credentials or region.";
+    ST005, Error, "storage-backend-count", "The storage section names no backend, or more than one.";
+    DB001, Error, "no-external-database", "More than one Harbor node and no external database.";
+    DB002, Error, "database-version", "The PostgreSQL version is not supported by the Harbor version.";
+    DB003, Error, "database-auth", "The database password is missing or empty.";
+    DB004, Error, "database-connections", "PostgreSQL max_connections is below what the Harbor nodes may open.";
+    RD001, Error, "no-external-redis", "More than one Harbor node and no external Redis.";
+    RD002, Error, "redis-index-collision", "Redis database indexes of two components collide, or an index is unusable.";
+    RD003, Error, "redis-without-password", "Redis is reachable beyond loopback without a password.";
+    RD004, Error, "redis-sentinel-unsupported", "Sentinel is used with a Harbor version that lacks it, or without master_set or hosts.";
+    RD005, Error, "shared-between-sites", "Two sites share one Redis or one storage location.";
+    RD006, Error, "redis-auth-unsupported", "A password on the sentinels (unsupported), or a Redis ACL username (not recommended).";
+    LB001, Error, "upstream-mismatch", "The LB upstreams are not exactly the Harbor nodes and their HTTP ports.";
+    LB002, Error, "external-url-lb-mismatch", "external_url does not match the LB's scheme, server_name and port.";
+    LB003, Error, "vip-invalid", "Two LB hosts without a vip, or a vip outside the subnet or equal to a host address.";
+    LB004, Error, "affinity-without-shared-secrets", "Round-robin load balancing while the nodes do not share secrets and storage.";
+    LB005, Error, "tls-incomplete", "TLS on the LB without certificate and key (and not self_signed).";
+    HB001, Error, "harbor-version", "The Harbor version is unknown, or a component is not available in it.";
+    HB002, Error, "admin-password-policy", "The admin password does not meet Harbor's policy.";
+    HB003, Error, "loopback-url", "external_url or a Harbor node address is localhost or a loopback address.";
+    HB004, Error, "external-url-invalid", "external_url is not an http(s) URL of scheme, host and port only.";
+    RP001, Error, "replication-unknown-site", "A replication edge names an unknown site, or a site replicates to itself.";
+    RP002, Warning, "replication-cycle", "A replication cycle other than a dual-master pair.";
+    RP003, Warning, "dual-master", "Dual-master mode: unreliable, and a recovered node needs the resync script.";
+    RP004, Warning, "event-without-schedule", "Event-based replication without a scheduled fallback.";
+    RP005, Error, "replication-cron", "A replication cron is not Harbor's 6-field format.";
+    RP006, Error, "replication-filter", "A replication filter Harbor would reject.";
+    RP007, Warning, "replication-two-parents", "A site is fed by two upstream sites.";
+    RP008, Error, "dual-master-shared-backend", "A dual-master site uses shared storage, an external database or an external Redis.";
+    SC001, Warning, "literal-secret", "A secret is written literally in the topology file.";
+    IN001, Error, "unsafe-path", "A path is not absolute, contains `..`, or has characters outside [A-Za-z0-9._/+-].";
+    IN002, Error, "invalid-host-name", "A host name, server name or interface is not a valid name.";
+    IN003, Error, "unsafe-value", "A free-text value contains characters that cannot be carried safely into the generated files.";
+}
+
+impl fmt::Display for RuleCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RuleCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// An unknown rule code.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown rule code `{0}`")]
+pub struct UnknownCode(pub String);
+
+impl FromStr for RuleCode {
+    type Err = UnknownCode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let up = s.trim().to_ascii_uppercase();
+        RuleCode::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str() == up || c.name() == s.trim())
+            .ok_or_else(|| UnknownCode(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_and_names_are_unique() {
+        let codes: HashSet<_> = RuleCode::ALL.iter().map(|c| c.as_str()).collect();
+        let names: HashSet<_> = RuleCode::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(codes.len(), RuleCode::ALL.len());
+        assert_eq!(names.len(), RuleCode::ALL.len());
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for c in RuleCode::ALL {
+            assert_eq!(c.as_str().parse::<RuleCode>().unwrap(), *c);
+            assert_eq!(c.name().parse::<RuleCode>().unwrap(), *c);
+        }
+    }
+
+    #[test]
+    fn every_code_has_complete_docs() {
+        for c in RuleCode::ALL {
+            let doc = c.doc();
+            assert!(
+                doc.starts_with(&format!("# {}", c.as_str())),
+                "{c}: doc must start with its code"
+            );
+            for heading in [
+                "## What it checks",
+                "## Why it matters",
+                "## Example",
+                "## Fix",
+                "## Sources",
+            ] {
+                assert!(doc.contains(heading), "{c}: doc lacks `{heading}`");
+            }
+        }
+    }
+}

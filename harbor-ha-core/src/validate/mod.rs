@@ -1,0 +1,102 @@
+//! Raw model → resolved model, collecting every diagnostic.
+//!
+//! Validation never stops at the first finding: [`resolve`] parses each value (reporting
+//! bad ones and carrying on with a fallback), then every rule family in [`rules`] runs over
+//! the resolved sites. The resolved [`Topology`] is handed out only when nothing is an
+//! error.
+
+pub mod codes;
+mod resolve;
+mod rules;
+
+use crate::diag::{has_errors, Diagnostic};
+use crate::model::resolved::Topology;
+use crate::model::spec::TopologySpec;
+use crate::source::SourceMap;
+use codes::RuleCode;
+
+/// The outcome of validation.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Every finding, ordered by position in the file.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The resolved topology, when there are no errors.
+    pub topology: Option<Topology>,
+}
+
+impl Report {
+    /// Whether any finding is an error.
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        has_errors(&self.diagnostics)
+    }
+}
+
+/// Collects diagnostics and gives each the position of its key path.
+pub(crate) struct Ctx<'a> {
+    map: &'a SourceMap,
+    diags: Vec<Diagnostic>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(map: &'a SourceMap) -> Self {
+        Ctx {
+            map,
+            diags: Vec::new(),
+        }
+    }
+
+    /// Record a finding.
+    pub(crate) fn push(&mut self, mut d: Diagnostic) {
+        if let Some(pos) = self.map.lookup(&d.path) {
+            d.line = Some(pos.line);
+            d.column = Some(pos.column);
+        }
+        self.diags.push(d);
+    }
+
+    /// Record a finding with the rule's default severity.
+    pub(crate) fn emit(
+        &mut self,
+        code: RuleCode,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.push(Diagnostic::new(code, path, message, hint));
+    }
+}
+
+/// Validate a parsed topology. `map` gives positions (use [`SourceMap::empty`] for input
+/// that did not come from text).
+#[must_use]
+pub fn validate(spec: &TopologySpec, map: &SourceMap) -> Report {
+    let mut ctx = Ctx::new(map);
+    let resolved = resolve::resolve(spec, &mut ctx);
+    rules::run(spec, &resolved, &mut ctx);
+    let mut diagnostics = ctx.diags;
+    diagnostics.sort_by(|a, b| {
+        (
+            a.line.unwrap_or(usize::MAX),
+            a.column.unwrap_or(0),
+            a.code,
+            &a.path,
+        )
+            .cmp(&(
+                b.line.unwrap_or(usize::MAX),
+                b.column.unwrap_or(0),
+                b.code,
+                &b.path,
+            ))
+    });
+    diagnostics.dedup();
+    let topology = if has_errors(&diagnostics) {
+        None
+    } else {
+        resolved.into_topology()
+    };
+    Report {
+        diagnostics,
+        topology,
+    }
+}

@@ -1,0 +1,286 @@
+//! HA002–HA007: names, addresses, role cardinality, ports and single points of failure.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{hp, sp};
+use crate::model::ids::is_valid_name;
+use crate::model::resolved::{Database, Redis, Site, Storage, Tls};
+use crate::model::spec::{Role, SiteMode, SiteSpec, TopologySpec};
+use crate::validate::codes::RuleCode;
+use crate::validate::Ctx;
+
+/// HA002 over the whole file: unique site names, host names unique across the file (each
+/// gets `hosts/<name>/` in the bundle), addresses unique within a site.
+pub(super) fn check_names(spec: &TopologySpec, ctx: &mut Ctx) {
+    let mut sites: HashMap<&str, usize> = HashMap::new();
+    let mut hosts: HashMap<&str, String> = HashMap::new();
+    for (si, s) in spec.sites.iter().enumerate() {
+        if let Some(first) = sites.insert(s.name.as_str(), si) {
+            ctx.emit(
+                RuleCode::HA002,
+                format!("{}.name", sp(si)),
+                format!("site name `{}` is already used by sites[{first}]", s.name),
+                "give every site its own name",
+            );
+        }
+        let mut addrs: HashMap<std::net::IpAddr, usize> = HashMap::new();
+        for (hi, h) in s.hosts.iter().enumerate() {
+            let path = hp(si, hi);
+            if !is_valid_name(h.name.as_str()) {
+                ctx.emit(
+                    RuleCode::HA002,
+                    format!("{path}.name"),
+                    format!(
+                        "host name `{}` is not [a-z0-9-]+",
+                        h.name.as_str().escape_debug()
+                    ),
+                    "use lowercase letters, digits and `-` (1-63 characters), e.g. harbor-1",
+                );
+            }
+            if let Some(first) = hosts.insert(h.name.as_str(), path.clone()) {
+                ctx.emit(
+                    RuleCode::HA002,
+                    format!("{path}.name"),
+                    format!("host name `{}` is already used by {first}", h.name),
+                    "host names must be unique in the whole file: each host gets its own hosts/<name>/ in the bundle",
+                );
+            }
+            if let Some(first) = addrs.insert(h.address, hi) {
+                ctx.emit(
+                    RuleCode::HA002,
+                    format!("{path}.address"),
+                    format!(
+                        "host `{}`: address {} is already used by {}",
+                        h.name,
+                        h.address,
+                        hp(si, first)
+                    ),
+                    "list each machine once and give it all its roles",
+                );
+            }
+            let mut seen = Vec::new();
+            for (ri, r) in h.roles.iter().enumerate() {
+                if seen.contains(r) {
+                    ctx.emit(
+                        RuleCode::HA002,
+                        format!("{path}.roles[{ri}]"),
+                        format!("host `{}`: role {r:?} is listed twice", h.name),
+                        "list each role once",
+                    );
+                }
+                seen.push(*r);
+            }
+        }
+    }
+}
+
+pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
+    let s = sp(site.index);
+    // HA003
+    for h in &site.hosts {
+        if !site.subnet.contains(&h.address) {
+            ctx.emit(
+                RuleCode::HA003,
+                format!("{}.address", hp(site.index, h.index)),
+                format!(
+                    "host `{}`: address {} is outside the subnet {}",
+                    h.name, h.address, site.subnet
+                ),
+                format!("correct the address, or widen `{s}.network.subnet` to include it"),
+            );
+        }
+    }
+
+    cardinality(site, raw, ctx);
+
+    // HA005
+    let nodes = site.harbor_nodes().count();
+    if nodes == 1 {
+        ctx.emit(
+            RuleCode::HA005,
+            format!("{s}.hosts"),
+            format!(
+                "site `{}` has one Harbor node: it is not highly available",
+                site.name
+            ),
+            "add a second host with role harbor (and shared storage, database and Redis)",
+        );
+    }
+
+    ports(site, ctx);
+    spofs(site, ctx);
+}
+
+fn cardinality(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
+    let s = sp(site.index);
+    let count = |r: Role| site.hosts_with(r).count();
+    let nodes = count(Role::Harbor);
+    let mut bad =
+        |path: String, msg: String, hint: &str| ctx.emit(RuleCode::HA004, path, msg, hint);
+    let name = &site.name;
+    if nodes == 0 {
+        bad(
+            format!("{s}.hosts"),
+            format!("site `{name}` has no host with role harbor"),
+            "give at least one host the role harbor",
+        );
+    }
+    if site.mode == SiteMode::Replication && nodes != 2 {
+        bad(
+            format!("{s}.hosts"),
+            format!("dual-master site `{name}` has {nodes} Harbor nodes; it needs exactly two"),
+            "give exactly two hosts the role harbor, or use mode: shared-storage for more nodes",
+        );
+    }
+    // Role hosts that must be unique, and roles without a purpose.
+    let nfs_needed = raw
+        .storage
+        .as_ref()
+        .and_then(|x| x.nfs.as_ref())
+        .is_some_and(|n| n.server.is_none());
+    let pg_needed = matches!(site.database, Database::External(_))
+        && raw.database.as_ref().is_none_or(|d| d.host.is_none());
+    let redis_needed = matches!(site.redis, Redis::External(_))
+        && raw
+            .redis
+            .as_ref()
+            .is_none_or(|r| r.host.is_none() && r.sentinel.is_none());
+    for (role, needed, what, key) in [
+        (Role::Nfs, nfs_needed, "NFS server", "storage.nfs.server"),
+        (
+            Role::Postgres,
+            pg_needed,
+            "PostgreSQL server",
+            "database.host",
+        ),
+        (Role::Redis, redis_needed, "Redis server", "redis.host"),
+    ] {
+        let n = count(role);
+        let role_name = format!("{role:?}").to_lowercase();
+        if needed && n != 1 {
+            bad(
+                format!("{s}.hosts"),
+                format!("site `{name}` needs exactly one host with role {role_name} (the {what} the bundle installs); it has {n}"),
+                &format!("give exactly one host the role {role_name}, or set `{key}` to an existing server"),
+            );
+        } else if !needed && n > 0 {
+            let h = site.hosts_with(role).next().map_or(0, |h| h.index);
+            bad(
+                format!("{}.roles", hp(site.index, h)),
+                format!("host `{}` has role {role_name}, but site `{name}` does not use an installed {what}", site.hosts[h].name),
+                &format!("remove the role, or configure the site to use it (without `{key}`)"),
+            );
+        }
+    }
+    let lbs = count(Role::Lb);
+    if lbs > 2 {
+        bad(
+            format!("{s}.hosts"),
+            format!(
+                "site `{name}` has {lbs} LB hosts; at most two are supported (a keepalived pair)"
+            ),
+            "keep one or two hosts with role lb",
+        );
+    } else if lbs == 0 && nodes >= 2 {
+        bad(
+            format!("{s}.hosts"),
+            format!("site `{name}` has {nodes} Harbor nodes and no load balancer"),
+            "give one host (or two, with a vip) the role lb",
+        );
+    }
+}
+
+fn ports(site: &Site, ctx: &mut Ctx) {
+    for h in &site.hosts {
+        let mut claims: BTreeMap<u16, Vec<String>> = BTreeMap::new();
+        let mut claim =
+            |port: u16, what: &str| claims.entry(port).or_default().push(what.to_string());
+        if h.has(Role::Lb) {
+            claim(80, "lb (http)");
+            if let Some(lb) = &site.lb {
+                if !matches!(lb.tls, Tls::None) {
+                    claim(443, "lb (https)");
+                }
+            }
+        }
+        if h.has(Role::Harbor) {
+            claim(h.http_port, "harbor (http_port)");
+        }
+        if h.has(Role::Postgres) {
+            if let Database::External(db) = &site.database {
+                claim(db.port, "postgres");
+            }
+        }
+        if h.has(Role::Redis) {
+            if let Redis::External(r) = &site.redis {
+                claim(r.port, "redis");
+            }
+        }
+        if h.has(Role::Nfs) {
+            claim(2049, "nfs");
+        }
+        for (port, who) in claims {
+            if who.len() > 1 {
+                ctx.emit(
+                    RuleCode::HA006,
+                    format!("{}.roles", hp(site.index, h.index)),
+                    format!("host `{}`: port {port} is claimed by {}", h.name, who.join(" and ")),
+                    "move one role to another host, or change its port (e.g. harbor http_port: 8080)",
+                );
+            }
+        }
+    }
+}
+
+fn spofs(site: &Site, ctx: &mut Ctx) {
+    if site.harbor_nodes().count() < 2 {
+        return; // HA005 already says the site is not HA.
+    }
+    let s = sp(site.index);
+    let mut spof = |path: String, what: String, fix: &str| {
+        ctx.emit(
+            RuleCode::HA007,
+            path,
+            format!("site `{}`: single point of failure: {what}", site.name),
+            fix,
+        );
+    };
+    if site.hosts_with(Role::Lb).count() == 1 {
+        let h = site.hosts_with(Role::Lb).next().map_or(0, |h| h.index);
+        spof(
+            format!("{}.roles", hp(site.index, h)),
+            format!("one load balancer (`{}`) without a VIP", site.hosts[h].name),
+            "add a second host with role lb and set load_balancer.vip (keepalived)",
+        );
+    }
+    if let Database::External(db) = &site.database {
+        if let Some(h) = &db.installed_on {
+            spof(format!("{s}.database"), format!("one PostgreSQL server (`{h}`)"), "point database.host at a replicated PostgreSQL (Patroni, a VIP or pgbouncer in front)");
+        }
+    }
+    if let Redis::External(r) = &site.redis {
+        if r.sentinel.is_none() {
+            spof(
+                format!("{s}.redis"),
+                format!(
+                    "one Redis server (`{}`)",
+                    r.installed_on
+                        .as_ref()
+                        .map_or(r.host.as_str(), |h| h.as_str())
+                ),
+                "use Redis Sentinel (redis.sentinel, Harbor 2.1+)",
+            );
+        }
+    }
+    if let Storage::Nfs(n) = &site.storage {
+        let who = n
+            .server_host
+            .as_ref()
+            .map_or_else(|| n.server.to_string(), ToString::to_string);
+        spof(
+            format!("{s}.storage.nfs"),
+            format!("one NFS server (`{who}`)"),
+            "use a replicated NFS service or object storage (storage.s3)",
+        );
+    }
+}

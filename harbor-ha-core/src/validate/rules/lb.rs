@@ -1,0 +1,165 @@
+//! LB001–LB005.
+
+use std::collections::BTreeSet;
+
+use super::sp;
+use crate::model::resolved::{Site, Tls};
+use crate::model::spec::{Affinity, Role, SiteMode, SiteSpec};
+use crate::validate::codes::RuleCode;
+use crate::validate::Ctx;
+
+pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
+    let Some(lb) = &site.lb else { return };
+    let s = sp(site.index);
+    let p = format!("{s}.load_balancer");
+    let raw_lb = raw.load_balancer.clone().unwrap_or_default();
+
+    // LB001
+    if let Some(ups) = &raw_lb.upstreams {
+        let want: BTreeSet<String> = site
+            .harbor_nodes()
+            .map(|h| upstream(h.address, h.http_port))
+            .collect();
+        let got: BTreeSet<String> = ups.iter().map(|u| u.trim().to_string()).collect();
+        if want != got || got.len() != ups.len() {
+            let missing: Vec<_> = want.difference(&got).cloned().collect();
+            let extra: Vec<_> = got.difference(&want).cloned().collect();
+            ctx.emit(
+                RuleCode::LB001,
+                format!("{p}.upstreams"),
+                format!(
+                    "LB upstreams differ from the Harbor nodes (missing: [{}]; not a Harbor node: [{}])",
+                    missing.join(", "),
+                    extra.join(", ")
+                ),
+                "remove `upstreams` (the bundle derives it from the Harbor nodes), or list exactly address:http_port of every node, once",
+            );
+        }
+    }
+
+    // LB002
+    let url = &site.harbor.external_url;
+    let tls = !matches!(lb.tls, Tls::None);
+    let want_scheme = if tls { "https" } else { "http" };
+    let upath = format!("{s}.harbor.external_url");
+    if url.scheme() != want_scheme {
+        ctx.emit(
+            RuleCode::LB002,
+            upath.clone(),
+            format!(
+                "external_url uses {} but the load balancer serves {want_scheme}",
+                url.scheme()
+            ),
+            if tls {
+                "write external_url with https://"
+            } else {
+                "add load_balancer.tls, or write external_url with http://"
+            },
+        );
+    }
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    if let Some(n) = &raw_lb.server_name {
+        if n.as_str() != host {
+            ctx.emit(
+                RuleCode::LB002,
+                format!("{p}.server_name"),
+                format!("server_name `{n}` differs from external_url's host `{host}`"),
+                "make load_balancer.server_name the host of external_url, or remove it (it defaults to that host)",
+            );
+        }
+    }
+    if url.port().is_some() {
+        ctx.emit(
+            RuleCode::LB002,
+            upath,
+            format!(
+                "external_url names port {}, but the load balancer listens on 80 and 443",
+                url.port().unwrap_or(0)
+            ),
+            "remove the port from external_url",
+        );
+    }
+
+    // LB003
+    let lbs: Vec<_> = site.hosts_with(Role::Lb).collect();
+    if lbs.len() == 2 && lb.vip.is_none() {
+        ctx.emit(
+            RuleCode::LB003,
+            p.clone(),
+            format!("site `{}` has two LB hosts but no vip", site.name),
+            "set load_balancer.vip to a free address in the subnet; keepalived moves it between the two LBs",
+        );
+    }
+    if let Some(vip) = lb.vip {
+        if !site.subnet.contains(&vip) {
+            ctx.emit(
+                RuleCode::LB003,
+                format!("{p}.vip"),
+                format!("vip {vip} is outside the subnet {}", site.subnet),
+                "pick a free address inside network.subnet",
+            );
+        }
+        if let Some(h) = site.hosts.iter().find(|h| h.address == vip) {
+            ctx.emit(
+                RuleCode::LB003,
+                format!("{p}.vip"),
+                format!("vip {vip} is the address of host `{}`", h.name),
+                "pick an address that no host uses",
+            );
+        }
+        if lbs.len() < 2 {
+            ctx.emit(
+                RuleCode::LB003,
+                format!("{p}.vip"),
+                format!(
+                    "vip {vip} is set but the site has {} LB host(s); keepalived needs two",
+                    lbs.len()
+                ),
+                "add a second host with role lb, or remove the vip",
+            );
+        }
+    }
+
+    // LB004
+    if lb.affinity == Affinity::None && site.mode == SiteMode::Replication {
+        ctx.emit(
+            RuleCode::LB004,
+            format!("{p}.affinity"),
+            format!("dual-master site `{}` balances round robin, but its nodes have their own keys and storage", site.name),
+            "use affinity: ip_hash so that a client's token and uploads stay on one node",
+        );
+    }
+
+    // LB005
+    if let Some(t) = &raw_lb.tls {
+        let self_signed = t.self_signed == Some(true);
+        if !self_signed && (t.certificate.is_none() || t.key.is_none()) {
+            ctx.emit(
+                RuleCode::LB005,
+                format!("{p}.tls"),
+                "load_balancer.tls needs both certificate and key",
+                "set tls.certificate and tls.key, or tls: {self_signed: true}",
+            );
+        }
+        if self_signed && (t.certificate.is_some() != t.key.is_some()) {
+            ctx.emit(
+                RuleCode::LB005,
+                format!("{p}.tls"),
+                "a self-signed certificate needs both paths or neither",
+                "give both tls.certificate and tls.key, or neither",
+            );
+        }
+    }
+}
+
+/// `address:port`, with brackets for IPv6.
+pub(crate) fn upstream(addr: std::net::IpAddr, port: u16) -> String {
+    match addr {
+        std::net::IpAddr::V4(a) => format!("{a}:{port}"),
+        std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}

@@ -1,0 +1,173 @@
+//! RD001–RD004 and RD006.
+
+use super::sp;
+use crate::diag::{Diagnostic, Severity};
+use crate::model::resolved::{Redis, Site};
+use crate::model::secret::Secret;
+use crate::model::spec::{Component, SiteMode, SiteSpec};
+use crate::validate::codes::RuleCode;
+use crate::validate::Ctx;
+
+pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
+    let s = sp(site.index);
+    let nodes = site.harbor_nodes().count();
+    let r = match &site.redis {
+        Redis::Internal => {
+            if nodes > 1 && site.mode == SiteMode::SharedStorage {
+                ctx.emit(
+                    RuleCode::RD001,
+                    format!("{s}.redis"),
+                    format!("site `{}` has {nodes} Harbor nodes and no external Redis", site.name),
+                    "add a `redis` section and a host with role redis (or redis.host for an existing server)",
+                );
+            }
+            return;
+        }
+        Redis::External(r) => r,
+    };
+    let v = site.harbor.version;
+    let raw_redis = raw.redis.clone().unwrap_or_default();
+
+    // RD002: indexes in use by this version and its components.
+    let comps = &site.harbor.components;
+    let mut used: Vec<(&str, u8)> = vec![
+        ("registry", r.db_index.registry),
+        ("jobservice", r.db_index.jobservice),
+    ];
+    if comps.contains(&Component::Trivy) {
+        used.push(("trivy", r.db_index.trivy));
+    }
+    if comps.contains(&Component::Chartmuseum) {
+        used.push(("chartmuseum", r.db_index.chartmuseum));
+    }
+    if comps.contains(&Component::Clair) {
+        used.push(("clair", r.db_index.clair));
+    }
+    let ipath = if raw_redis.db_index.is_some() {
+        format!("{s}.redis.db_index")
+    } else {
+        format!("{s}.redis")
+    };
+    for (i, (name, idx)) in used.iter().enumerate() {
+        if *idx == 0 {
+            ctx.emit(
+                RuleCode::RD002,
+                format!("{ipath}.{name}"),
+                format!(
+                    "redis index 0 for {name} collides with core, which always uses 0{}",
+                    if v.major >= 2 {
+                        " (and Harbor 2.x silently drops a 0)"
+                    } else {
+                        ""
+                    }
+                ),
+                "use an index from 1 to 15 that no other component uses",
+            );
+        } else if *idx > 15 {
+            ctx.emit(
+                RuleCode::RD002,
+                format!("{ipath}.{name}"),
+                format!(
+                    "redis index {idx} for {name} is above 15; a stock Redis has databases 0-15"
+                ),
+                "use an index from 1 to 15",
+            );
+        }
+        if let Some((other, _)) = used[..i].iter().find(|(_, j)| j == idx) {
+            ctx.emit(
+                RuleCode::RD002,
+                format!("{ipath}.{name}"),
+                format!("redis index {idx} is used by both {other} and {name}"),
+                "give every component its own index (defaults: registry 1, jobservice 2, chartmuseum 3, clair 4, trivy 5)",
+            );
+        }
+    }
+
+    // RD003
+    let no_password = match &r.password {
+        None => true,
+        Some(Secret::Literal(p)) => p.is_empty(),
+        Some(_) => false,
+    };
+    let loopback = r.host.as_str() == "localhost"
+        || r.host
+            .as_str()
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback());
+    if no_password && !loopback {
+        ctx.emit(
+            RuleCode::RD003,
+            format!("{s}.redis.password"),
+            format!(
+                "site `{}`: Redis at {} is reachable from the network without a password",
+                site.name, r.host
+            ),
+            "set redis.password, e.g. {env: HARBOR_REDIS_PASSWORD}",
+        );
+    }
+
+    // RD004
+    if let Some(sn) = &r.sentinel {
+        let p = format!("{s}.redis.sentinel");
+        if !v.at_least(2, 1) {
+            ctx.emit(
+                RuleCode::RD004,
+                p.clone(),
+                format!("site `{}`: Harbor {v} cannot use Redis Sentinel (supported from 2.1)", site.name),
+                "upgrade Harbor to 2.1 or later, or use one Redis (or HAProxy in front of Sentinel)",
+            );
+        }
+        if sn.master_set.is_empty() {
+            ctx.emit(
+                RuleCode::RD004,
+                p.clone(),
+                "redis.sentinel has no master_set",
+                "set redis.sentinel.master_set to the monitored master's name, e.g. mymaster",
+            );
+        }
+        if sn.hosts.is_empty() {
+            ctx.emit(
+                RuleCode::RD004,
+                p,
+                "redis.sentinel lists no hosts",
+                "list the sentinels as host:port, e.g. [\"10.0.0.5:26379\", ...]",
+            );
+        }
+    }
+
+    // RD006
+    if raw_redis
+        .sentinel
+        .as_ref()
+        .is_some_and(|sn| sn.password.is_some())
+    {
+        ctx.emit(
+            RuleCode::RD006,
+            format!("{s}.redis.sentinel.password"),
+            "Harbor cannot authenticate to password-protected sentinels (\"no sentinels available; last error: NOAUTH\")",
+            "remove the sentinels' own password (keep the data nodes' password) and firewall the sentinel port",
+        );
+    }
+    if r.username.is_some() {
+        let sev = if v.at_least(2, 8) {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        let msg = if sev == Severity::Error {
+            format!("Harbor {v} has no Redis username setting (added in 2.8)")
+        } else {
+            "a Redis ACL username degrades the registry cache before Harbor 2.15 (harbor#18892)"
+                .to_string()
+        };
+        ctx.push(
+            Diagnostic::new(
+                RuleCode::RD006,
+                format!("{s}.redis.username"),
+                msg,
+                "remove redis.username and use requirepass (redis.password) only",
+            )
+            .with_severity(sev),
+        );
+    }
+}
