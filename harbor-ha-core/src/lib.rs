@@ -29,11 +29,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bundle;
 pub mod diag;
 pub mod examples;
 pub mod model;
 pub mod parse;
+pub mod render;
 pub mod schema;
+pub mod secrets;
 pub mod source;
 pub mod validate;
 

@@ -100,6 +100,7 @@ catalog! {
     RP007, Warning, "replication-two-parents", "A site is fed by two upstream sites.";
     RP008, Error, "dual-master-shared-backend", "A dual-master site uses shared storage, an external database or an external Redis.";
     SC001, Warning, "literal-secret", "A secret is written literally in the topology file.";
+    SC002, Error, "secret-unavailable", "At render time a secret cannot be resolved (unset variable, unreadable file) or holds a value its target cannot carry.";
     IN001, Error, "unsafe-path", "A path is not absolute, contains `..`, or has characters outside [A-Za-z0-9._/+-].";
     IN002, Error, "invalid-host-name", "A host name, server name or interface is not a valid name.";
     IN003, Error, "unsafe-value", "A free-text value contains characters that cannot be carried safely into the generated files.";

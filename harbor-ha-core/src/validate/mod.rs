@@ -14,6 +14,7 @@ use crate::model::resolved::Topology;
 use crate::model::spec::TopologySpec;
 use crate::source::SourceMap;
 use codes::RuleCode;
+pub use rules::admin_password_ok;
 
 /// The outcome of validation.
 #[derive(Debug, Clone)]

@@ -2,13 +2,15 @@
 //! spec where presence matters); `run` calls them all.
 
 mod database;
-mod harbor;
+pub(crate) mod harbor;
 mod inventory;
 mod lb;
 mod redis;
 mod replication;
 mod secrets;
 mod storage;
+
+pub use harbor::admin_password_ok;
 
 use super::resolve::Resolved;
 use super::Ctx;

@@ -1,0 +1,222 @@
+//! The built `harbor-ha` binary: exit codes and output, with one snapshot per fixture
+//! holding the text and the JSON diagnostics.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_harbor-ha"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run harbor-ha");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every `*.yaml` under `fixtures/`, as paths relative to the workspace root.
+fn fixtures() -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(&root().join("fixtures"), &mut v);
+    let mut v: Vec<String> = v
+        .into_iter()
+        .map(|p| {
+            p.strip_prefix(root())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_fixture_text_and_json() {
+    let files = fixtures();
+    assert!(
+        files.len() > 50,
+        "expected the fixture tree, found {}",
+        files.len()
+    );
+    for f in files {
+        let (code_t, text, err_t) = run(&["validate", &f]);
+        let (code_j, json, err_j) = run(&["validate", &f, "--format", "json"]);
+        assert_eq!(code_t, code_j, "{f}: exit codes differ between formats");
+        assert!(
+            err_t.is_empty() && err_j.is_empty(),
+            "{f}: unexpected stderr {err_t} {err_j}"
+        );
+        let parsed: serde_json::Value =
+            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{f}: bad JSON: {e}"));
+        let arr = parsed.as_array().expect("a JSON array");
+        for d in arr {
+            let keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                ["code", "column", "hint", "line", "message", "path", "severity"],
+                "{f}"
+            );
+        }
+        let has_error = arr.iter().any(|d| d["severity"] == "error");
+        let is_parse = arr.iter().any(|d| d["code"] == "HA001");
+        let want = if is_parse {
+            2
+        } else if has_error {
+            1
+        } else {
+            0
+        };
+        assert_eq!(code_t, want, "{f}: exit code");
+        let name = f.trim_end_matches(".yaml").replace('/', "__");
+        insta::with_settings!({snapshot_path => root().join("tests/snapshots/validate"), prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(name, format!("exit: {code_t}\n--- text ---\n{text}--- json ---\n{json}"));
+        });
+    }
+}
+
+#[test]
+fn strict_fails_on_warnings() {
+    let (code, _, _) = run(&["validate", "fixtures/examples/seed.yaml"]);
+    assert_eq!(code, 0);
+    let (code, _, _) = run(&["validate", "fixtures/examples/seed.yaml", "--strict"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(run(&["validate"]).0, 2);
+    assert_eq!(run(&["bogus"]).0, 2);
+    assert_eq!(
+        run(&["validate", "fixtures/examples/seed.yaml", "--format", "xml"]).0,
+        2
+    );
+    let (code, _, err) = run(&["validate", "no/such/file.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read no/such/file.yaml"), "{err}");
+    let (code, _, err) = run(&["validate", "fixtures"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is a directory"), "{err}");
+    let (code, _, err) = run(&["explain", "XX999"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown rule code"), "{err}");
+}
+
+#[test]
+fn hostile_files_never_panic() {
+    let dir = std::env::temp_dir().join(format!("harbor-ha-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = format!("version: 1\nsites: []\n#{}\n", "x".repeat(10 * 1024 * 1024));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("binary", (0u8..=255).cycle().take(4096).collect()),
+        ("ten-mb", big.into_bytes()),
+        ("deep", format!("version: 1\nsites: {}{}", "[".repeat(200_000), "]".repeat(200_000)).into_bytes()),
+        ("deep-map", format!("version: 1\nsites:\n{}", (0..5000).map(|i| format!("{}a:\n", " ".repeat(i))).collect::<String>()).into_bytes()),
+        ("wrong-types", b"version: one\nsites: {name: 3, hosts: yes}\nreplication: 7\n".to_vec()),
+        ("billion-laughs", b"a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e]\n".to_vec()),
+        ("two-docs", b"version: 1\nsites: []\n---\nversion: 1\n".to_vec()),
+    ];
+    for (name, bytes) in cases {
+        let p = dir.join(format!("{name}.yaml"));
+        std::fs::write(&p, &bytes).unwrap();
+        for fmt in ["text", "json"] {
+            let (code, out, err) = run(&["validate", p.to_str().unwrap(), "--format", fmt]);
+            assert_eq!(code, 2, "{name}/{fmt}: {out}{err}");
+            assert!(!err.contains("panicked"), "{name}: {err}");
+            if name != "binary" {
+                assert!(out.contains("HA001"), "{name}/{fmt}: {out}{err}");
+            } else {
+                assert!(err.contains("not UTF-8"), "{name}: {err}");
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn explain_prints_every_rule_doc() {
+    for code in harbor_ha_core::RuleCode::ALL {
+        let (c, out, _) = run(&["explain", code.as_str()]);
+        assert_eq!(c, 0);
+        assert!(out.starts_with(&format!("# {code}")), "{code}");
+        assert!(out.contains("## Fix"), "{code}");
+    }
+    // Names work too.
+    let (c, out, _) = run(&["explain", "host-outside-subnet"]);
+    assert_eq!(c, 0);
+    assert!(out.starts_with("# HA003"));
+}
+
+#[test]
+fn init_examples_are_the_committed_fixtures() {
+    for name in harbor_ha_core::examples::NAMES {
+        let (c, out, _) = run(&["init", "--example", name]);
+        assert_eq!(c, 0);
+        let fixture =
+            std::fs::read_to_string(root().join(format!("fixtures/examples/{name}.yaml"))).unwrap();
+        assert_eq!(
+            out, fixture,
+            "fixtures/examples/{name}.yaml differs from `init --example {name}`"
+        );
+    }
+    assert_eq!(run(&["init"]).1, run(&["init", "--example", "seed"]).1);
+}
+
+#[test]
+fn schema_file_is_current() {
+    let (c, out, _) = run(&["schema"]);
+    assert_eq!(c, 0);
+    let path = root().join("schema/topology.schema.json");
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &out).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == out, "schema/topology.schema.json is stale: run `UPDATE_SCHEMA=1 cargo test -p harbor-ha-cli schema_file_is_current`");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["properties"]["sites"].is_object());
+}
+
+#[test]
+fn secrets_never_reach_the_output() {
+    let dir = std::env::temp_dir().join(format!("harbor-ha-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seed = std::fs::read_to_string(root().join("fixtures/examples/seed.yaml")).unwrap();
+    let secret = "Sup3r-S3cret-Value";
+    let text = seed
+        .replace("{env: HARBOR_ADMIN_PASSWORD}", &format!("\"{secret}\""))
+        .replace("{env: HARBOR_DB_PASSWORD}", &format!("\"{secret}\""))
+        .replace("port: 6379", "port: 6379\n      username: x")
+        .replace("{env: HARBOR_REDIS_PASSWORD}", &format!("{secret}x"));
+    let p = dir.join("t.yaml");
+    std::fs::write(&p, text).unwrap();
+    for fmt in ["text", "json"] {
+        let (_, out, err) = run(&["validate", p.to_str().unwrap(), "--format", fmt]);
+        assert!(out.contains("SC001"), "{out}");
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "secret leaked:\n{out}{err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,217 @@
+//! One table of everything that differs between OS families: package names, services,
+//! config paths and repositories. Renderers look things up here and nowhere else.
+
+use crate::model::spec::OsFamily;
+use crate::model::version::Version;
+
+/// Package manager family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkgManager {
+    /// yum (CentOS 7).
+    Yum,
+    /// dnf (Rocky 9).
+    Dnf,
+    /// apt (Debian, Ubuntu).
+    Apt,
+}
+
+/// Host firewall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firewall {
+    /// firewalld (RHEL family).
+    Firewalld,
+    /// ufw (Debian, Ubuntu).
+    Ufw,
+}
+
+/// Facts about one OS family.
+#[derive(Debug, Clone)]
+pub struct OsInfo {
+    /// The family.
+    pub family: OsFamily,
+    /// Package manager.
+    pub pkg: PkgManager,
+    /// Firewall.
+    pub firewall: Firewall,
+    /// SELinux is enforcing by default.
+    pub selinux: bool,
+    /// Packages that must be installed first to get nginx, redis and keepalived (EPEL on CentOS 7).
+    pub extra_repo_pkgs: &'static [&'static str],
+    /// chrony package / service / config file.
+    pub chrony: (&'static str, &'static str, &'static str),
+    /// NFS server packages and service.
+    pub nfs_server: (&'static [&'static str], &'static str),
+    /// NFS client packages.
+    pub nfs_client: &'static [&'static str],
+    /// Docker engine and compose packages (after `docker_repo`).
+    pub docker_pkgs: &'static [&'static str],
+    /// Shell lines that add Docker's repository (empty when the distribution ships Docker).
+    pub docker_repo: &'static str,
+    /// Redis package, service, config file, and the user it runs as.
+    pub redis: (&'static str, &'static str, &'static str, &'static str),
+    /// keepalived package.
+    pub keepalived: &'static str,
+    /// nginx package and its drop-in directory.
+    pub nginx: (&'static str, &'static str),
+    /// PostgreSQL major version the distribution ships (None: only from PGDG).
+    pub native_pg: Option<u32>,
+    /// `/etc/sysctl.d` drop-in directory.
+    pub sysctl_dir: &'static str,
+}
+
+/// The table.
+#[must_use]
+pub fn info(os: OsFamily) -> OsInfo {
+    const RHEL_DOCKER_REPO: &str = "if [ ! -f /etc/yum.repos.d/docker-ce.repo ]; then\n  curl -fsSL https://download.docker.com/linux/centos/docker-ce.repo -o /etc/yum.repos.d/docker-ce.repo\n  CHANGED=1\nfi";
+    match os {
+        OsFamily::Centos7 => OsInfo {
+            family: os,
+            pkg: PkgManager::Yum,
+            firewall: Firewall::Firewalld,
+            selinux: true,
+            extra_repo_pkgs: &["epel-release"],
+            chrony: ("chrony", "chronyd", "/etc/chrony.conf"),
+            nfs_server: (&["nfs-utils", "rpcbind"], "nfs-server"),
+            nfs_client: &["nfs-utils"],
+            docker_pkgs: &[
+                "docker-ce",
+                "docker-ce-cli",
+                "containerd.io",
+                "docker-compose-plugin",
+            ],
+            docker_repo: RHEL_DOCKER_REPO,
+            redis: ("redis", "redis", "/etc/redis.conf", "redis"),
+            keepalived: "keepalived",
+            nginx: ("nginx", "/etc/nginx/conf.d"),
+            native_pg: None,
+            sysctl_dir: "/etc/sysctl.d",
+        },
+        OsFamily::Rocky9 => OsInfo {
+            family: os,
+            pkg: PkgManager::Dnf,
+            firewall: Firewall::Firewalld,
+            selinux: true,
+            extra_repo_pkgs: &[],
+            chrony: ("chrony", "chronyd", "/etc/chrony.conf"),
+            nfs_server: (&["nfs-utils"], "nfs-server"),
+            nfs_client: &["nfs-utils"],
+            docker_pkgs: &[
+                "docker-ce",
+                "docker-ce-cli",
+                "containerd.io",
+                "docker-compose-plugin",
+            ],
+            docker_repo: RHEL_DOCKER_REPO,
+            redis: ("redis", "redis", "/etc/redis/redis.conf", "redis"),
+            keepalived: "keepalived",
+            nginx: ("nginx", "/etc/nginx/conf.d"),
+            native_pg: None,
+            sysctl_dir: "/etc/sysctl.d",
+        },
+        OsFamily::Debian12 | OsFamily::Ubuntu2204 => OsInfo {
+            family: os,
+            pkg: PkgManager::Apt,
+            firewall: Firewall::Ufw,
+            selinux: false,
+            extra_repo_pkgs: &[],
+            chrony: ("chrony", "chrony", "/etc/chrony/chrony.conf"),
+            nfs_server: (&["nfs-kernel-server"], "nfs-server"),
+            nfs_client: &["nfs-common"],
+            docker_pkgs: &["docker.io", "docker-compose"],
+            docker_repo: "",
+            redis: (
+                "redis-server",
+                "redis-server",
+                "/etc/redis/redis.conf",
+                "redis",
+            ),
+            keepalived: "keepalived",
+            nginx: ("nginx", "/etc/nginx/conf.d"),
+            native_pg: Some(if os == OsFamily::Debian12 { 15 } else { 14 }),
+            sysctl_dir: "/etc/sysctl.d",
+        },
+    }
+}
+
+/// How PostgreSQL `version` is installed on an OS family.
+#[derive(Debug, Clone)]
+pub struct PgInstall {
+    /// Shell lines that add the PGDG repository when needed (may be empty).
+    pub repo: String,
+    /// Server packages.
+    pub packages: Vec<String>,
+    /// Shell command that initialises the cluster if it is not yet (may be empty).
+    pub initdb: String,
+    /// systemd unit.
+    pub service: String,
+    /// Directory holding postgresql.conf and pg_hba.conf.
+    pub conf_dir: String,
+    /// Directory of the server binaries (psql, pg_ctl).
+    pub bin_dir: String,
+}
+
+/// `9.6` → `9.6`/`96`; `15` → `15`/`15`.
+fn pg_names(v: Version) -> (String, String) {
+    if v.major < 10 {
+        (
+            format!("{}.{}", v.major, v.minor),
+            format!("{}{}", v.major, v.minor),
+        )
+    } else {
+        (v.major.to_string(), v.major.to_string())
+    }
+}
+
+/// PostgreSQL installation facts for `os` and `version`.
+#[must_use]
+pub fn postgres(os: OsFamily, version: Version) -> PgInstall {
+    let (dotted, short) = pg_names(version);
+    let i = info(os);
+    match i.pkg {
+        PkgManager::Yum | PkgManager::Dnf => {
+            let el = if os == OsFamily::Centos7 {
+                "EL-7"
+            } else {
+                "EL-9"
+            };
+            let mut repo = format!(
+                "if ! rpm -q pgdg-redhat-repo >/dev/null 2>&1; then\n  {} -y install https://download.postgresql.org/pub/repos/yum/reporpms/{el}-x86_64/pgdg-redhat-repo-latest.noarch.rpm\n  CHANGED=1\nfi",
+                if i.pkg == PkgManager::Yum { "yum" } else { "dnf" }
+            );
+            if i.pkg == PkgManager::Dnf {
+                repo.push_str("\nif dnf -q module list --enabled postgresql 2>/dev/null | grep -q '^postgresql'; then\n  dnf -qy module disable postgresql\n  CHANGED=1\nfi");
+            }
+            let setup = if version.major < 10 {
+                format!("postgresql{short}-setup")
+            } else {
+                format!("postgresql-{short}-setup")
+            };
+            PgInstall {
+                repo,
+                packages: vec![format!("postgresql{short}-server"), format!("postgresql{short}-contrib")],
+                initdb: format!(
+                    "if [ ! -f /var/lib/pgsql/{dotted}/data/PG_VERSION ]; then\n  /usr/pgsql-{dotted}/bin/{setup} initdb\n  CHANGED=1\nfi"
+                ),
+                service: format!("postgresql-{dotted}"),
+                conf_dir: format!("/var/lib/pgsql/{dotted}/data"),
+                bin_dir: format!("/usr/pgsql-{dotted}/bin"),
+            }
+        }
+        PkgManager::Apt => {
+            let native = i.native_pg == Some(version.major) && version.major >= 10;
+            let repo = if native {
+                String::new()
+            } else {
+                "if [ ! -f /etc/apt/sources.list.d/pgdg.list ] && [ ! -f /etc/apt/sources.list.d/pgdg.sources ]; then\n  pkgs postgresql-common\n  /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y\n  CHANGED=1\nfi".to_string()
+            };
+            PgInstall {
+                repo,
+                packages: vec![format!("postgresql-{dotted}")],
+                initdb: String::new(),
+                service: "postgresql".to_string(),
+                conf_dir: format!("/etc/postgresql/{dotted}/main"),
+                bin_dir: format!("/usr/lib/postgresql/{dotted}/bin"),
+            }
+        }
+    }
+}

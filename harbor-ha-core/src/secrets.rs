@@ -1,0 +1,323 @@
+//! Harbor's per-deployment secrets: generated once per site, stored under
+//! `<out>/secrets/<site>/` (mode 0600), reused on every later render so that re-rendering
+//! never rotates them by accident, and put in place on every Harbor node.
+//!
+//! Values that Harbor's `prepare` regenerates on every run (core and jobservice secrets,
+//! CSRF key, robot scanner prefix) and values it creates once on the data volume
+//! (`secretkey`, token signing key pair) must be identical on every node; see
+//! `research/harbor-yml-and-secrets.md` §3.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use rand_core::{CryptoRng, RngCore};
+
+/// Alphabet of every generated string secret (as Harbor's prepare: `[A-Za-z0-9]`).
+const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// One site's shared secrets.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SiteSecrets {
+    /// `CORE_SECRET` (16).
+    pub core_secret: String,
+    /// `JOBSERVICE_SECRET` (16).
+    pub jobservice_secret: String,
+    /// `CSRF_KEY` (32) in 2.x; 1.10's `XSRFKey` uses `xsrf_key`.
+    pub csrf_key: String,
+    /// 1.10's beego `XSRFKey` (40).
+    pub xsrf_key: String,
+    /// Distribution's `http.secret` (upload state HMAC).
+    pub registry_http_secret: String,
+    /// `ROBOT_SCANNER_NAME_PREFIX` (8, Harbor 2.8+).
+    pub robot_scanner_prefix: String,
+    /// `<data_volume>/secret/keys/secretkey` (16): encrypts credentials stored in the DB.
+    pub secret_key: String,
+    /// Password of the internal database (dual-master nodes).
+    pub internal_db_password: String,
+    /// `<data_volume>/secret/core/private_key.pem` (RSA 4096, PKCS#1 PEM).
+    pub token_private_key: String,
+    /// `<data_volume>/secret/registry/root.crt` (self-signed, PEM).
+    pub token_certificate: String,
+}
+
+impl std::fmt::Debug for SiteSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SiteSecrets(<redacted>)")
+    }
+}
+
+/// File names under `secrets/<site>/`, with the expected length of string secrets.
+const FIELDS: &[(&str, Option<usize>)] = &[
+    ("core_secret", Some(16)),
+    ("jobservice_secret", Some(16)),
+    ("csrf_key", Some(32)),
+    ("xsrf_key", Some(40)),
+    ("registry_http_secret", Some(32)),
+    ("robot_scanner_prefix", Some(8)),
+    ("secret_key", Some(16)),
+    ("internal_db_password", Some(32)),
+    ("token_private_key.pem", None),
+    ("token_certificate.pem", None),
+];
+
+/// Why stored secrets cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    /// A file is missing or unreadable.
+    #[error("cannot read secret file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file holds a value of the wrong shape (never shows the value).
+    #[error("secret file {path} is malformed: {why}")]
+    Malformed {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// Key generation failed.
+    #[error("cannot generate the token key pair: {0}")]
+    KeyGen(String),
+}
+
+fn random_string<R: RngCore>(rng: &mut R, len: usize) -> String {
+    (0..len)
+        .map(|_| {
+            // Rejection sampling keeps the distribution uniform over 62 symbols.
+            loop {
+                let b = (rng.next_u32() & 0xff) as u8;
+                if b < 248 {
+                    return ALPHABET[usize::from(b % 62)] as char;
+                }
+            }
+        })
+        .collect()
+}
+
+impl SiteSecrets {
+    /// Generate a fresh set. `now` starts the token certificate's 10-year validity.
+    ///
+    /// # Errors
+    /// When RSA key or certificate generation fails.
+    pub fn generate<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        now: SystemTime,
+    ) -> Result<Self, SecretsError> {
+        let (token_private_key, token_certificate) = token_key_pair(rng, 4096, now)?;
+        Ok(SiteSecrets {
+            core_secret: random_string(rng, 16),
+            jobservice_secret: random_string(rng, 16),
+            csrf_key: random_string(rng, 32),
+            xsrf_key: random_string(rng, 40),
+            registry_http_secret: random_string(rng, 32),
+            robot_scanner_prefix: random_string(rng, 8),
+            secret_key: random_string(rng, 16),
+            internal_db_password: random_string(rng, 32),
+            token_private_key,
+            token_certificate,
+        })
+    }
+
+    /// Derive a set from fixed inputs (tests and benchmarks): string secrets from `seed`,
+    /// and the given key pair.
+    #[must_use]
+    pub fn deterministic(seed: &str, token_private_key: &str, token_certificate: &str) -> Self {
+        let mk = |name: &str, len: usize| -> String {
+            let mut out = String::new();
+            let mut i = 0u32;
+            while out.len() < len {
+                use sha2::Digest;
+                let h = sha2::Sha256::digest(format!("{seed}/{name}/{i}").as_bytes());
+                out.extend(
+                    h.iter()
+                        .filter(|b| **b < 248)
+                        .map(|b| ALPHABET[usize::from(*b % 62)] as char),
+                );
+                i += 1;
+            }
+            out.truncate(len);
+            out
+        };
+        SiteSecrets {
+            core_secret: mk("core", 16),
+            jobservice_secret: mk("jobservice", 16),
+            csrf_key: mk("csrf", 32),
+            xsrf_key: mk("xsrf", 40),
+            registry_http_secret: mk("registry", 32),
+            robot_scanner_prefix: mk("robot", 8),
+            secret_key: mk("secretkey", 16),
+            internal_db_password: mk("internal-db", 32),
+            token_private_key: token_private_key.to_string(),
+            token_certificate: token_certificate.to_string(),
+        }
+    }
+
+    /// The files of `secrets/<site>/`: name → content.
+    #[must_use]
+    pub fn to_files(&self) -> BTreeMap<&'static str, String> {
+        FIELDS
+            .iter()
+            .map(|(name, _)| {
+                let v = match *name {
+                    "core_secret" => &self.core_secret,
+                    "jobservice_secret" => &self.jobservice_secret,
+                    "csrf_key" => &self.csrf_key,
+                    "xsrf_key" => &self.xsrf_key,
+                    "registry_http_secret" => &self.registry_http_secret,
+                    "robot_scanner_prefix" => &self.robot_scanner_prefix,
+                    "secret_key" => &self.secret_key,
+                    "internal_db_password" => &self.internal_db_password,
+                    "token_private_key.pem" => &self.token_private_key,
+                    _ => &self.token_certificate,
+                };
+                let mut v = v.clone();
+                if !v.ends_with('\n') {
+                    v.push('\n');
+                }
+                (*name, v)
+            })
+            .collect()
+    }
+
+    /// Rebuild from the files of `secrets/<site>/`, checking every length.
+    ///
+    /// # Errors
+    /// [`SecretsError::Malformed`] naming the file (never the value).
+    pub fn from_files(
+        dir_label: &str,
+        files: &BTreeMap<String, String>,
+    ) -> Result<Self, SecretsError> {
+        let get = |name: &str, len: Option<usize>| -> Result<String, SecretsError> {
+            let path = format!("{dir_label}/{name}");
+            let v = files.get(name).ok_or_else(|| SecretsError::Malformed {
+                path: path.clone(),
+                why: "missing".into(),
+            })?;
+            let v = v.trim_end_matches('\n').to_string();
+            match len {
+                Some(n) if v.len() != n || !v.bytes().all(|b| ALPHABET.contains(&b)) => {
+                    Err(SecretsError::Malformed {
+                        path,
+                        why: format!("expected {n} characters of [A-Za-z0-9]"),
+                    })
+                }
+                None if !v.starts_with("-----BEGIN ") => Err(SecretsError::Malformed {
+                    path,
+                    why: "not a PEM file".into(),
+                }),
+                _ => Ok(v),
+            }
+        };
+        let mut it = FIELDS.iter();
+        let mut next = || {
+            let (n, l) = it.next().copied().unwrap_or(("", None));
+            get(n, l)
+        };
+        Ok(SiteSecrets {
+            core_secret: next()?,
+            jobservice_secret: next()?,
+            csrf_key: next()?,
+            xsrf_key: next()?,
+            registry_http_secret: next()?,
+            robot_scanner_prefix: next()?,
+            secret_key: next()?,
+            internal_db_password: next()?,
+            token_private_key: format!("{}\n", next()?),
+            token_certificate: format!("{}\n", next()?),
+        })
+    }
+
+    /// Read `dir` (`<out>/secrets/<site>`) if it exists. `Ok(None)` when absent.
+    ///
+    /// # Errors
+    /// When the directory exists but a file is missing, unreadable or malformed.
+    pub fn load_dir(dir: &Path) -> Result<Option<Self>, SecretsError> {
+        if !dir.exists() {
+            return Ok(None);
+        }
+        let mut files = BTreeMap::new();
+        for (name, _) in FIELDS {
+            let p = dir.join(name);
+            let v = std::fs::read_to_string(&p).map_err(|source| SecretsError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
+            files.insert((*name).to_string(), v);
+        }
+        Self::from_files(&dir.display().to_string(), &files).map(Some)
+    }
+}
+
+/// An RSA key (PKCS#1 PEM, as `openssl genrsa -traditional`) and a self-signed
+/// certificate for it, valid 10 years from `now`.
+///
+/// # Errors
+/// When generation fails.
+pub fn token_key_pair<R: RngCore + CryptoRng>(
+    rng: &mut R,
+    bits: usize,
+    now: SystemTime,
+) -> Result<(String, String), SecretsError> {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::pkcs8::EncodePublicKey;
+    use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+    use x509_cert::der::asn1::GeneralizedTime;
+    use x509_cert::der::EncodePem;
+    use x509_cert::time::{Time, Validity};
+
+    let e = |x: &dyn std::fmt::Display| SecretsError::KeyGen(x.to_string());
+    let key = rsa::RsaPrivateKey::new(rng, bits).map_err(|x| e(&x))?;
+    let pem = key
+        .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+        .map_err(|x| e(&x))?
+        .to_string();
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
+    let der = key.to_public_key().to_public_key_der().map_err(|x| e(&x))?;
+    let spki =
+        x509_cert::spki::SubjectPublicKeyInfoOwned::try_from(der.as_bytes()).map_err(|x| e(&x))?;
+    let start = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(|x| e(&x))?;
+    let start = Duration::from_secs(start.as_secs());
+    let end = start + Duration::from_secs(3650 * 86_400);
+    let t = |d: Duration| {
+        GeneralizedTime::from_unix_duration(d)
+            .map(Time::GeneralTime)
+            .map_err(|x| e(&x))
+    };
+    let validity = Validity {
+        not_before: t(start)?,
+        not_after: t(end)?,
+    };
+    let subject = x509_cert::name::Name::from_str("CN=harbor-token-signing").map_err(|x| e(&x))?;
+    let builder = CertificateBuilder::new(
+        Profile::Root,
+        x509_cert::serial_number::SerialNumber::from(1u32),
+        validity,
+        subject,
+        spki,
+        &signer,
+    )
+    .map_err(|x| e(&x))?;
+    let cert = builder
+        .build::<rsa::pkcs1v15::Signature>()
+        .map_err(|x| e(&x))?;
+    let cpem = cert
+        .to_pem(x509_cert::der::pem::LineEnding::LF)
+        .map_err(|x| e(&x))?;
+    Ok((pem, cpem))
+}
+
+/// Generation for the CLI and bindings: the OS's random source.
+///
+/// # Errors
+/// When generation fails.
+pub fn generate_with_os_rng(now: SystemTime) -> Result<SiteSecrets, SecretsError> {
+    SiteSecrets::generate(&mut rand_core::OsRng, now)
+}

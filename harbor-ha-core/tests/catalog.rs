@@ -1,0 +1,81 @@
+//! The rule catalog against the fixtures: every code has a fixture that triggers it and a
+//! near-miss that does not.
+
+use std::path::{Path, PathBuf};
+
+use harbor_ha_core::{load_str, Diagnostic, RuleCode};
+
+fn rules_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/rules")
+}
+
+fn diagnostics(path: &Path) -> Vec<Diagnostic> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    match load_str(&text) {
+        Ok(doc) => doc.validate().diagnostics,
+        Err(d) => vec![*d],
+    }
+}
+
+#[test]
+fn every_code_has_a_trigger_and_a_near_miss() {
+    for code in RuleCode::ALL {
+        let dir = rules_dir().join(code.as_str());
+        let mut triggers = 0;
+        for e in
+            std::fs::read_dir(&dir).unwrap_or_else(|_| panic!("missing fixtures/rules/{code}/"))
+        {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("trigger") {
+                triggers += 1;
+                let d = diagnostics(&p);
+                assert!(
+                    d.iter().any(|d| d.code == *code),
+                    "{}: does not trigger {code}: {d:#?}",
+                    p.display()
+                );
+                for x in d.iter().filter(|d| d.code == *code) {
+                    assert!(
+                        x.line.is_some() && x.column.is_some(),
+                        "{}: {code} without a position",
+                        p.display()
+                    );
+                    assert!(!x.hint.is_empty() && !x.message.is_empty());
+                }
+            }
+        }
+        assert!(triggers > 0, "no trigger fixture for {code}");
+        let near = dir.join("near-miss.yaml");
+        let d = diagnostics(&near);
+        assert!(
+            !d.iter().any(|d| d.code == *code),
+            "{}: near-miss triggers {code}",
+            near.display()
+        );
+        assert!(
+            !d.iter().any(Diagnostic::is_error),
+            "{}: near-miss has errors: {d:#?}",
+            near.display()
+        );
+    }
+}
+
+#[test]
+fn validation_collects_every_finding() {
+    // One file, many independent mistakes: all are reported, not only the first.
+    let text = std::fs::read_to_string(rules_dir().join("../examples/seed.yaml"))
+        .unwrap()
+        .replace("192.168.166.212", "10.9.9.9")
+        .replace("name: harbor-1", "name: Harbor_1")
+        .replace("version: \"9.6\"", "version: \"9.4\"")
+        .replace(
+            "affinity: ip_hash",
+            "affinity: ip_hash\n      vip: 192.168.166.10",
+        );
+    let d = load_str(&text).unwrap().validate().diagnostics;
+    let codes: Vec<&str> = d.iter().map(|d| d.code.as_str()).collect();
+    for want in ["HA002", "HA003", "DB002", "LB003"] {
+        assert!(codes.contains(&want), "{want} missing from {codes:?}");
+    }
+}
