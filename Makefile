@@ -2,11 +2,14 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help test lint fmt unit demo schema
+.PHONY: help test deps lint fmt unit demo schema render-example
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-test: lint unit ## everything CI runs: fmt, clippy, all tests
+test: deps lint unit ## everything CI runs: fmt, clippy, all tests
+
+deps: ## install the real programs the tests use (apt, only when missing)
+	bash scripts/install-test-deps.sh
 
 lint: ## rustfmt check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
@@ -21,6 +24,8 @@ fmt: ## format the code
 schema: ## regenerate schema/topology.schema.json
 	UPDATE_SCHEMA=1 $(CARGO) test -p harbor-ha-cli --test cli schema_file_is_current
 
-demo: ## validate the built-in seed example
+render-example: ## render the built-in seed example into ./out/seed
 	$(CARGO) run -q -p harbor-ha-cli -- init --example seed > /tmp/harbor-ha-seed.yaml
-	$(CARGO) run -q -p harbor-ha-cli -- validate /tmp/harbor-ha-seed.yaml
+	HARBOR_ADMIN_PASSWORD=$${HARBOR_ADMIN_PASSWORD:-Change-Me-1} HARBOR_DB_PASSWORD=$${HARBOR_DB_PASSWORD:-change-me-db} \
+	HARBOR_REDIS_PASSWORD=$${HARBOR_REDIS_PASSWORD:-change-me-redis} \
+	$(CARGO) run -q -p harbor-ha-cli -- render /tmp/harbor-ha-seed.yaml --out out/seed

@@ -13,11 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use harbor_ha_core::{examples, load_file, LoadError, RuleCode};
 
 #[derive(Parser)]
-#[command(
-    name = "harbor-ha",
-    version,
-    about = "Model, validate and render a highly available Harbor deployment"
-)]
+#[command(name = "harbor-ha", version, about = "Model, validate and render a highly available Harbor deployment")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -55,6 +51,22 @@ enum Command {
     },
     /// Print the JSON Schema of the topology format.
     Schema,
+    /// Write the deployment bundle (configs, install scripts, runbook) into a directory.
+    Render {
+        /// The topology file.
+        file: PathBuf,
+        /// Output directory; replaced atomically. Secrets under <out>/secrets/ are reused.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace --out even when it is not a previous bundle.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the hosts in install order with the files each receives.
+    Plan {
+        /// The topology file.
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,11 +74,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
     match cli.command {
@@ -77,21 +85,87 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!(
                     "error: {e}; the codes are: {}",
-                    RuleCode::ALL
-                        .iter()
-                        .map(|c| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    RuleCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
                 );
                 ExitCode::from(2)
             }
         },
-        Command::Validate {
-            file,
-            format,
-            strict,
-        } => validate(&file, format, strict),
+        Command::Validate { file, format, strict } => validate(&file, format, strict),
+        Command::Render { file, out: dir, force } => render(&file, &dir, force),
+        Command::Plan { file } => match load_valid(&file) {
+            Ok(t) => out(&harbor_ha_core::render::plan(&t)),
+            Err(code) => code,
+        },
     }
+}
+
+/// Load and validate; on errors print them as `validate` does and give the exit code.
+fn load_valid(file: &PathBuf) -> Result<harbor_ha_core::Topology, ExitCode> {
+    let (doc, text) = match load_file(file) {
+        Ok(x) => x,
+        Err(LoadError::Parse(d)) => {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            print_diags(Format::Text, file, &text, std::slice::from_ref(&d));
+            return Err(ExitCode::from(2));
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(2));
+        }
+    };
+    let report = doc.validate();
+    match report.topology {
+        Some(t) => Ok(t),
+        None => {
+            print_diags(Format::Text, file, &text, &report.diagnostics);
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+/// Resolves `{env}` from this process's environment and `{file}` from disk.
+struct EnvResolver;
+
+impl harbor_ha_core::render::SecretResolver for EnvResolver {
+    fn resolve(&self, secret: &harbor_ha_core::model::secret::Secret) -> Result<String, String> {
+        use harbor_ha_core::model::secret::Secret;
+        match secret {
+            Secret::Literal(v) => Ok(v.clone()),
+            Secret::Env { env } => std::env::var(env).map_err(|_| format!("environment variable {env} is not set")),
+            Secret::File { file } => std::fs::read_to_string(file)
+                .map(|s| s.strip_suffix('\n').map_or(s.as_str(), |x| x.strip_suffix('\r').unwrap_or(x)).to_string())
+                .map_err(|e| format!("cannot read {file}: {}", e.kind())),
+        }
+    }
+}
+
+fn render(file: &PathBuf, dir: &std::path::Path, force: bool) -> ExitCode {
+    let topo = match load_valid(file) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let secrets =
+        match harbor_ha_core::secrets::load_or_generate(&topo, &dir.join("secrets"), std::time::SystemTime::now()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    let inputs = harbor_ha_core::render::RenderInputs { secrets: &secrets, resolver: &EnvResolver };
+    let bundle = match harbor_ha_core::render::render(&topo, &inputs) {
+        Ok(b) => b,
+        Err(diags) => {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            print_diags(Format::Text, file, &text, &diags);
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = bundle.write_to(dir, force) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    out(&format!("wrote {} files to {}; start with {}/README.md\n", bundle.files.len(), dir.display(), dir.display()))
 }
 
 fn out(s: &str) -> ExitCode {
@@ -125,12 +199,7 @@ fn validate(file: &PathBuf, format: Format, strict: bool) -> ExitCode {
     }
 }
 
-fn print_diags(
-    format: Format,
-    file: &std::path::Path,
-    text: &str,
-    diags: &[harbor_ha_core::Diagnostic],
-) {
+fn print_diags(format: Format, file: &std::path::Path, text: &str, diags: &[harbor_ha_core::Diagnostic]) {
     let s = match format {
         Format::Json => report::json(diags),
         Format::Text => report::text(&file.display().to_string(), text, diags),

@@ -44,10 +44,7 @@ pub(crate) fn text(file: &str, source: &str, diags: &[Diagnostic]) -> String {
         let _ = writeln!(s, "  = explain: harbor-ha explain {}", d.code);
         s.push('\n');
     }
-    let errors = diags
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diags.len() - errors;
     let plural = |n: usize, w: &str| {
         if n == 1 {
@@ -56,11 +53,6 @@ pub(crate) fn text(file: &str, source: &str, diags: &[Diagnostic]) -> String {
             format!("{n} {w}s")
         }
     };
-    let _ = writeln!(
-        s,
-        "{file}: {}, {}",
-        plural(errors, "error"),
-        plural(warnings, "warning")
-    );
+    let _ = writeln!(s, "{file}: {}, {}", plural(errors, "error"), plural(warnings, "warning"));
     s
 }

@@ -5,18 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_harbor-ha"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run harbor-ha");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_harbor-ha")).args(args).current_dir(root()).output().expect("run harbor-ha");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -38,15 +32,8 @@ fn fixtures() -> Vec<String> {
     }
     let mut v = Vec::new();
     walk(&root().join("fixtures"), &mut v);
-    let mut v: Vec<String> = v
-        .into_iter()
-        .map(|p| {
-            p.strip_prefix(root())
-                .unwrap()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
+    let mut v: Vec<String> =
+        v.into_iter().map(|p| p.strip_prefix(root()).unwrap().to_string_lossy().into_owned()).collect();
     v.sort();
     v
 }
@@ -54,29 +41,17 @@ fn fixtures() -> Vec<String> {
 #[test]
 fn every_fixture_text_and_json() {
     let files = fixtures();
-    assert!(
-        files.len() > 50,
-        "expected the fixture tree, found {}",
-        files.len()
-    );
+    assert!(files.len() > 50, "expected the fixture tree, found {}", files.len());
     for f in files {
         let (code_t, text, err_t) = run(&["validate", &f]);
         let (code_j, json, err_j) = run(&["validate", &f, "--format", "json"]);
         assert_eq!(code_t, code_j, "{f}: exit codes differ between formats");
-        assert!(
-            err_t.is_empty() && err_j.is_empty(),
-            "{f}: unexpected stderr {err_t} {err_j}"
-        );
-        let parsed: serde_json::Value =
-            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{f}: bad JSON: {e}"));
+        assert!(err_t.is_empty() && err_j.is_empty(), "{f}: unexpected stderr {err_t} {err_j}");
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{f}: bad JSON: {e}"));
         let arr = parsed.as_array().expect("a JSON array");
         for d in arr {
             let keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
-            assert_eq!(
-                keys,
-                ["code", "column", "hint", "line", "message", "path", "severity"],
-                "{f}"
-            );
+            assert_eq!(keys, ["code", "column", "hint", "line", "message", "path", "severity"], "{f}");
         }
         let has_error = arr.iter().any(|d| d["severity"] == "error");
         let is_parse = arr.iter().any(|d| d["code"] == "HA001");
@@ -107,10 +82,7 @@ fn strict_fails_on_warnings() {
 fn usage_and_io_errors_exit_2() {
     assert_eq!(run(&["validate"]).0, 2);
     assert_eq!(run(&["bogus"]).0, 2);
-    assert_eq!(
-        run(&["validate", "fixtures/examples/seed.yaml", "--format", "xml"]).0,
-        2
-    );
+    assert_eq!(run(&["validate", "fixtures/examples/seed.yaml", "--format", "xml"]).0, 2);
     let (code, _, err) = run(&["validate", "no/such/file.yaml"]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read no/such/file.yaml"), "{err}");
@@ -173,12 +145,8 @@ fn init_examples_are_the_committed_fixtures() {
     for name in harbor_ha_core::examples::NAMES {
         let (c, out, _) = run(&["init", "--example", name]);
         assert_eq!(c, 0);
-        let fixture =
-            std::fs::read_to_string(root().join(format!("fixtures/examples/{name}.yaml"))).unwrap();
-        assert_eq!(
-            out, fixture,
-            "fixtures/examples/{name}.yaml differs from `init --example {name}`"
-        );
+        let fixture = std::fs::read_to_string(root().join(format!("fixtures/examples/{name}.yaml"))).unwrap();
+        assert_eq!(out, fixture, "fixtures/examples/{name}.yaml differs from `init --example {name}`");
     }
     assert_eq!(run(&["init"]).1, run(&["init", "--example", "seed"]).1);
 }
@@ -213,10 +181,7 @@ fn secrets_never_reach_the_output() {
     for fmt in ["text", "json"] {
         let (_, out, err) = run(&["validate", p.to_str().unwrap(), "--format", fmt]);
         assert!(out.contains("SC001"), "{out}");
-        assert!(
-            !out.contains(secret) && !err.contains(secret),
-            "secret leaked:\n{out}{err}"
-        );
+        assert!(!out.contains(secret) && !err.contains(secret), "secret leaked:\n{out}{err}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -45,13 +45,7 @@ pub enum WriteError {
 impl Bundle {
     /// Add (or replace) a file.
     pub fn add(&mut self, path: impl Into<String>, content: impl Into<String>, mode: u32) {
-        self.files.insert(
-            path.into(),
-            BundleFile {
-                content: content.into(),
-                mode,
-            },
-        );
+        self.files.insert(path.into(), BundleFile { content: content.into(), mode });
     }
 
     /// Every file under a `=== path (mode) ===` header, for snapshot tests and review.
@@ -94,9 +88,7 @@ impl Bundle {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let base = out
-            .file_name()
-            .map_or_else(|| "bundle".into(), |n| n.to_string_lossy().into_owned());
+        let base = out.file_name().map_or_else(|| "bundle".into(), |n| n.to_string_lossy().into_owned());
         let tmp = parent.join(format!(".{base}.tmp-{}", std::process::id()));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
@@ -109,11 +101,11 @@ impl Bundle {
                     std::fs::create_dir_all(d).map_err(io(d))?;
                 }
                 std::fs::write(&p, &f.content).map_err(io(&p))?;
-                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(f.mode))
-                    .map_err(io(&p))?;
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(f.mode)).map_err(io(&p))?;
             }
             let m = tmp.join(MARKER);
-            std::fs::write(&m, "This directory was written by harbor-ha render; it is replaced on the next render.\n").map_err(io(&m))?;
+            std::fs::write(&m, "This directory was written by harbor-ha render; it is replaced on the next render.\n")
+                .map_err(io(&m))?;
             if out.exists() {
                 let old = parent.join(format!(".{base}.old-{}", std::process::id()));
                 std::fs::rename(out, &old).map_err(io(out))?;

@@ -48,12 +48,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic with the rule's default severity and no position yet.
     #[must_use]
-    pub fn new(
-        code: RuleCode,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        hint: impl Into<String>,
-    ) -> Self {
+    pub fn new(code: RuleCode, path: impl Into<String>, message: impl Into<String>, hint: impl Into<String>) -> Self {
         Diagnostic {
             code,
             severity: code.default_severity(),
@@ -101,9 +96,7 @@ pub fn redact_line(line: &str) -> String {
             let at = from + i + k.len();
             // Skip the rest of the key name, then require a colon.
             let rest = &lower[at..];
-            let key_end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
+            let key_end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
             if rest[key_end..].starts_with(':') {
                 let v = at + key_end + 1;
                 cut = Some(cut.map_or(v, |c: usize| c.min(v)));
@@ -135,22 +128,10 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_in_excerpts() {
-        assert_eq!(
-            redact_line("      password: hunter2"),
-            "      password: ****"
-        );
-        assert_eq!(
-            redact_line("  admin_password: \"Harbor12345\""),
-            "  admin_password: ****"
-        );
-        assert_eq!(
-            redact_line("  - {name: a, password: x1, port: 2}"),
-            "  - {name: a, password: ****"
-        );
-        assert_eq!(
-            redact_line("  password: {env: DB_PW}"),
-            "  password: {env: DB_PW}"
-        );
+        assert_eq!(redact_line("      password: hunter2"), "      password: ****");
+        assert_eq!(redact_line("  admin_password: \"Harbor12345\""), "  admin_password: ****");
+        assert_eq!(redact_line("  - {name: a, password: x1, port: 2}"), "  - {name: a, password: ****");
+        assert_eq!(redact_line("  password: {env: DB_PW}"), "  password: {env: DB_PW}");
         assert_eq!(redact_line("  address: 10.0.0.1"), "  address: 10.0.0.1");
     }
 }

@@ -63,10 +63,7 @@ impl Document {
     /// carry paths but no line or column.
     #[must_use]
     pub fn from_spec(spec: TopologySpec) -> Self {
-        Document {
-            spec,
-            source: SourceMap::empty(),
-        }
+        Document { spec, source: SourceMap::empty() }
     }
 
     /// Run every rule.
@@ -121,27 +118,15 @@ pub enum LoadError {
 /// [`LoadError`] for I/O, encoding and parse failures.
 pub fn load_file(path: &Path) -> Result<(Document, String), LoadError> {
     if path.is_dir() {
-        return Err(LoadError::IsDirectory {
-            path: path.to_path_buf(),
-        });
+        return Err(LoadError::IsDirectory { path: path.to_path_buf() });
     }
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
     if meta.len() > parse::MAX_INPUT_BYTES as u64 {
-        return Err(LoadError::Parse(Box::new(parse::too_large(
-            usize::try_from(meta.len()).unwrap_or(usize::MAX),
-        ))));
+        return Err(LoadError::Parse(Box::new(parse::too_large(usize::try_from(meta.len()).unwrap_or(usize::MAX)))));
     }
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| LoadError::NotUtf8 {
-        path: path.to_path_buf(),
-        offset: e.utf8_error().valid_up_to(),
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| LoadError::NotUtf8 { path: path.to_path_buf(), offset: e.utf8_error().valid_up_to() })?;
     let doc = load_str(&text).map_err(LoadError::Parse)?;
     Ok((doc, text))
 }

@@ -25,26 +25,24 @@ pub fn parse_str(text: &str) -> Result<(TopologySpec, SourceMap), Box<Diagnostic
             Some(Position { line: 1, column: 1 }),
         )));
     }
-    let map =
-        match SourceMap::build(text) {
-            Ok(m) => m,
-            Err((msg, pos)) => return Err(Box::new(ha001(
+    let map = match SourceMap::build(text) {
+        Ok(m) => m,
+        Err((msg, pos)) => {
+            return Err(Box::new(ha001(
                 "",
                 format!("YAML syntax error: {msg}"),
                 "fix the YAML syntax at this position (indentation, an unclosed bracket or quote)",
                 Some(pos),
-            ))),
-        };
+            )))
+        }
+    };
     let de = serde_yaml::Deserializer::from_str(text);
     let spec: TopologySpec = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let pos = inner
             .location()
-            .map(|l| Position {
-                line: l.line(),
-                column: l.column(),
-            })
+            .map(|l| Position { line: l.line(), column: l.column() })
             .or_else(|| map.lookup(&clean_path(&path)));
         Box::new(serde_diag(&clean_path(&path), &inner.to_string(), pos))
     })?;
@@ -114,11 +112,7 @@ fn serde_diag(path: &str, raw: &str, pos: Option<Position>) -> Diagnostic {
     } else {
         "correct the value at this position"
     };
-    let message = if path.is_empty() {
-        msg
-    } else {
-        format!("`{path}`: {msg}")
-    };
+    let message = if path.is_empty() { msg } else { format!("`{path}`: {msg}") };
     ha001(path, message, hint, pos)
 }
 
@@ -128,15 +122,7 @@ mod tests {
 
     #[test]
     fn junk_is_ha001_with_position() {
-        for text in [
-            "",
-            "\u{0}\u{1}",
-            "[",
-            "sites: [",
-            "version: 1\nsites: 3\n",
-            "- a\n- b\n",
-            "a: *x\n",
-        ] {
+        for text in ["", "\u{0}\u{1}", "[", "sites: [", "version: 1\nsites: 3\n", "- a\n- b\n", "a: *x\n"] {
             let d = parse_str(text).unwrap_err();
             assert_eq!(d.code, RuleCode::HA001, "{text:?}");
             assert!(d.line.is_some(), "{text:?} -> {d:?}");
@@ -147,21 +133,13 @@ mod tests {
     fn unknown_key_names_its_path() {
         let text = "version: 1\nsites:\n  - name: a\n    colour: blue\n";
         let d = parse_str(text).unwrap_err();
-        assert!(
-            d.message.contains("unknown field `colour`"),
-            "{}",
-            d.message
-        );
+        assert!(d.message.contains("unknown field `colour`"), "{}", d.message);
         assert_eq!(d.line, Some(4));
     }
 
     #[test]
     fn deep_nesting_does_not_panic() {
-        let text = format!(
-            "version: 1\nsites: {}{}\n",
-            "[".repeat(100_000),
-            "]".repeat(100_000)
-        );
+        let text = format!("version: 1\nsites: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
         assert_eq!(parse_str(&text).unwrap_err().code, RuleCode::HA001);
         let text = format!("version: 1\nsites: {}1\n", "- ".repeat(50_000));
         assert_eq!(parse_str(&text).unwrap_err().code, RuleCode::HA001);

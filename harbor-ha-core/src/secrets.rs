@@ -105,10 +105,7 @@ impl SiteSecrets {
     ///
     /// # Errors
     /// When RSA key or certificate generation fails.
-    pub fn generate<R: RngCore + CryptoRng>(
-        rng: &mut R,
-        now: SystemTime,
-    ) -> Result<Self, SecretsError> {
+    pub fn generate<R: RngCore + CryptoRng>(rng: &mut R, now: SystemTime) -> Result<Self, SecretsError> {
         let (token_private_key, token_certificate) = token_key_pair(rng, 4096, now)?;
         Ok(SiteSecrets {
             core_secret: random_string(rng, 16),
@@ -134,11 +131,7 @@ impl SiteSecrets {
             while out.len() < len {
                 use sha2::Digest;
                 let h = sha2::Sha256::digest(format!("{seed}/{name}/{i}").as_bytes());
-                out.extend(
-                    h.iter()
-                        .filter(|b| **b < 248)
-                        .map(|b| ALPHABET[usize::from(*b % 62)] as char),
-                );
+                out.extend(h.iter().filter(|b| **b < 248).map(|b| ALPHABET[usize::from(*b % 62)] as char));
                 i += 1;
             }
             out.truncate(len);
@@ -189,28 +182,19 @@ impl SiteSecrets {
     ///
     /// # Errors
     /// [`SecretsError::Malformed`] naming the file (never the value).
-    pub fn from_files(
-        dir_label: &str,
-        files: &BTreeMap<String, String>,
-    ) -> Result<Self, SecretsError> {
+    pub fn from_files(dir_label: &str, files: &BTreeMap<String, String>) -> Result<Self, SecretsError> {
         let get = |name: &str, len: Option<usize>| -> Result<String, SecretsError> {
             let path = format!("{dir_label}/{name}");
-            let v = files.get(name).ok_or_else(|| SecretsError::Malformed {
-                path: path.clone(),
-                why: "missing".into(),
-            })?;
+            let v =
+                files.get(name).ok_or_else(|| SecretsError::Malformed { path: path.clone(), why: "missing".into() })?;
             let v = v.trim_end_matches('\n').to_string();
             match len {
                 Some(n) if v.len() != n || !v.bytes().all(|b| ALPHABET.contains(&b)) => {
-                    Err(SecretsError::Malformed {
-                        path,
-                        why: format!("expected {n} characters of [A-Za-z0-9]"),
-                    })
+                    Err(SecretsError::Malformed { path, why: format!("expected {n} characters of [A-Za-z0-9]") })
                 }
-                None if !v.starts_with("-----BEGIN ") => Err(SecretsError::Malformed {
-                    path,
-                    why: "not a PEM file".into(),
-                }),
+                None if !v.starts_with("-----BEGIN ") => {
+                    Err(SecretsError::Malformed { path, why: "not a PEM file".into() })
+                }
                 _ => Ok(v),
             }
         };
@@ -244,10 +228,8 @@ impl SiteSecrets {
         let mut files = BTreeMap::new();
         for (name, _) in FIELDS {
             let p = dir.join(name);
-            let v = std::fs::read_to_string(&p).map_err(|source| SecretsError::Io {
-                path: p.display().to_string(),
-                source,
-            })?;
+            let v = std::fs::read_to_string(&p)
+                .map_err(|source| SecretsError::Io { path: p.display().to_string(), source })?;
             files.insert((*name).to_string(), v);
         }
         Self::from_files(&dir.display().to_string(), &files).map(Some)
@@ -273,28 +255,15 @@ pub fn token_key_pair<R: RngCore + CryptoRng>(
 
     let e = |x: &dyn std::fmt::Display| SecretsError::KeyGen(x.to_string());
     let key = rsa::RsaPrivateKey::new(rng, bits).map_err(|x| e(&x))?;
-    let pem = key
-        .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
-        .map_err(|x| e(&x))?
-        .to_string();
+    let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).map_err(|x| e(&x))?.to_string();
     let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
     let der = key.to_public_key().to_public_key_der().map_err(|x| e(&x))?;
-    let spki =
-        x509_cert::spki::SubjectPublicKeyInfoOwned::try_from(der.as_bytes()).map_err(|x| e(&x))?;
-    let start = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_err(|x| e(&x))?;
+    let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::try_from(der.as_bytes()).map_err(|x| e(&x))?;
+    let start = now.duration_since(SystemTime::UNIX_EPOCH).map_err(|x| e(&x))?;
     let start = Duration::from_secs(start.as_secs());
     let end = start + Duration::from_secs(3650 * 86_400);
-    let t = |d: Duration| {
-        GeneralizedTime::from_unix_duration(d)
-            .map(Time::GeneralTime)
-            .map_err(|x| e(&x))
-    };
-    let validity = Validity {
-        not_before: t(start)?,
-        not_after: t(end)?,
-    };
+    let t = |d: Duration| GeneralizedTime::from_unix_duration(d).map(Time::GeneralTime).map_err(|x| e(&x));
+    let validity = Validity { not_before: t(start)?, not_after: t(end)? };
     let subject = x509_cert::name::Name::from_str("CN=harbor-token-signing").map_err(|x| e(&x))?;
     let builder = CertificateBuilder::new(
         Profile::Root,
@@ -305,12 +274,8 @@ pub fn token_key_pair<R: RngCore + CryptoRng>(
         &signer,
     )
     .map_err(|x| e(&x))?;
-    let cert = builder
-        .build::<rsa::pkcs1v15::Signature>()
-        .map_err(|x| e(&x))?;
-    let cpem = cert
-        .to_pem(x509_cert::der::pem::LineEnding::LF)
-        .map_err(|x| e(&x))?;
+    let cert = builder.build::<rsa::pkcs1v15::Signature>().map_err(|x| e(&x))?;
+    let cpem = cert.to_pem(x509_cert::der::pem::LineEnding::LF).map_err(|x| e(&x))?;
     Ok((pem, cpem))
 }
 
@@ -320,4 +285,27 @@ pub fn token_key_pair<R: RngCore + CryptoRng>(
 /// When generation fails.
 pub fn generate_with_os_rng(now: SystemTime) -> Result<SiteSecrets, SecretsError> {
     SiteSecrets::generate(&mut rand_core::OsRng, now)
+}
+
+/// The shared secrets of every site of `topo`: read from `<secrets_dir>/<site>/` when a
+/// previous render left them there, generated (OS randomness) otherwise. Nothing is
+/// written here: the secrets become part of the bundle (`secrets/<site>/`, mode 0600).
+///
+/// # Errors
+/// When stored secrets are unreadable or malformed, or generation fails.
+pub fn load_or_generate(
+    topo: &crate::model::resolved::Topology,
+    secrets_dir: &Path,
+    now: SystemTime,
+) -> Result<BTreeMap<String, SiteSecrets>, SecretsError> {
+    let mut out = BTreeMap::new();
+    for site in &topo.sites {
+        let dir = secrets_dir.join(site.name.as_str());
+        let s = match SiteSecrets::load_dir(&dir)? {
+            Some(s) => s,
+            None => generate_with_os_rng(now)?,
+        };
+        out.insert(site.name.to_string(), s);
+    }
+    Ok(out)
 }

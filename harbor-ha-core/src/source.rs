@@ -37,16 +37,8 @@ impl SourceMap {
         let mut b = Builder::default();
         let mut parser = Parser::new_from_str(text);
         match parser.load(&mut b, false) {
-            Ok(()) => Ok(SourceMap {
-                positions: b.positions,
-            }),
-            Err(e) => Err((
-                e.info().to_string(),
-                Position {
-                    line: e.marker().line(),
-                    column: e.marker().col() + 1,
-                },
-            )),
+            Ok(()) => Ok(SourceMap { positions: b.positions }),
+            Err(e) => Err((e.info().to_string(), Position { line: e.marker().line(), column: e.marker().col() + 1 })),
         }
     }
 
@@ -74,14 +66,8 @@ fn parent_path(p: &str) -> &str {
 }
 
 enum Frame {
-    Map {
-        path: String,
-        key: Option<(String, Marker)>,
-    },
-    Seq {
-        path: String,
-        index: usize,
-    },
+    Map { path: String, key: Option<(String, Marker)> },
+    Seq { path: String, index: usize },
 }
 
 #[derive(Default)]
@@ -93,11 +79,7 @@ struct Builder {
 impl Builder {
     /// The path for the next value and the position of its key (mapping values only),
     /// advancing the enclosing container; `None` when the event is a mapping key.
-    fn next_value_path(
-        &mut self,
-        key_text: Option<&str>,
-        mark: Marker,
-    ) -> Option<(String, Option<Marker>)> {
+    fn next_value_path(&mut self, key_text: Option<&str>, mark: Marker) -> Option<(String, Option<Marker>)> {
         match self.stack.last_mut() {
             None => Some((String::new(), None)),
             Some(Frame::Seq { path, index }) => {
@@ -110,24 +92,14 @@ impl Builder {
                     *key = Some((key_text.unwrap_or("?").to_string(), mark));
                     None
                 }
-                Some((k, kmark)) => Some((
-                    if path.is_empty() {
-                        k
-                    } else {
-                        format!("{path}.{k}")
-                    },
-                    Some(kmark),
-                )),
+                Some((k, kmark)) => Some((if path.is_empty() { k } else { format!("{path}.{k}") }, Some(kmark))),
             },
         }
     }
 
     fn record(&mut self, path: &str, mark: Marker) {
         // The first occurrence wins: a duplicated key is a parse error anyway.
-        self.positions.entry(path.to_string()).or_insert(Position {
-            line: mark.line(),
-            column: mark.col() + 1,
-        });
+        self.positions.entry(path.to_string()).or_insert(Position { line: mark.line(), column: mark.col() + 1 });
     }
 }
 
@@ -155,11 +127,7 @@ impl MarkedEventReceiver for Builder {
                     // A complex (non-scalar) key: index its contents under a placeholder.
                     None => "?".to_string(),
                 };
-                self.stack.push(if is_map {
-                    Frame::Map { path, key: None }
-                } else {
-                    Frame::Seq { path, index: 0 }
-                });
+                self.stack.push(if is_map { Frame::Map { path, key: None } } else { Frame::Seq { path, index: 0 } });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 self.stack.pop();
@@ -175,30 +143,16 @@ mod tests {
 
     #[test]
     fn paths_point_at_values() {
-        let text =
-            "version: 1\nsites:\n  - name: a\n    hosts:\n      - {name: h, address: 10.0.0.1}\n";
+        let text = "version: 1\nsites:\n  - name: a\n    hosts:\n      - {name: h, address: 10.0.0.1}\n";
         let map = SourceMap::build(text).unwrap();
-        assert_eq!(
-            map.lookup("version"),
-            Some(Position {
-                line: 1,
-                column: 10
-            })
-        );
-        assert_eq!(
-            map.lookup("sites[0].name"),
-            Some(Position {
-                line: 3,
-                column: 13
-            })
-        );
+        assert_eq!(map.lookup("version"), Some(Position { line: 1, column: 10 }));
+        // Expected columns computed from the text: 1-based column of the value's first byte.
+        let col = |line: usize, needle: &str| text.lines().nth(line - 1).unwrap().find(needle).unwrap() + 1;
+        assert_eq!(map.lookup("sites[0].name"), Some(Position { line: 3, column: col(3, ": a") + 2 }));
         let addr = map.lookup("sites[0].hosts[0].address").unwrap();
-        assert_eq!((addr.line, addr.column), (5, 33));
+        assert_eq!((addr.line, addr.column), (5, col(5, "10.0.0.1")));
         // A missing key falls back to its mapping.
-        assert_eq!(
-            map.lookup("sites[0].hosts[0].roles"),
-            map.lookup("sites[0].hosts[0]")
-        );
+        assert_eq!(map.lookup("sites[0].hosts[0].roles"), map.lookup("sites[0].hosts[0]"));
     }
 
     #[test]

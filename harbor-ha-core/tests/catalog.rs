@@ -22,25 +22,15 @@ fn every_code_has_a_trigger_and_a_near_miss() {
     for code in RuleCode::ALL {
         let dir = rules_dir().join(code.as_str());
         let mut triggers = 0;
-        for e in
-            std::fs::read_dir(&dir).unwrap_or_else(|_| panic!("missing fixtures/rules/{code}/"))
-        {
+        for e in std::fs::read_dir(&dir).unwrap_or_else(|_| panic!("missing fixtures/rules/{code}/")) {
             let p = e.unwrap().path();
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
             if name.starts_with("trigger") {
                 triggers += 1;
                 let d = diagnostics(&p);
-                assert!(
-                    d.iter().any(|d| d.code == *code),
-                    "{}: does not trigger {code}: {d:#?}",
-                    p.display()
-                );
+                assert!(d.iter().any(|d| d.code == *code), "{}: does not trigger {code}: {d:#?}", p.display());
                 for x in d.iter().filter(|d| d.code == *code) {
-                    assert!(
-                        x.line.is_some() && x.column.is_some(),
-                        "{}: {code} without a position",
-                        p.display()
-                    );
+                    assert!(x.line.is_some() && x.column.is_some(), "{}: {code} without a position", p.display());
                     assert!(!x.hint.is_empty() && !x.message.is_empty());
                 }
             }
@@ -48,16 +38,8 @@ fn every_code_has_a_trigger_and_a_near_miss() {
         assert!(triggers > 0, "no trigger fixture for {code}");
         let near = dir.join("near-miss.yaml");
         let d = diagnostics(&near);
-        assert!(
-            !d.iter().any(|d| d.code == *code),
-            "{}: near-miss triggers {code}",
-            near.display()
-        );
-        assert!(
-            !d.iter().any(Diagnostic::is_error),
-            "{}: near-miss has errors: {d:#?}",
-            near.display()
-        );
+        assert!(!d.iter().any(|d| d.code == *code), "{}: near-miss triggers {code}", near.display());
+        assert!(!d.iter().any(Diagnostic::is_error), "{}: near-miss has errors: {d:#?}", near.display());
     }
 }
 
@@ -69,10 +51,7 @@ fn validation_collects_every_finding() {
         .replace("192.168.166.212", "10.9.9.9")
         .replace("name: harbor-1", "name: Harbor_1")
         .replace("version: \"9.6\"", "version: \"9.4\"")
-        .replace(
-            "affinity: ip_hash",
-            "affinity: ip_hash\n      vip: 192.168.166.10",
-        );
+        .replace("affinity: ip_hash", "affinity: ip_hash\n      vip: 192.168.166.10");
     let d = load_str(&text).unwrap().validate().diagnostics;
     let codes: Vec<&str> = d.iter().map(|d| d.code.as_str()).collect();
     for want in ["HA002", "HA003", "DB002", "LB003"] {

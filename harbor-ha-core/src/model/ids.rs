@@ -77,8 +77,7 @@ id_newtype!(
 pub fn is_valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -89,8 +88,7 @@ pub fn is_valid_name(s: &str) -> bool {
 pub fn is_safe_path(s: &str) -> bool {
     s.starts_with('/')
         && s.len() <= 255
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-' | b'+'))
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-' | b'+'))
         && !s.split('/').any(|c| c == ".." || c == ".")
         && !s.contains("//")
 }
@@ -115,10 +113,7 @@ pub fn is_valid_dns_name(s: &str) -> bool {
 /// Whether `s` is a valid Linux interface name (1–15 of `[A-Za-z0-9._-]`).
 #[must_use]
 pub fn is_valid_interface(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 15
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Whether `s` is a plain SQL identifier that needs no quoting: `[a-z_][a-z0-9_]*`, ≤ 63.

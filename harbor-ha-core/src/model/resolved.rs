@@ -11,8 +11,8 @@ use url::Url;
 use super::ids::{DnsName, HostName, HostPath, InterfaceName, SiteName, SqlIdent};
 use super::secret::Secret;
 use super::spec::{
-    Affinity, AzureSpec, Component, EdgeMode, FiltersSpec, GcsSpec, OsFamily, OssSpec, Role,
-    S3Spec, SiteMode, SslMode, SwiftSpec, Trigger,
+    Affinity, AzureSpec, Component, EdgeMode, FiltersSpec, GcsSpec, OsFamily, OssSpec, Role, S3Spec, SiteMode, SslMode,
+    SwiftSpec, Trigger,
 };
 use super::version::Version;
 

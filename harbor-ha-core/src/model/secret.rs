@@ -67,15 +67,11 @@ impl<'de> Deserialize<'de> for Secret {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Secret, A::Error> {
                 let Some(key) = map.next_key::<String>()? else {
-                    return Err(de::Error::custom(
-                        "empty secret: write {env: VAR} or {file: PATH}",
-                    ));
+                    return Err(de::Error::custom("empty secret: write {env: VAR} or {file: PATH}"));
                 };
                 let value: String = map.next_value()?;
                 if map.next_key::<String>()?.is_some() {
-                    return Err(de::Error::custom(
-                        "a secret takes exactly one key: env or file",
-                    ));
+                    return Err(de::Error::custom("a secret takes exactly one key: env or file"));
                 }
                 match key.as_str() {
                     "env" => Ok(Secret::Env { env: value }),
@@ -85,24 +81,16 @@ impl<'de> Deserialize<'de> for Secret {
             }
             // Numbers and booleans are refused without echoing them: they may be the secret.
             fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
-                Err(E::custom(
-                    "a secret must be a quoted string, {env: VAR} or {file: PATH} (got a number)",
-                ))
+                Err(E::custom("a secret must be a quoted string, {env: VAR} or {file: PATH} (got a number)"))
             }
             fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
-                Err(E::custom(
-                    "a secret must be a quoted string, {env: VAR} or {file: PATH} (got a number)",
-                ))
+                Err(E::custom("a secret must be a quoted string, {env: VAR} or {file: PATH} (got a number)"))
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
-                Err(E::custom(
-                    "a secret must be a quoted string, {env: VAR} or {file: PATH} (got a number)",
-                ))
+                Err(E::custom("a secret must be a quoted string, {env: VAR} or {file: PATH} (got a number)"))
             }
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<Secret, E> {
-                Err(E::custom(
-                    "a secret must be a quoted string, {env: VAR} or {file: PATH} (got a boolean)",
-                ))
+                Err(E::custom("a secret must be a quoted string, {env: VAR} or {file: PATH} (got a boolean)"))
             }
         }
         d.deserialize_any(V)

@@ -26,9 +26,7 @@ pub struct TopologySpec {
 }
 
 /// How a site's Harbor nodes are kept consistent.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SiteMode {
     /// N nodes share storage, one PostgreSQL and one Redis (the seed guide's recommendation).
@@ -38,9 +36,7 @@ pub enum SiteMode {
 }
 
 /// Operating-system family of a host.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum OsFamily {
     /// CentOS 7 (yum).
     #[serde(rename = "centos7")]
@@ -57,9 +53,7 @@ pub enum OsFamily {
 }
 
 /// A role a host plays.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// NFS server exporting the shared data volume.
@@ -75,9 +69,7 @@ pub enum Role {
 }
 
 /// Optional Harbor components.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Component {
     /// Trivy scanner (2.0+).
@@ -586,10 +578,7 @@ impl<'de> Deserialize<'de> for Trigger {
                 match v {
                     "event_based" => Ok(Trigger::EventBased),
                     "manual" => Ok(Trigger::Manual),
-                    other => Err(E::unknown_variant(
-                        other,
-                        &["event_based", "manual", "cron"],
-                    )),
+                    other => Err(E::unknown_variant(other, &["event_based", "manual", "cron"])),
                 }
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Trigger, A::Error> {
@@ -603,9 +592,7 @@ impl<'de> Deserialize<'de> for Trigger {
                         Ok(Trigger::Cron(c))
                     }
                     Some(other) => Err(de::Error::unknown_field(other, &["cron"])),
-                    None => Err(de::Error::custom(
-                        "empty trigger: write {cron: \"0 0 * * * *\"}",
-                    )),
+                    None => Err(de::Error::custom("empty trigger: write {cron: \"0 0 * * * *\"}")),
                 }
             }
         }

@@ -22,11 +22,7 @@ impl Version {
     /// A version without patch.
     #[must_use]
     pub const fn new(major: u32, minor: u32) -> Self {
-        Version {
-            major,
-            minor,
-            patch: None,
-        }
+        Version { major, minor, patch: None }
     }
 
     /// `(major, minor)` for range comparisons.
@@ -68,17 +64,9 @@ impl FromStr for Version {
             p.parse().map_err(|_| VersionError(s.to_string()))
         };
         match parts.as_slice() {
-            [maj] => Ok(Version {
-                major: num(maj)?,
-                minor: 0,
-                patch: None,
-            }),
+            [maj] => Ok(Version { major: num(maj)?, minor: 0, patch: None }),
             [maj, min] => Ok(Version::new(num(maj)?, num(min)?)),
-            [maj, min, pat] => Ok(Version {
-                major: num(maj)?,
-                minor: num(min)?,
-                patch: Some(num(pat)?),
-            }),
+            [maj, min, pat] => Ok(Version { major: num(maj)?, minor: num(min)?, patch: Some(num(pat)?) }),
             _ => Err(VersionError(s.to_string())),
         }
     }

@@ -290,10 +290,7 @@ fn storage_service(ctx: &RoleCtx) -> Option<BTreeMap<String, Value>> {
         }
         Storage::Gcs(x) => {
             set("bucket", s(&x.bucket));
-            set(
-                "keyfile",
-                x.keyfile.as_ref().map(|k| Value::String(k.to_string())),
-            );
+            set("keyfile", x.keyfile.as_ref().map(|k| Value::String(k.to_string())));
             set("rootdirectory", s(&x.rootdirectory));
             "gcs"
         }
@@ -307,22 +304,10 @@ fn storage_service(ctx: &RoleCtx) -> Option<BTreeMap<String, Value>> {
         }
     };
     let mut m = BTreeMap::new();
-    m.insert(
-        name.to_string(),
-        Value::Mapping(
-            driver
-                .into_iter()
-                .map(|(k, v)| (Value::String(k), v))
-                .collect(),
-        ),
-    );
+    m.insert(name.to_string(), Value::Mapping(driver.into_iter().map(|(k, v)| (Value::String(k), v)).collect()));
     if site.disable_redirect {
         // The key was `disabled` until 2.7 and is `disable` from 2.8.
-        let key = if site.harbor.version.at_least(2, 8) {
-            "disable"
-        } else {
-            "disabled"
-        };
+        let key = if site.harbor.version.at_least(2, 8) { "disable" } else { "disabled" };
         let mut r = serde_yaml::Mapping::new();
         r.insert(Value::String(key.to_string()), Value::Bool(true));
         m.insert("redirect".to_string(), Value::Mapping(r));
@@ -354,14 +339,8 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
             Some(ExternalDatabase {
                 harbor: conn(db.db_name.as_str()),
                 clair: dbs.iter().any(|d| d == "clair").then(|| conn("clair")),
-                notary_signer: dbs
-                    .iter()
-                    .any(|d| d == "notarysigner")
-                    .then(|| conn("notarysigner")),
-                notary_server: dbs
-                    .iter()
-                    .any(|d| d == "notaryserver")
-                    .then(|| conn("notaryserver")),
+                notary_signer: dbs.iter().any(|d| d == "notarysigner").then(|| conn("notarysigner")),
+                notary_server: dbs.iter().any(|d| d == "notaryserver").then(|| conn("notaryserver")),
             })
         }
     };
@@ -378,11 +357,7 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
                 host,
                 port: split_port.then_some(r.port),
                 sentinel_master_set: r.sentinel.as_ref().map(|s| s.master_set.clone()),
-                username: if v.at_least(2, 8) {
-                    r.username.clone()
-                } else {
-                    None
-                },
+                username: if v.at_least(2, 8) { r.username.clone() } else { None },
                 password: ctx.values.redis_password.clone().unwrap_or_default(),
                 registry_db_index: r.db_index.registry,
                 jobservice_db_index: r.db_index.jobservice,
@@ -399,17 +374,10 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
     if v.major >= 2 {
         proxy_components.push("trivy");
     }
-    let url = site
-        .harbor
-        .external_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_string();
+    let url = site.harbor.external_url.as_str().trim_end_matches('/').to_string();
     let yml = HarborYml {
         hostname: ctx.host.address.to_string(),
-        http: Http {
-            port: ctx.host.http_port,
-        },
+        http: Http { port: ctx.host.http_port },
         external_url: url,
         harbor_admin_password: ctx.values.admin_password.clone(),
         database: InternalDb {
@@ -419,9 +387,7 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
         },
         data_volume: ctx.host.data_volume.to_string(),
         storage_service: storage_service(ctx),
-        clair: (has(Component::Clair) && !v.at_least(2, 2)).then_some(Clair {
-            updaters_interval: 12,
-        }),
+        clair: (has(Component::Clair) && !v.at_least(2, 2)).then_some(Clair { updaters_interval: 12 }),
         trivy: (v.major >= 2).then_some(Trivy {
             ignore_unfixed: false,
             skip_update: false,
@@ -438,26 +404,15 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
             webhook_job_max_retry: if v.major == 1 { 10 } else { 3 },
             webhook_job_http_client_timeout: v.at_least(2, 8).then_some(3),
         },
-        chart: (!v.at_least(2, 8)).then_some(Chart {
-            absolute_url: "disabled",
-        }),
+        chart: (!v.at_least(2, 8)).then_some(Chart { absolute_url: "disabled" }),
         log: Log {
             level: "info",
-            local: LogLocal {
-                rotate_count: 50,
-                rotate_size: "200M",
-                location: "/var/log/harbor",
-            },
+            local: LogLocal { rotate_count: 50, rotate_size: "200M", location: "/var/log/harbor" },
         },
         version: template_version(v),
         external_database,
         external_redis,
-        proxy: Proxy {
-            http_proxy: "",
-            https_proxy: "",
-            no_proxy: "",
-            components: proxy_components,
-        },
+        proxy: Proxy { http_proxy: "", https_proxy: "", no_proxy: "", components: proxy_components },
         upload_purging: v.at_least(2, 5).then_some(UploadPurging {
             enabled: true,
             age: "168h",
@@ -465,10 +420,7 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
             dryrun: false,
         }),
         // The same on every node (the template warns that mixed settings corrupt data).
-        cache: v.at_least(2, 6).then_some(Cache {
-            enabled: false,
-            expire_hours: 24,
-        }),
+        cache: v.at_least(2, 6).then_some(Cache { enabled: false, expire_hours: 24 }),
     };
     let body = serde_yaml::to_string(&yml).unwrap_or_default();
     format!(
@@ -492,21 +444,9 @@ fn secrets_env(ctx: &RoleCtx) -> String {
 pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     let site = ctx.site;
     let v = site.harbor.version;
-    let harbor_dir = format!(
-        "{}/harbor",
-        site.harbor.install_dir.as_str().trim_end_matches('/')
-    );
-    let data = ctx
-        .host
-        .data_volume
-        .as_str()
-        .trim_end_matches('/')
-        .to_string();
-    let data = if data.is_empty() {
-        "/".to_string()
-    } else {
-        data
-    };
+    let harbor_dir = format!("{}/harbor", site.harbor.install_dir.as_str().trim_end_matches('/'));
+    let data = ctx.host.data_volume.as_str().trim_end_matches('/').to_string();
+    let data = if data.is_empty() { "/".to_string() } else { data };
     let secret_env = "/etc/harbor-ha/shared-secrets.env";
 
     // Docker, compose, sysctl.
@@ -515,81 +455,53 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     if !ctx.os.docker_repo.is_empty() {
         let _ = writeln!(b, "{}", ctx.os.docker_repo);
     }
-    let _ = writeln!(
-        b,
-        "pkgs {}",
-        ctx.os
-            .docker_pkgs
-            .iter()
-            .map(|p| sh(p))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let _ = writeln!(b, "pkgs {}", ctx.os.docker_pkgs.iter().map(|p| sh(p)).collect::<Vec<_>>().join(" "));
     if ctx.os.pkg != PkgManager::Apt {
         // Harbor 1.10's install.sh calls `docker-compose`; the plugin provides `docker compose`.
         out.file("/usr/local/bin/docker-compose", "#!/bin/sh\n# harbor-ha: Harbor's installer calls docker-compose; forward to the compose plugin.\nexec docker compose \"$@\"\n", 0o755);
-        let _ = writeln!(
-            b,
-            "command -v docker-compose >/dev/null 2>&1 || put /usr/local/bin/docker-compose 0755"
-        );
+        let _ = writeln!(b, "command -v docker-compose >/dev/null 2>&1 || put /usr/local/bin/docker-compose 0755");
     }
     let _ = writeln!(b, "enable_now docker");
+    let _ = writeln!(b, "put {} 0644", sh(&format!("{}/90-harbor.conf", ctx.os.sysctl_dir)));
     let _ = writeln!(
         b,
-        "put {} 0644",
-        sh(&format!("{}/90-harbor.conf", ctx.os.sysctl_dir))
+        "if [ \"$PUT_CHANGED\" -eq 1 ]; then modprobe br_netfilter || true; sysctl --system >/dev/null; fi"
     );
-    let _ = writeln!(b, "if [ \"$PUT_CHANGED\" -eq 1 ]; then modprobe br_netfilter || true; sysctl --system >/dev/null; fi");
     out.step("Docker engine, Compose and kernel settings", b);
 
     // Shared storage: NFS client, fstab, mount ordering.
     let mut b = String::new();
     let _ = writeln!(b, "mkdir -p {}", sh(&data));
     if let Storage::Nfs(n) = &site.storage {
-        let _ = writeln!(
-            b,
-            "pkgs {}",
-            ctx.os
-                .nfs_client
-                .iter()
-                .map(|p| sh(p))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
+        let _ = writeln!(b, "pkgs {}", ctx.os.nfs_client.iter().map(|p| sh(p)).collect::<Vec<_>>().join(" "));
         let server = match n.server {
             std::net::IpAddr::V6(a) => format!("[{a}]"),
             a @ std::net::IpAddr::V4(_) => a.to_string(),
         };
         let line = format!("{server}:{} {} nfs {} 0 0", n.export, n.mount, n.options);
         let _ = writeln!(b, "ensure_line /etc/fstab {}", sh(&line));
-        let _ = writeln!(
-            b,
-            "mountpoint -q {m} || {{ mount {m}; CHANGED=1; }}",
-            m = sh(n.mount.as_str())
-        );
+        let _ = writeln!(b, "mountpoint -q {m} || {{ mount {m}; CHANGED=1; }}", m = sh(n.mount.as_str()));
     }
     // Docker must not start before the data volume is mounted: otherwise Harbor writes
     // into the empty local directory under the mount point.
     out.file(
         "/etc/systemd/system/docker.service.d/harbor-data-volume.conf",
-        format!("# harbor-ha: start Docker only once Harbor's data volume is mounted.\n[Unit]\nRequiresMountsFor={data}\n"),
+        format!(
+            "# harbor-ha: start Docker only once Harbor's data volume is mounted.\n[Unit]\nRequiresMountsFor={data}\n"
+        ),
         0o644,
     );
-    let _ = writeln!(
-        b,
-        "put /etc/systemd/system/docker.service.d/harbor-data-volume.conf 0644"
-    );
-    let _ = writeln!(
-        b,
-        "if [ \"$PUT_CHANGED\" -eq 1 ]; then systemctl daemon-reload; fi"
-    );
+    let _ = writeln!(b, "put /etc/systemd/system/docker.service.d/harbor-data-volume.conf 0644");
+    let _ = writeln!(b, "if [ \"$PUT_CHANGED\" -eq 1 ]; then systemctl daemon-reload; fi");
     // Harbor's containers run as uid 10000; pre-own the paths so root_squash does no harm.
+    let _ = writeln!(b, "for d in registry job_logs secret secret/keys secret/core secret/registry; do");
+    let _ = writeln!(b, "  mkdir -p {}/\"$d\"", sh(&data));
     let _ = writeln!(
         b,
-        "for d in registry job_logs secret secret/keys secret/core secret/registry; do"
+        "  if [ \"$(stat -c '%u:%g' {}/\"$d\")\" != 10000:10000 ]; then chown 10000:10000 {}/\"$d\"; CHANGED=1; fi",
+        sh(&data),
+        sh(&data)
     );
-    let _ = writeln!(b, "  mkdir -p {}/\"$d\"", sh(&data));
-    let _ = writeln!(b, "  if [ \"$(stat -c '%u:%g' {}/\"$d\")\" != 10000:10000 ]; then chown 10000:10000 {}/\"$d\"; CHANGED=1; fi", sh(&data), sh(&data));
     let _ = writeln!(b, "done");
     out.step(
         if matches!(site.storage, Storage::Nfs(_)) {
@@ -602,45 +514,25 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
 
     // Keys prepare creates once: pre-seed them so that every node has the same ones.
     let keyfiles = [
-        (
-            format!("{data}/secret/keys/secretkey"),
-            ctx.secrets.secret_key.clone(),
-        ),
-        (
-            format!("{data}/secret/core/private_key.pem"),
-            ctx.secrets.token_private_key.clone(),
-        ),
-        (
-            format!("{data}/secret/registry/root.crt"),
-            ctx.secrets.token_certificate.clone(),
-        ),
+        (format!("{data}/secret/keys/secretkey"), ctx.secrets.secret_key.clone()),
+        (format!("{data}/secret/core/private_key.pem"), ctx.secrets.token_private_key.clone()),
+        (format!("{data}/secret/registry/root.crt"), ctx.secrets.token_certificate.clone()),
     ];
     let mut b = String::new();
     for (path, content) in keyfiles {
         // secretkey must be exactly 16 characters: no trailing newline.
-        let content = if path.ends_with("secretkey") {
-            content.trim_end().to_string()
-        } else {
-            content
-        };
+        let content = if path.ends_with("secretkey") { content.trim_end().to_string() } else { content };
         out.file(path.clone(), content, 0o600);
         let _ = writeln!(b, "put {} 0600 10000:10000", sh(&path));
     }
     out.file(secret_env, secrets_env(ctx), 0o600);
     let _ = writeln!(b, "put {secret_env} 0600");
-    out.step(
-        "shared keys: secretkey and token signing pair, identical on every node (before prepare)",
-        b,
-    );
+    out.step("shared keys: secretkey and token signing pair, identical on every node (before prepare)", b);
 
     // Offline installer: prepare + install.sh with the version's component flags.
     out.file(format!("{harbor_dir}/harbor.yml"), harbor_yml(ctx), 0o600);
     let flags = installer_flags(site).join(" ");
-    let flags_sh = if flags.is_empty() {
-        String::new()
-    } else {
-        format!(" {flags}")
-    };
+    let flags_sh = if flags.is_empty() { String::new() } else { format!(" {flags}") };
     let mut b = String::new();
     let _ = writeln!(b, "HARBOR_DIR={}", sh(&harbor_dir));
     let _ = writeln!(
@@ -657,25 +549,16 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     let _ = writeln!(b, "  (cd \"$HARBOR_DIR\" && ./prepare{flags_sh})");
     let _ = writeln!(b, "  FRESH=1");
     let _ = writeln!(b, "fi");
-    out.step(
-        format!("Harbor {v} offline installer (prepare, then install.sh{flags_sh})"),
-        b,
-    );
+    out.step(format!("Harbor {v} offline installer (prepare, then install.sh{flags_sh})"), b);
 
     // After prepare: overwrite the per-run secrets with the shared ones.
     let mut b = String::new();
     let _ = writeln!(b, "# shellcheck disable=SC1091");
     let _ = writeln!(b, ". {secret_env}");
     let _ = writeln!(b, "PINNED=0");
-    let _ = writeln!(
-        b,
-        "# set_kv FILE KEY VALUE: make KEY=VALUE the file's line for KEY."
-    );
+    let _ = writeln!(b, "# set_kv FILE KEY VALUE: make KEY=VALUE the file's line for KEY.");
     let _ = writeln!(b, "set_kv() {{");
-    let _ = writeln!(
-        b,
-        "  [ -f \"$1\" ] || die \"$1 is missing: did prepare run?\""
-    );
+    let _ = writeln!(b, "  [ -f \"$1\" ] || die \"$1 is missing: did prepare run?\"");
     let _ = writeln!(b, "  grep -qx \"$2=$3\" \"$1\" && return 0");
     let _ = writeln!(b, "  if grep -q \"^$2=\" \"$1\"; then sed -i \"s|^$2=.*|$2=$3|\" \"$1\"; else printf '%s=%s\\n' \"$2\" \"$3\" >> \"$1\"; fi");
     let _ = writeln!(b, "  PINNED=1");
@@ -683,62 +566,46 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     let _ = writeln!(b, "CFG=\"$HARBOR_DIR/common/config\"");
     let _ = writeln!(b, "for f in core/env jobservice/env registryctl/env; do");
     let _ = writeln!(b, "  set_kv \"$CFG/$f\" CORE_SECRET \"$CORE_SECRET\"");
-    let _ = writeln!(
-        b,
-        "  set_kv \"$CFG/$f\" JOBSERVICE_SECRET \"$JOBSERVICE_SECRET\""
-    );
+    let _ = writeln!(b, "  set_kv \"$CFG/$f\" JOBSERVICE_SECRET \"$JOBSERVICE_SECRET\"");
     let _ = writeln!(b, "done");
     if v.major >= 2 {
         let _ = writeln!(b, "set_kv \"$CFG/core/env\" CSRF_KEY \"$CSRF_KEY\"");
     } else {
-        let _ = writeln!(
-            b,
-            "if ! grep -qx \"XSRFKey = $XSRF_KEY\" \"$CFG/core/app.conf\"; then"
-        );
-        let _ = writeln!(
-            b,
-            "  sed -i \"s|^XSRFKey *=.*|XSRFKey = $XSRF_KEY|\" \"$CFG/core/app.conf\"; PINNED=1"
-        );
+        let _ = writeln!(b, "if ! grep -qx \"XSRFKey = $XSRF_KEY\" \"$CFG/core/app.conf\"; then");
+        let _ = writeln!(b, "  sed -i \"s|^XSRFKey *=.*|XSRFKey = $XSRF_KEY|\" \"$CFG/core/app.conf\"; PINNED=1");
         let _ = writeln!(b, "fi");
     }
     if v.at_least(2, 8) {
-        let _ = writeln!(
-            b,
-            "set_kv \"$CFG/core/env\" ROBOT_SCANNER_NAME_PREFIX \"$ROBOT_SCANNER_NAME_PREFIX\""
-        );
+        let _ = writeln!(b, "set_kv \"$CFG/core/env\" ROBOT_SCANNER_NAME_PREFIX \"$ROBOT_SCANNER_NAME_PREFIX\"");
     }
     let _ = writeln!(b, "# The registry's upload-state secret (http.secret): chunks of one upload may reach any node.");
+    let _ = writeln!(b, "if ! grep -qx \"  secret: $REGISTRY_HTTP_SECRET\" \"$CFG/registry/config.yml\"; then");
     let _ = writeln!(
         b,
-        "if ! grep -qx \"  secret: $REGISTRY_HTTP_SECRET\" \"$CFG/registry/config.yml\"; then"
+        "  sed -i \"s|^  secret: .*|  secret: $REGISTRY_HTTP_SECRET|\" \"$CFG/registry/config.yml\"; PINNED=1"
     );
-    let _ = writeln!(b, "  sed -i \"s|^  secret: .*|  secret: $REGISTRY_HTTP_SECRET|\" \"$CFG/registry/config.yml\"; PINNED=1");
     let _ = writeln!(b, "fi");
     if !v.at_least(2, 3) && site.lb.is_some() {
-        let _ = writeln!(b, "# Harbor < 2.3: its nginx overwrites the LB's X-Forwarded-Proto with http; drop that line.");
-        let _ = writeln!(b, "if grep -q 'proxy_set_header X-Forwarded-Proto \\$scheme;' \"$CFG/nginx/nginx.conf\"; then");
-        let _ = writeln!(b, "  sed -i '/proxy_set_header X-Forwarded-Proto \\$scheme;/d' \"$CFG/nginx/nginx.conf\"; PINNED=1");
+        let _ =
+            writeln!(b, "# Harbor < 2.3: its nginx overwrites the LB's X-Forwarded-Proto with http; drop that line.");
+        let _ =
+            writeln!(b, "if grep -q 'proxy_set_header X-Forwarded-Proto \\$scheme;' \"$CFG/nginx/nginx.conf\"; then");
+        let _ = writeln!(
+            b,
+            "  sed -i '/proxy_set_header X-Forwarded-Proto \\$scheme;/d' \"$CFG/nginx/nginx.conf\"; PINNED=1"
+        );
         let _ = writeln!(b, "fi");
     }
     let _ = writeln!(b, "if [ \"$FRESH\" -eq 1 ] || [ \"$PINNED\" -eq 1 ]; then");
     let _ = writeln!(b, "  CHANGED=1");
-    let _ = writeln!(b, "  if docker compose version >/dev/null 2>&1; then DC=(docker compose); else DC=(docker-compose); fi");
     let _ = writeln!(
         b,
-        "  (cd \"$HARBOR_DIR\" && \"${{DC[@]}}\" down && \"${{DC[@]}}\" up -d)"
+        "  if docker compose version >/dev/null 2>&1; then DC=(docker compose); else DC=(docker-compose); fi"
     );
+    let _ = writeln!(b, "  (cd \"$HARBOR_DIR\" && \"${{DC[@]}}\" down && \"${{DC[@]}}\" up -d)");
     let _ = writeln!(b, "fi");
     let ping = format!("http://127.0.0.1:{}{}", ctx.host.http_port, ping_path(v));
-    let _ = writeln!(
-        b,
-        "for _ in $(seq 1 60); do curl -fsS {} >/dev/null 2>&1 && break; sleep 2; done",
-        sh(&ping)
-    );
-    let _ = writeln!(
-        b,
-        "curl -fsS {} >/dev/null || die 'Harbor does not answer {}'",
-        sh(&ping),
-        ping
-    );
+    let _ = writeln!(b, "for _ in $(seq 1 60); do curl -fsS {} >/dev/null 2>&1 && break; sleep 2; done", sh(&ping));
+    let _ = writeln!(b, "curl -fsS {} >/dev/null || die 'Harbor does not answer {}'", sh(&ping), ping);
     out.step("pin the shared secrets after prepare (core, jobservice, CSRF, registry http secret) and start Harbor", b);
 }

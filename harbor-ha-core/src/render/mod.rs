@@ -122,10 +122,7 @@ impl HostOut {
 
     /// Add an install step.
     pub fn step(&mut self, title: impl Into<String>, body: impl Into<String>) {
-        self.steps.push(Step {
-            title: title.into(),
-            body: body.into(),
-        });
+        self.steps.push(Step { title: title.into(), body: body.into() });
     }
 }
 
@@ -155,11 +152,7 @@ pub fn install_order(site: &Site) -> Vec<&Host> {
 }
 
 /// Resolve a site's secrets, collecting every failure as SC002 (never showing a value).
-fn site_values(
-    site: &Site,
-    resolver: &dyn SecretResolver,
-    diags: &mut Vec<Diagnostic>,
-) -> SiteValues {
+fn site_values(site: &Site, resolver: &dyn SecretResolver, diags: &mut Vec<Diagnostic>) -> SiteValues {
     let sp = format!("sites[{}]", site.index);
     let mut get = |path: String, s: &Secret| -> String {
         match resolver.resolve(s) {
@@ -168,7 +161,10 @@ fn site_values(
                     diags.push(Diagnostic::new(
                         RuleCode::SC002,
                         path.clone(),
-                        format!("`{path}` ({}) contains a newline or NUL, which its target files cannot carry", s.describe()),
+                        format!(
+                            "`{path}` ({}) contains a newline or NUL, which its target files cannot carry",
+                            s.describe()
+                        ),
                         "use a value without line breaks",
                     ));
                 }
@@ -190,20 +186,14 @@ fn site_values(
         }
     };
     let mut v = SiteValues {
-        admin_password: get(
-            format!("{sp}.harbor.admin_password"),
-            &site.harbor.admin_password,
-        ),
+        admin_password: get(format!("{sp}.harbor.admin_password"), &site.harbor.admin_password),
         ..SiteValues::default()
     };
     if let Database::External(db) = &site.database {
         v.db_password = Some(get(format!("{sp}.database.password"), &db.password));
     }
     if let Redis::External(r) = &site.redis {
-        v.redis_password = r
-            .password
-            .as_ref()
-            .map(|p| get(format!("{sp}.redis.password"), p));
+        v.redis_password = r.password.as_ref().map(|p| get(format!("{sp}.redis.password"), p));
     }
     let mut put = |key: &'static str, s: &Option<Secret>| {
         if let Some(s) = s {
@@ -273,11 +263,7 @@ pub fn render(topo: &Topology, inputs: &RenderInputs) -> Result<Bundle, Vec<Diag
             for (target, (content, mode)) in &out.files {
                 bundle.add(format!("{base}/files{target}"), content.clone(), *mode);
             }
-            bundle.add(
-                format!("{base}/install.sh"),
-                scripts::install_script(&ctx, &out.steps),
-                0o755,
-            );
+            bundle.add(format!("{base}/install.sh"), scripts::install_script(&ctx, &out.steps), 0o755);
             plans.push((site, host, out.files.keys().cloned().collect::<Vec<_>>()));
         }
     }
@@ -320,17 +306,10 @@ pub fn plan(topo: &Topology) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     for site in &topo.sites {
-        let _ = writeln!(
-            s,
-            "site {} ({:?}, Harbor {})",
-            site.name, site.mode, site.harbor.version
-        );
+        let _ = writeln!(s, "site {} ({:?}, Harbor {})", site.name, site.mode, site.harbor.version);
         let first = site.harbor_nodes().next().map(|h| h.index);
-        let dummy = SiteSecrets::deterministic(
-            "plan",
-            "-----BEGIN RSA PRIVATE KEY-----\n",
-            "-----BEGIN CERTIFICATE-----\n",
-        );
+        let dummy =
+            SiteSecrets::deterministic("plan", "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN CERTIFICATE-----\n");
         let values = SiteValues::default();
         for (i, host) in install_order(site).into_iter().enumerate() {
             let ctx = RoleCtx {
@@ -342,24 +321,13 @@ pub fn plan(topo: &Topology) -> String {
                 os: os::info(host.os),
             };
             let out = render_host(&ctx);
-            let roles: Vec<String> = host
-                .roles
-                .iter()
-                .map(|r| format!("{r:?}").to_lowercase())
-                .collect();
+            let roles: Vec<String> = host.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
             let note = if ctx.first_harbor && site.harbor_nodes().count() > 1 {
                 "  (installs alone, before the other Harbor nodes)"
             } else {
                 ""
             };
-            let _ = writeln!(
-                s,
-                "  {}. {} {} [{}]{note}",
-                i + 1,
-                host.name,
-                host.address,
-                roles.join(", ")
-            );
+            let _ = writeln!(s, "  {}. {} {} [{}]{note}", i + 1, host.name, host.address, roles.join(", "));
             let _ = writeln!(s, "     hosts/{}/install.sh", host.name);
             for f in out.files.keys() {
                 let _ = writeln!(s, "     {f}");

@@ -73,12 +73,7 @@ pub fn info(os: OsFamily) -> OsInfo {
             chrony: ("chrony", "chronyd", "/etc/chrony.conf"),
             nfs_server: (&["nfs-utils", "rpcbind"], "nfs-server"),
             nfs_client: &["nfs-utils"],
-            docker_pkgs: &[
-                "docker-ce",
-                "docker-ce-cli",
-                "containerd.io",
-                "docker-compose-plugin",
-            ],
+            docker_pkgs: &["docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin"],
             docker_repo: RHEL_DOCKER_REPO,
             redis: ("redis", "redis", "/etc/redis.conf", "redis"),
             keepalived: "keepalived",
@@ -95,12 +90,7 @@ pub fn info(os: OsFamily) -> OsInfo {
             chrony: ("chrony", "chronyd", "/etc/chrony.conf"),
             nfs_server: (&["nfs-utils"], "nfs-server"),
             nfs_client: &["nfs-utils"],
-            docker_pkgs: &[
-                "docker-ce",
-                "docker-ce-cli",
-                "containerd.io",
-                "docker-compose-plugin",
-            ],
+            docker_pkgs: &["docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin"],
             docker_repo: RHEL_DOCKER_REPO,
             redis: ("redis", "redis", "/etc/redis/redis.conf", "redis"),
             keepalived: "keepalived",
@@ -119,12 +109,7 @@ pub fn info(os: OsFamily) -> OsInfo {
             nfs_client: &["nfs-common"],
             docker_pkgs: &["docker.io", "docker-compose"],
             docker_repo: "",
-            redis: (
-                "redis-server",
-                "redis-server",
-                "/etc/redis/redis.conf",
-                "redis",
-            ),
+            redis: ("redis-server", "redis-server", "/etc/redis/redis.conf", "redis"),
             keepalived: "keepalived",
             nginx: ("nginx", "/etc/nginx/conf.d"),
             native_pg: Some(if os == OsFamily::Debian12 { 15 } else { 14 }),
@@ -153,10 +138,7 @@ pub struct PgInstall {
 /// `9.6` → `9.6`/`96`; `15` → `15`/`15`.
 fn pg_names(v: Version) -> (String, String) {
     if v.major < 10 {
-        (
-            format!("{}.{}", v.major, v.minor),
-            format!("{}{}", v.major, v.minor),
-        )
+        (format!("{}.{}", v.major, v.minor), format!("{}{}", v.major, v.minor))
     } else {
         (v.major.to_string(), v.major.to_string())
     }
@@ -169,11 +151,7 @@ pub fn postgres(os: OsFamily, version: Version) -> PgInstall {
     let i = info(os);
     match i.pkg {
         PkgManager::Yum | PkgManager::Dnf => {
-            let el = if os == OsFamily::Centos7 {
-                "EL-7"
-            } else {
-                "EL-9"
-            };
+            let el = if os == OsFamily::Centos7 { "EL-7" } else { "EL-9" };
             let mut repo = format!(
                 "if ! rpm -q pgdg-redhat-repo >/dev/null 2>&1; then\n  {} -y install https://download.postgresql.org/pub/repos/yum/reporpms/{el}-x86_64/pgdg-redhat-repo-latest.noarch.rpm\n  CHANGED=1\nfi",
                 if i.pkg == PkgManager::Yum { "yum" } else { "dnf" }

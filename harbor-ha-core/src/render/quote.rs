@@ -7,11 +7,7 @@
 pub fn sh(s: &str) -> String {
     if !s.is_empty()
         && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'.' | b'_' | b'/' | b'-' | b':' | b',' | b'=' | b'+' | b'@'
-                )
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-' | b':' | b',' | b'=' | b'+' | b'@')
         })
     {
         return s.to_string();

@@ -81,12 +81,7 @@ enable_now() {{
 #[must_use]
 pub fn install_script(ctx: &RoleCtx, steps: &[Step]) -> String {
     let mut s = String::new();
-    let roles: Vec<String> = ctx
-        .host
-        .roles
-        .iter()
-        .map(|r| format!("{r:?}").to_lowercase())
-        .collect();
+    let roles: Vec<String> = ctx.host.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
     let _ = writeln!(s, "#!/usr/bin/env bash");
     let _ = writeln!(
         s,
@@ -100,10 +95,7 @@ pub fn install_script(ctx: &RoleCtx, steps: &[Step]) -> String {
         ctx.os.family
     );
     if ctx.first_harbor && ctx.site.harbor_nodes().count() > 1 {
-        let _ = writeln!(
-            s,
-            "# This is the site's FIRST Harbor node: run it alone, before the other Harbor nodes."
-        );
+        let _ = writeln!(s, "# This is the site's FIRST Harbor node: run it alone, before the other Harbor nodes.");
     }
     s.push_str(&prelude(ctx.os.pkg));
     let _ = writeln!(s, "\n[ \"$(id -u)\" -eq 0 ] || die 'run as root'");
@@ -120,28 +112,10 @@ pub fn install_script(ctx: &RoleCtx, steps: &[Step]) -> String {
 pub fn common(ctx: &RoleCtx, out: &mut HostOut) {
     let (pkg, svc, _) = ctx.os.chrony;
     let mut body = String::new();
-    if !ctx.os.extra_repo_pkgs.is_empty()
-        && ctx
-            .host
-            .roles
-            .iter()
-            .any(|r| matches!(r, Role::Lb | Role::Redis))
-    {
-        let _ = writeln!(
-            body,
-            "pkgs {}",
-            ctx.os
-                .extra_repo_pkgs
-                .iter()
-                .map(|p| sh(p))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
+    if !ctx.os.extra_repo_pkgs.is_empty() && ctx.host.roles.iter().any(|r| matches!(r, Role::Lb | Role::Redis)) {
+        let _ = writeln!(body, "pkgs {}", ctx.os.extra_repo_pkgs.iter().map(|p| sh(p)).collect::<Vec<_>>().join(" "));
     }
     let _ = writeln!(body, "pkgs {}", sh(pkg));
     let _ = writeln!(body, "enable_now {}", sh(svc));
-    out.step(
-        "time synchronisation (chrony): Harbor tokens fail on clock skew",
-        body,
-    );
+    out.step("time synchronisation (chrony): Harbor tokens fail on clock skew", body);
 }

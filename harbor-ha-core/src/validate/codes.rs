@@ -160,17 +160,8 @@ mod tests {
     fn every_code_has_complete_docs() {
         for c in RuleCode::ALL {
             let doc = c.doc();
-            assert!(
-                doc.starts_with(&format!("# {}", c.as_str())),
-                "{c}: doc must start with its code"
-            );
-            for heading in [
-                "## What it checks",
-                "## Why it matters",
-                "## Example",
-                "## Fix",
-                "## Sources",
-            ] {
+            assert!(doc.starts_with(&format!("# {}", c.as_str())), "{c}: doc must start with its code");
+            for heading in ["## What it checks", "## Why it matters", "## Example", "## Fix", "## Sources"] {
                 assert!(doc.contains(heading), "{c}: doc lacks `{heading}`");
             }
         }

@@ -41,10 +41,7 @@ pub(crate) struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn new(map: &'a SourceMap) -> Self {
-        Ctx {
-            map,
-            diags: Vec::new(),
-        }
+        Ctx { map, diags: Vec::new() }
     }
 
     /// Record a finding.
@@ -77,27 +74,14 @@ pub fn validate(spec: &TopologySpec, map: &SourceMap) -> Report {
     rules::run(spec, &resolved, &mut ctx);
     let mut diagnostics = ctx.diags;
     diagnostics.sort_by(|a, b| {
-        (
-            a.line.unwrap_or(usize::MAX),
-            a.column.unwrap_or(0),
-            a.code,
-            &a.path,
-        )
-            .cmp(&(
-                b.line.unwrap_or(usize::MAX),
-                b.column.unwrap_or(0),
-                b.code,
-                &b.path,
-            ))
+        (a.line.unwrap_or(usize::MAX), a.column.unwrap_or(0), a.code, &a.path).cmp(&(
+            b.line.unwrap_or(usize::MAX),
+            b.column.unwrap_or(0),
+            b.code,
+            &b.path,
+        ))
     });
     diagnostics.dedup();
-    let topology = if has_errors(&diagnostics) {
-        None
-    } else {
-        resolved.into_topology()
-    };
-    Report {
-        diagnostics,
-        topology,
-    }
+    let topology = if has_errors(&diagnostics) { None } else { resolved.into_topology() };
+    Report { diagnostics, topology }
 }

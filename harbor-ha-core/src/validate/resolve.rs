@@ -12,16 +12,14 @@ use url::Url;
 use super::codes::RuleCode;
 use super::Ctx;
 use crate::model::ids::{
-    is_safe_path, is_valid_dns_name, is_valid_interface, is_valid_name, DnsName, HostPath,
-    InterfaceName, SqlIdent,
+    is_safe_path, is_valid_dns_name, is_valid_interface, is_valid_name, DnsName, HostPath, InterfaceName, SqlIdent,
 };
 use crate::model::resolved::{
-    Database, DbIndexes, Edge, ExternalDb, ExternalRedis, Harbor, Host, LoadBalancer, Nfs, Redis,
-    Sentinel, Site, Storage, Tls, Topology,
+    Database, DbIndexes, Edge, ExternalDb, ExternalRedis, Harbor, Host, LoadBalancer, Nfs, Redis, Sentinel, Site,
+    Storage, Tls, Topology,
 };
 use crate::model::spec::{
-    Affinity, EdgeMode, OsFamily, Role, SiteMode, SiteSpec, SslMode, StorageSpec, TopologySpec,
-    Trigger,
+    Affinity, EdgeMode, OsFamily, Role, SiteMode, SiteSpec, SslMode, StorageSpec, TopologySpec, Trigger,
 };
 use crate::model::version::Version;
 
@@ -34,10 +32,7 @@ pub(crate) struct Resolved {
 impl Resolved {
     pub(crate) fn into_topology(self) -> Option<Topology> {
         let sites = self.sites.into_iter().collect::<Option<Vec<_>>>()?;
-        Some(Topology {
-            sites,
-            edges: self.edges,
-        })
+        Some(Topology { sites, edges: self.edges })
     }
 }
 
@@ -75,10 +70,7 @@ pub(crate) fn db_components(site: &Site) -> u32 {
 /// Connections the Harbor nodes of `site` may open at most.
 pub(crate) fn db_connections_needed(site: &Site, max_open_conns: u32) -> u32 {
     let nodes = u32::try_from(site.harbor_nodes().count()).unwrap_or(u32::MAX);
-    nodes
-        .saturating_mul(db_components(site))
-        .saturating_mul(max_open_conns)
-        .saturating_add(PG_RESERVED_CONNECTIONS)
+    nodes.saturating_mul(db_components(site)).saturating_mul(max_open_conns).saturating_add(PG_RESERVED_CONNECTIONS)
 }
 
 fn check_path(ctx: &mut Ctx, path: &str, value: &HostPath) {
@@ -105,11 +97,7 @@ fn check_dns(ctx: &mut Ctx, path: &str, value: &str) {
 
 /// Free text that ends up inside generated YAML, JSON, shell or config files.
 pub(crate) fn is_safe_text(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 1024
-        && !s
-            .chars()
-            .any(|c| c.is_control() || matches!(c, '"' | '\'' | '`' | '\\'))
+    !s.is_empty() && s.len() <= 1024 && !s.chars().any(|c| c.is_control() || matches!(c, '"' | '\'' | '`' | '\\'))
 }
 
 pub(crate) fn check_text(ctx: &mut Ctx, path: &str, value: Option<&str>) {
@@ -126,12 +114,7 @@ pub(crate) fn check_text(ctx: &mut Ctx, path: &str, value: Option<&str>) {
 }
 
 pub(crate) fn resolve(spec: &TopologySpec, ctx: &mut Ctx) -> Resolved {
-    let sites = spec
-        .sites
-        .iter()
-        .enumerate()
-        .map(|(i, s)| resolve_site(i, s, ctx))
-        .collect();
+    let sites = spec.sites.iter().enumerate().map(|(i, s)| resolve_site(i, s, ctx)).collect();
     let edges = spec
         .replication
         .iter()
@@ -164,10 +147,7 @@ fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
         ctx.emit(
             RuleCode::HA002,
             format!("{sp}.name"),
-            format!(
-                "site name `{}` is not [a-z0-9-]+",
-                s.name.as_str().escape_debug()
-            ),
+            format!("site name `{}` is not [a-z0-9-]+", s.name.as_str().escape_debug()),
             "use lowercase letters, digits and `-` (1-63 characters), e.g. `prod` or `branch-1`",
         );
     }
@@ -190,11 +170,7 @@ fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
             ctx.emit(
                 RuleCode::HB001,
                 format!("{sp}.harbor.version"),
-                format!(
-                    "site `{}`: `{}` is not a Harbor version",
-                    s.name,
-                    s.harbor.version.0.escape_debug()
-                ),
+                format!("site `{}`: `{}` is not a Harbor version", s.name, s.harbor.version.0.escape_debug()),
                 "write the release as a quoted string, e.g. \"2.11.1\" or \"1.10.2\"",
             );
             None
@@ -225,10 +201,7 @@ fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
                     ctx.emit(
                         RuleCode::IN002,
                         format!("{hp}.interface"),
-                        format!(
-                            "host `{}`: `interface` is not a valid interface name",
-                            h.name
-                        ),
+                        format!("host `{}`: `interface` is not a valid interface name", h.name),
                         "use the Linux interface name, 1-15 of [A-Za-z0-9._-], e.g. eth0",
                     );
                 }
@@ -245,10 +218,7 @@ fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
                     .clone()
                     .or_else(|| nfs_mount.clone())
                     .unwrap_or_else(|| HostPath::from("/data")),
-                interface: h
-                    .interface
-                    .clone()
-                    .unwrap_or_else(|| InterfaceName::from("eth0")),
+                interface: h.interface.clone().unwrap_or_else(|| InterfaceName::from("eth0")),
             }
         })
         .collect();
@@ -262,11 +232,7 @@ fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
         version: version?,
         external_url: url?,
         admin_password: s.harbor.admin_password.clone(),
-        install_dir: s
-            .harbor
-            .install_dir
-            .clone()
-            .unwrap_or_else(|| HostPath::from("/usr/local")),
+        install_dir: s.harbor.install_dir.clone().unwrap_or_else(|| HostPath::from("/usr/local")),
         components: s.harbor.components.iter().flatten().copied().collect(),
     };
     let mut site = Site {
@@ -277,11 +243,7 @@ fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
         subnet: s.network.subnet,
         hosts,
         storage,
-        disable_redirect: s
-            .storage
-            .as_ref()
-            .and_then(|st| st.disable_redirect)
-            .unwrap_or(false),
+        disable_redirect: s.storage.as_ref().and_then(|st| st.disable_redirect).unwrap_or(false),
         database,
         redis,
         lb,
@@ -289,9 +251,7 @@ fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
     // max_connections default depends on the resolved site: what the nodes may open,
     // plus headroom for admin sessions and migrations, rounded up to a multiple of 50.
     let needed = match &site.database {
-        Database::External(db) if db.max_connections == 0 => {
-            Some(db_connections_needed(&site, db.max_open_conns))
-        }
+        Database::External(db) if db.max_connections == 0 => Some(db_connections_needed(&site, db.max_open_conns)),
         _ => None,
     };
     if let (Some(needed), Database::External(db)) = (needed, &mut site.database) {
@@ -325,10 +285,7 @@ fn parse_external_url(sp: &str, raw: &str, ctx: &mut Ctx) -> Option<Url> {
                 return None;
             }
             if u.path() != "/" || u.query().is_some() || u.fragment().is_some() {
-                bad(
-                    ctx,
-                    "has a path, query or fragment; Harbor must be served at the domain root",
-                );
+                bad(ctx, "has a path, query or fragment; Harbor must be served at the domain root");
                 return None;
             }
             if !u.username().is_empty() || u.password().is_some() {
@@ -348,16 +305,7 @@ fn resolve_storage(sp: &str, s: &SiteSpec, ctx: &mut Ctx) -> Storage {
     let Some(st) = &s.storage else {
         return Storage::Local;
     };
-    let StorageSpec {
-        nfs,
-        s3,
-        swift,
-        azure,
-        gcs,
-        oss,
-        filesystem,
-        ..
-    } = st;
+    let StorageSpec { nfs, s3, swift, azure, gcs, oss, filesystem, .. } = st;
     let count = [
         nfs.is_some(),
         s3.is_some(),
@@ -374,10 +322,7 @@ fn resolve_storage(sp: &str, s: &SiteSpec, ctx: &mut Ctx) -> Storage {
         ctx.emit(
             RuleCode::ST005,
             format!("{sp}.storage"),
-            format!(
-                "site `{}`: `storage` names {count} backends; exactly one is needed",
-                s.name
-            ),
+            format!("site `{}`: `storage` names {count} backends; exactly one is needed", s.name),
             "keep one of nfs, s3, swift, azure, gcs, oss or filesystem",
         );
     }
@@ -389,9 +334,7 @@ fn resolve_storage(sp: &str, s: &SiteSpec, ctx: &mut Ctx) -> Storage {
         }
         if let Some(o) = &n.options {
             if o.is_empty()
-                || !o.bytes().all(|b| {
-                    b.is_ascii_alphanumeric() || matches!(b, b',' | b'=' | b'_' | b'.' | b'-')
-                })
+                || !o.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b',' | b'=' | b'_' | b'.' | b'-'))
             {
                 ctx.emit(
                     RuleCode::IN003,
@@ -411,10 +354,7 @@ fn resolve_storage(sp: &str, s: &SiteSpec, ctx: &mut Ctx) -> Storage {
                     None => ctx.emit(
                         RuleCode::ST003,
                         format!("{p}.nfs.clients[{ci}]"),
-                        format!(
-                            "NFS client `{}` is not an address or CIDR",
-                            c.escape_debug()
-                        ),
+                        format!("NFS client `{}` is not an address or CIDR", c.escape_debug()),
                         "write an address (192.168.1.10) or a network (192.168.1.0/24)",
                     ),
                 }
@@ -426,10 +366,7 @@ fn resolve_storage(sp: &str, s: &SiteSpec, ctx: &mut Ctx) -> Storage {
             server: n.server.unwrap_or(IpAddr::from([0, 0, 0, 0])),
             server_host: None,
             clients: if clients_given { clients } else { Vec::new() },
-            options: n
-                .options
-                .clone()
-                .unwrap_or_else(|| "hard,nfsvers=4.1,_netdev".to_string()),
+            options: n.options.clone().unwrap_or_else(|| "hard,nfsvers=4.1,_netdev".to_string()),
         });
     }
     if let Some(x) = s3 {
@@ -457,11 +394,7 @@ fn resolve_storage(sp: &str, s: &SiteSpec, ctx: &mut Ctx) -> Storage {
         return Storage::Swift(x.clone());
     }
     if let Some(x) = azure {
-        for (k, v) in [
-            ("accountname", &x.accountname),
-            ("container", &x.container),
-            ("realm", &x.realm),
-        ] {
+        for (k, v) in [("accountname", &x.accountname), ("container", &x.container), ("realm", &x.realm)] {
             check_text(ctx, &format!("{p}.azure.{k}"), v.as_deref());
         }
         return Storage::Azure(x.clone());
@@ -476,11 +409,7 @@ fn resolve_storage(sp: &str, s: &SiteSpec, ctx: &mut Ctx) -> Storage {
         return Storage::Gcs(x.clone());
     }
     if let Some(x) = oss {
-        for (k, v) in [
-            ("region", &x.region),
-            ("bucket", &x.bucket),
-            ("endpoint", &x.endpoint),
-        ] {
+        for (k, v) in [("region", &x.region), ("bucket", &x.bucket), ("endpoint", &x.endpoint)] {
             check_text(ctx, &format!("{p}.oss.{k}"), v.as_deref());
         }
         return Storage::Oss(x.clone());
@@ -499,11 +428,7 @@ fn finish_nfs(storage: Storage, hosts: &[Host]) -> Storage {
                 }
             }
             if n.clients.is_empty() {
-                n.clients = hosts
-                    .iter()
-                    .filter(|h| h.has(Role::Harbor))
-                    .map(|h| IpNet::from(h.address))
-                    .collect();
+                n.clients = hosts.iter().filter(|h| h.has(Role::Harbor)).map(|h| IpNet::from(h.address)).collect();
             }
             Storage::Nfs(n)
         }
@@ -512,18 +437,10 @@ fn finish_nfs(storage: Storage, hosts: &[Host]) -> Storage {
 }
 
 pub(crate) fn parse_cidr(s: &str) -> Option<IpNet> {
-    s.parse::<IpNet>()
-        .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+    s.parse::<IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
-fn resolve_database(
-    sp: &str,
-    s: &SiteSpec,
-    hosts: &[Host],
-    site_os: OsFamily,
-    ctx: &mut Ctx,
-) -> Database {
+fn resolve_database(sp: &str, s: &SiteSpec, hosts: &[Host], site_os: OsFamily, ctx: &mut Ctx) -> Database {
     let pg_host = hosts.iter().find(|h| h.has(Role::Postgres));
     if s.database.is_none() && pg_host.is_none() {
         return Database::Internal;
@@ -563,24 +480,13 @@ fn resolve_database(
         None => default_pg_version(os),
     };
     Database::External(ExternalDb {
-        host: d.host.clone().unwrap_or_else(|| {
-            DnsName(pg_host.map_or_else(String::new, |h| h.address.to_string()))
-        }),
+        host: d.host.clone().unwrap_or_else(|| DnsName(pg_host.map_or_else(String::new, |h| h.address.to_string()))),
         installed_on: installed_on.map(|h| h.name.clone()),
         version,
         port: d.port.unwrap_or(5432),
-        username: d
-            .username
-            .clone()
-            .unwrap_or_else(|| SqlIdent::from("harbor")),
-        password: d
-            .password
-            .clone()
-            .unwrap_or(crate::model::secret::Secret::Literal(String::new())),
-        db_name: d
-            .db_name
-            .clone()
-            .unwrap_or_else(|| SqlIdent::from("registry")),
+        username: d.username.clone().unwrap_or_else(|| SqlIdent::from("harbor")),
+        password: d.password.clone().unwrap_or(crate::model::secret::Secret::Literal(String::new())),
+        db_name: d.db_name.clone().unwrap_or_else(|| SqlIdent::from("registry")),
         ssl_mode: d.ssl_mode.unwrap_or(SslMode::Disable),
         max_open_conns: d.max_open_conns.unwrap_or(DEFAULT_MAX_OPEN_CONNS),
         max_idle_conns: d.max_idle_conns.unwrap_or(50),
@@ -600,15 +506,11 @@ fn resolve_redis(sp: &str, s: &SiteSpec, hosts: &[Host], ctx: &mut Ctx) -> Redis
     }
     check_text(ctx, &format!("{p}.username"), r.username.as_deref());
     let sentinel = r.sentinel.as_ref().map(|sn| {
-        check_text(
-            ctx,
-            &format!("{p}.sentinel.master_set"),
-            sn.master_set.as_deref(),
-        );
+        check_text(ctx, &format!("{p}.sentinel.master_set"), sn.master_set.as_deref());
         for (i, h) in sn.hosts.iter().enumerate() {
-            let ok = h.rsplit_once(':').is_some_and(|(host, port)| {
-                is_valid_dns_name(host) && port.parse::<u16>().is_ok_and(|p| p > 0)
-            });
+            let ok = h
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| is_valid_dns_name(host) && port.parse::<u16>().is_ok_and(|p| p > 0));
             if !ok {
                 ctx.emit(
                     RuleCode::IN002,
@@ -618,22 +520,12 @@ fn resolve_redis(sp: &str, s: &SiteSpec, hosts: &[Host], ctx: &mut Ctx) -> Redis
                 );
             }
         }
-        Sentinel {
-            master_set: sn.master_set.clone().unwrap_or_default(),
-            hosts: sn.hosts.clone(),
-        }
+        Sentinel { master_set: sn.master_set.clone().unwrap_or_default(), hosts: sn.hosts.clone() }
     });
     let idx = r.db_index.clone().unwrap_or_default();
-    let installed_on = if r.host.is_none() && sentinel.is_none() {
-        r_host
-    } else {
-        None
-    };
+    let installed_on = if r.host.is_none() && sentinel.is_none() { r_host } else { None };
     Redis::External(ExternalRedis {
-        host: r
-            .host
-            .clone()
-            .unwrap_or_else(|| DnsName(r_host.map_or_else(String::new, |h| h.address.to_string()))),
+        host: r.host.clone().unwrap_or_else(|| DnsName(r_host.map_or_else(String::new, |h| h.address.to_string()))),
         installed_on: installed_on.map(|h| h.name.clone()),
         port: r.port.unwrap_or(6379),
         password: r.password.clone(),
@@ -649,13 +541,7 @@ fn resolve_redis(sp: &str, s: &SiteSpec, hosts: &[Host], ctx: &mut Ctx) -> Redis
     })
 }
 
-fn resolve_lb(
-    sp: &str,
-    s: &SiteSpec,
-    hosts: &[Host],
-    url: Option<&Url>,
-    ctx: &mut Ctx,
-) -> Option<LoadBalancer> {
+fn resolve_lb(sp: &str, s: &SiteSpec, hosts: &[Host], url: Option<&Url>, ctx: &mut Ctx) -> Option<LoadBalancer> {
     let has_lb_host = hosts.iter().any(|h| h.has(Role::Lb));
     if s.load_balancer.is_none() && !has_lb_host {
         return None;
@@ -672,8 +558,7 @@ fn resolve_lb(
         .server_name
         .clone()
         .or_else(|| {
-            url.and_then(Url::host_str)
-                .map(|h| DnsName(h.trim_start_matches('[').trim_end_matches(']').to_string()))
+            url.and_then(Url::host_str).map(|h| DnsName(h.trim_start_matches('[').trim_end_matches(']').to_string()))
         })
         .unwrap_or_else(|| DnsName::from("localhost"));
     let tls = match &l.tls {

@@ -33,10 +33,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         format!("{s}.database")
     };
     let min = if v.at_least(2, 9) {
-        Some((
-            12,
-            "Harbor 2.9 and later need PostgreSQL 12 or later (jsonb_path_exists)",
-        ))
+        Some((12, "Harbor 2.9 and later need PostgreSQL 12 or later (jsonb_path_exists)"))
     } else if v.at_least(2, 5) {
         Some((10, "Harbor 2.5 and later need PostgreSQL 10 or later"))
     } else if pg.minor_key() < (9, 6) {
@@ -45,26 +42,15 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         None
     };
     if let Some((major, why)) = min {
-        let too_old = if major == 9 {
-            pg.minor_key() < (9, 6)
-        } else {
-            pg.major < major
-        };
+        let too_old = if major == 9 { pg.minor_key() < (9, 6) } else { pg.major < major };
         if too_old {
             ctx.emit(
                 RuleCode::DB002,
                 vpath,
-                format!(
-                    "site `{}`: PostgreSQL {pg} is too old for Harbor {v}: {why}",
-                    site.name
-                ),
+                format!("site `{}`: PostgreSQL {pg} is too old for Harbor {v}: {why}", site.name),
                 format!(
                     "use PostgreSQL {} or later (set database.version)",
-                    if major == 9 {
-                        "9.6".to_string()
-                    } else {
-                        major.to_string()
-                    }
+                    if major == 9 { "9.6".to_string() } else { major.to_string() }
                 ),
             );
         }

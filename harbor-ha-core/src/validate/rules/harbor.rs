@@ -63,18 +63,10 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             );
         }
     }
-    let host = site
-        .harbor
-        .external_url
-        .host_str()
-        .unwrap_or("")
-        .trim_start_matches('[')
-        .trim_end_matches(']');
+    let host = site.harbor.external_url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
     let is_loop = host.eq_ignore_ascii_case("localhost")
         || host.to_ascii_lowercase().ends_with(".localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|a| a.is_loopback() || a.is_unspecified());
+        || host.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback() || a.is_unspecified());
     if is_loop {
         ctx.emit(
             RuleCode::HB003,
@@ -88,7 +80,10 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             ctx.emit(
                 RuleCode::HB003,
                 format!("{}.address", hp(site.index, h.index)),
-                format!("Harbor node `{}` has address {}, which Harbor refuses as hostname and the LB cannot reach", h.name, h.address),
+                format!(
+                    "Harbor node `{}` has address {}, which Harbor refuses as hostname and the LB cannot reach",
+                    h.name, h.address
+                ),
                 "use the node's address on the site network",
             );
         }

@@ -30,10 +30,7 @@ pub(super) fn check_names(spec: &TopologySpec, ctx: &mut Ctx) {
                 ctx.emit(
                     RuleCode::HA002,
                     format!("{path}.name"),
-                    format!(
-                        "host name `{}` is not [a-z0-9-]+",
-                        h.name.as_str().escape_debug()
-                    ),
+                    format!("host name `{}` is not [a-z0-9-]+", h.name.as_str().escape_debug()),
                     "use lowercase letters, digits and `-` (1-63 characters), e.g. harbor-1",
                 );
             }
@@ -49,12 +46,7 @@ pub(super) fn check_names(spec: &TopologySpec, ctx: &mut Ctx) {
                 ctx.emit(
                     RuleCode::HA002,
                     format!("{path}.address"),
-                    format!(
-                        "host `{}`: address {} is already used by {}",
-                        h.name,
-                        h.address,
-                        hp(si, first)
-                    ),
+                    format!("host `{}`: address {} is already used by {}", h.name, h.address, hp(si, first)),
                     "list each machine once and give it all its roles",
                 );
             }
@@ -82,10 +74,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             ctx.emit(
                 RuleCode::HA003,
                 format!("{}.address", hp(site.index, h.index)),
-                format!(
-                    "host `{}`: address {} is outside the subnet {}",
-                    h.name, h.address, site.subnet
-                ),
+                format!("host `{}`: address {} is outside the subnet {}", h.name, h.address, site.subnet),
                 format!("correct the address, or widen `{s}.network.subnet` to include it"),
             );
         }
@@ -99,10 +88,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         ctx.emit(
             RuleCode::HA005,
             format!("{s}.hosts"),
-            format!(
-                "site `{}` has one Harbor node: it is not highly available",
-                site.name
-            ),
+            format!("site `{}` has one Harbor node: it is not highly available", site.name),
             "add a second host with role harbor (and shared storage, database and Redis)",
         );
     }
@@ -115,8 +101,7 @@ fn cardinality(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     let s = sp(site.index);
     let count = |r: Role| site.hosts_with(r).count();
     let nodes = count(Role::Harbor);
-    let mut bad =
-        |path: String, msg: String, hint: &str| ctx.emit(RuleCode::HA004, path, msg, hint);
+    let mut bad = |path: String, msg: String, hint: &str| ctx.emit(RuleCode::HA004, path, msg, hint);
     let name = &site.name;
     if nodes == 0 {
         bad(
@@ -133,26 +118,14 @@ fn cardinality(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         );
     }
     // Role hosts that must be unique, and roles without a purpose.
-    let nfs_needed = raw
-        .storage
-        .as_ref()
-        .and_then(|x| x.nfs.as_ref())
-        .is_some_and(|n| n.server.is_none());
-    let pg_needed = matches!(site.database, Database::External(_))
-        && raw.database.as_ref().is_none_or(|d| d.host.is_none());
+    let nfs_needed = raw.storage.as_ref().and_then(|x| x.nfs.as_ref()).is_some_and(|n| n.server.is_none());
+    let pg_needed =
+        matches!(site.database, Database::External(_)) && raw.database.as_ref().is_none_or(|d| d.host.is_none());
     let redis_needed = matches!(site.redis, Redis::External(_))
-        && raw
-            .redis
-            .as_ref()
-            .is_none_or(|r| r.host.is_none() && r.sentinel.is_none());
+        && raw.redis.as_ref().is_none_or(|r| r.host.is_none() && r.sentinel.is_none());
     for (role, needed, what, key) in [
         (Role::Nfs, nfs_needed, "NFS server", "storage.nfs.server"),
-        (
-            Role::Postgres,
-            pg_needed,
-            "PostgreSQL server",
-            "database.host",
-        ),
+        (Role::Postgres, pg_needed, "PostgreSQL server", "database.host"),
         (Role::Redis, redis_needed, "Redis server", "redis.host"),
     ] {
         let n = count(role);
@@ -167,7 +140,10 @@ fn cardinality(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             let h = site.hosts_with(role).next().map_or(0, |h| h.index);
             bad(
                 format!("{}.roles", hp(site.index, h)),
-                format!("host `{}` has role {role_name}, but site `{name}` does not use an installed {what}", site.hosts[h].name),
+                format!(
+                    "host `{}` has role {role_name}, but site `{name}` does not use an installed {what}",
+                    site.hosts[h].name
+                ),
                 &format!("remove the role, or configure the site to use it (without `{key}`)"),
             );
         }
@@ -176,9 +152,7 @@ fn cardinality(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     if lbs > 2 {
         bad(
             format!("{s}.hosts"),
-            format!(
-                "site `{name}` has {lbs} LB hosts; at most two are supported (a keepalived pair)"
-            ),
+            format!("site `{name}` has {lbs} LB hosts; at most two are supported (a keepalived pair)"),
             "keep one or two hosts with role lb",
         );
     } else if lbs == 0 && nodes >= 2 {
@@ -193,8 +167,7 @@ fn cardinality(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
 fn ports(site: &Site, ctx: &mut Ctx) {
     for h in &site.hosts {
         let mut claims: BTreeMap<u16, Vec<String>> = BTreeMap::new();
-        let mut claim =
-            |port: u16, what: &str| claims.entry(port).or_default().push(what.to_string());
+        let mut claim = |port: u16, what: &str| claims.entry(port).or_default().push(what.to_string());
         if h.has(Role::Lb) {
             claim(80, "lb (http)");
             if let Some(lb) = &site.lb {
@@ -238,12 +211,7 @@ fn spofs(site: &Site, ctx: &mut Ctx) {
     }
     let s = sp(site.index);
     let mut spof = |path: String, what: String, fix: &str| {
-        ctx.emit(
-            RuleCode::HA007,
-            path,
-            format!("site `{}`: single point of failure: {what}", site.name),
-            fix,
-        );
+        ctx.emit(RuleCode::HA007, path, format!("site `{}`: single point of failure: {what}", site.name), fix);
     };
     if site.hosts_with(Role::Lb).count() == 1 {
         let h = site.hosts_with(Role::Lb).next().map_or(0, |h| h.index);
@@ -255,28 +223,24 @@ fn spofs(site: &Site, ctx: &mut Ctx) {
     }
     if let Database::External(db) = &site.database {
         if let Some(h) = &db.installed_on {
-            spof(format!("{s}.database"), format!("one PostgreSQL server (`{h}`)"), "point database.host at a replicated PostgreSQL (Patroni, a VIP or pgbouncer in front)");
+            spof(
+                format!("{s}.database"),
+                format!("one PostgreSQL server (`{h}`)"),
+                "point database.host at a replicated PostgreSQL (Patroni, a VIP or pgbouncer in front)",
+            );
         }
     }
     if let Redis::External(r) = &site.redis {
         if r.sentinel.is_none() {
             spof(
                 format!("{s}.redis"),
-                format!(
-                    "one Redis server (`{}`)",
-                    r.installed_on
-                        .as_ref()
-                        .map_or(r.host.as_str(), |h| h.as_str())
-                ),
+                format!("one Redis server (`{}`)", r.installed_on.as_ref().map_or(r.host.as_str(), |h| h.as_str())),
                 "use Redis Sentinel (redis.sentinel, Harbor 2.1+)",
             );
         }
     }
     if let Storage::Nfs(n) = &site.storage {
-        let who = n
-            .server_host
-            .as_ref()
-            .map_or_else(|| n.server.to_string(), ToString::to_string);
+        let who = n.server_host.as_ref().map_or_else(|| n.server.to_string(), ToString::to_string);
         spof(
             format!("{s}.storage.nfs"),
             format!("one NFS server (`{who}`)"),

@@ -16,10 +16,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
 
     // LB001
     if let Some(ups) = &raw_lb.upstreams {
-        let want: BTreeSet<String> = site
-            .harbor_nodes()
-            .map(|h| upstream(h.address, h.http_port))
-            .collect();
+        let want: BTreeSet<String> = site.harbor_nodes().map(|h| upstream(h.address, h.http_port)).collect();
         let got: BTreeSet<String> = ups.iter().map(|u| u.trim().to_string()).collect();
         if want != got || got.len() != ups.len() {
             let missing: Vec<_> = want.difference(&got).cloned().collect();
@@ -46,10 +43,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         ctx.emit(
             RuleCode::LB002,
             upath.clone(),
-            format!(
-                "external_url uses {} but the load balancer serves {want_scheme}",
-                url.scheme()
-            ),
+            format!("external_url uses {} but the load balancer serves {want_scheme}", url.scheme()),
             if tls {
                 "write external_url with https://"
             } else {
@@ -57,13 +51,9 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             },
         );
     }
-    let host = url
-        .host_str()
-        .unwrap_or("")
-        .trim_start_matches('[')
-        .trim_end_matches(']');
+    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
     if let Some(n) = &raw_lb.server_name {
-        if n.as_str() != host {
+        if !n.as_str().eq_ignore_ascii_case(host) {
             ctx.emit(
                 RuleCode::LB002,
                 format!("{p}.server_name"),
@@ -76,10 +66,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         ctx.emit(
             RuleCode::LB002,
             upath,
-            format!(
-                "external_url names port {}, but the load balancer listens on 80 and 443",
-                url.port().unwrap_or(0)
-            ),
+            format!("external_url names port {}, but the load balancer listens on 80 and 443", url.port().unwrap_or(0)),
             "remove the port from external_url",
         );
     }
@@ -115,10 +102,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             ctx.emit(
                 RuleCode::LB003,
                 format!("{p}.vip"),
-                format!(
-                    "vip {vip} is set but the site has {} LB host(s); keepalived needs two",
-                    lbs.len()
-                ),
+                format!("vip {vip} is set but the site has {} LB host(s); keepalived needs two", lbs.len()),
                 "add a second host with role lb, or remove the vip",
             );
         }
@@ -129,7 +113,10 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         ctx.emit(
             RuleCode::LB004,
             format!("{p}.affinity"),
-            format!("dual-master site `{}` balances round robin, but its nodes have their own keys and storage", site.name),
+            format!(
+                "dual-master site `{}` balances round robin, but its nodes have their own keys and storage",
+                site.name
+            ),
             "use affinity: ip_hash so that a client's token and uploads stay on one node",
         );
     }

@@ -30,10 +30,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
 
     // RD002: indexes in use by this version and its components.
     let comps = &site.harbor.components;
-    let mut used: Vec<(&str, u8)> = vec![
-        ("registry", r.db_index.registry),
-        ("jobservice", r.db_index.jobservice),
-    ];
+    let mut used: Vec<(&str, u8)> = vec![("registry", r.db_index.registry), ("jobservice", r.db_index.jobservice)];
     if comps.contains(&Component::Trivy) {
         used.push(("trivy", r.db_index.trivy));
     }
@@ -43,11 +40,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     if comps.contains(&Component::Clair) {
         used.push(("clair", r.db_index.clair));
     }
-    let ipath = if raw_redis.db_index.is_some() {
-        format!("{s}.redis.db_index")
-    } else {
-        format!("{s}.redis")
-    };
+    let ipath = if raw_redis.db_index.is_some() { format!("{s}.redis.db_index") } else { format!("{s}.redis") };
     for (i, (name, idx)) in used.iter().enumerate() {
         if *idx == 0 {
             ctx.emit(
@@ -55,11 +48,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
                 format!("{ipath}.{name}"),
                 format!(
                     "redis index 0 for {name} collides with core, which always uses 0{}",
-                    if v.major >= 2 {
-                        " (and Harbor 2.x silently drops a 0)"
-                    } else {
-                        ""
-                    }
+                    if v.major >= 2 { " (and Harbor 2.x silently drops a 0)" } else { "" }
                 ),
                 "use an index from 1 to 15 that no other component uses",
             );
@@ -67,9 +56,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             ctx.emit(
                 RuleCode::RD002,
                 format!("{ipath}.{name}"),
-                format!(
-                    "redis index {idx} for {name} is above 15; a stock Redis has databases 0-15"
-                ),
+                format!("redis index {idx} for {name} is above 15; a stock Redis has databases 0-15"),
                 "use an index from 1 to 15",
             );
         }
@@ -89,19 +76,13 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         Some(Secret::Literal(p)) => p.is_empty(),
         Some(_) => false,
     };
-    let loopback = r.host.as_str() == "localhost"
-        || r.host
-            .as_str()
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|a| a.is_loopback());
+    let loopback =
+        r.host.as_str() == "localhost" || r.host.as_str().parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
     if no_password && !loopback {
         ctx.emit(
             RuleCode::RD003,
             format!("{s}.redis.password"),
-            format!(
-                "site `{}`: Redis at {} is reachable from the network without a password",
-                site.name, r.host
-            ),
+            format!("site `{}`: Redis at {} is reachable from the network without a password", site.name, r.host),
             "set redis.password, e.g. {env: HARBOR_REDIS_PASSWORD}",
         );
     }
@@ -136,11 +117,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     }
 
     // RD006
-    if raw_redis
-        .sentinel
-        .as_ref()
-        .is_some_and(|sn| sn.password.is_some())
-    {
+    if raw_redis.sentinel.as_ref().is_some_and(|sn| sn.password.is_some()) {
         ctx.emit(
             RuleCode::RD006,
             format!("{s}.redis.sentinel.password"),
@@ -149,16 +126,11 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         );
     }
     if r.username.is_some() {
-        let sev = if v.at_least(2, 8) {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
+        let sev = if v.at_least(2, 8) { Severity::Warning } else { Severity::Error };
         let msg = if sev == Severity::Error {
             format!("Harbor {v} has no Redis username setting (added in 2.8)")
         } else {
-            "a Redis ACL username degrades the registry cache before Harbor 2.15 (harbor#18892)"
-                .to_string()
+            "a Redis ACL username degrades the registry cache before Harbor 2.15 (harbor#18892)".to_string()
         };
         ctx.push(
             Diagnostic::new(

@@ -20,11 +20,8 @@ pub(super) fn check_site(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         format!("site `{}` is dual master: event-based replication is not retried, and a node that fails and recovers does not catch up by itself", site.name),
         "run replication/resync.sh after any node outage; prefer mode: shared-storage for real high availability",
     );
-    let shared_storage = raw
-        .storage
-        .as_ref()
-        .is_some_and(|st| st.filesystem.is_none())
-        && !matches!(site.storage, Storage::Local);
+    let shared_storage =
+        raw.storage.as_ref().is_some_and(|st| st.filesystem.is_none()) && !matches!(site.storage, Storage::Local);
     for (present, key, what) in [
         (shared_storage, "storage", "shared storage"),
         (raw.database.is_some(), "database", "an external database"),
@@ -34,10 +31,7 @@ pub(super) fn check_site(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             ctx.emit(
                 RuleCode::RP008,
                 format!("{s}.{key}"),
-                format!(
-                    "dual-master site `{}` has {what}; its two nodes must be self-contained",
-                    site.name
-                ),
+                format!("dual-master site `{}` has {what}; its two nodes must be self-contained", site.name),
                 format!("remove `{key}` (each node uses its own), or use mode: shared-storage"),
             );
         }
@@ -52,17 +46,13 @@ pub(crate) fn cron_ok(expr: &str) -> bool {
     }
     let limits = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
     fields.iter().zip(limits).all(|(f, (lo, hi))| {
-        f.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'/' | b',' | b'-' | b'?'))
-            && f.split([',', '-', '/'])
-                .all(|part| match part.parse::<u32>() {
-                    Ok(n) => (lo..=hi).contains(&n) || f.contains('/'),
-                    Err(_) => {
-                        part == "*"
-                            || part == "?"
-                            || (part.len() == 3 && part.bytes().all(|b| b.is_ascii_alphabetic()))
-                    }
-                })
+        f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'/' | b',' | b'-' | b'?'))
+            && f.split([',', '-', '/']).all(|part| match part.parse::<u32>() {
+                Ok(n) => (lo..=hi).contains(&n) || f.contains('/'),
+                Err(_) => {
+                    part == "*" || part == "?" || (part.len() == 3 && part.bytes().all(|b| b.is_ascii_alphabetic()))
+                }
+            })
     })
 }
 
@@ -71,9 +61,7 @@ pub(crate) fn cron_ok(expr: &str) -> bool {
 pub(crate) fn filter_ok(p: &str) -> bool {
     if p.is_empty()
         || p.len() > 255
-        || p.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '`' | '\\' | '$' | ';')
-        })
+        || p.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '`' | '\\' | '$' | ';'))
     {
         return false;
     }
@@ -113,10 +101,7 @@ pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ct
                     RuleCode::RP001,
                     format!("{p}.{key}"),
                     format!("replication edge names unknown site `{name}`"),
-                    format!(
-                        "use one of: {}",
-                        names.iter().copied().collect::<Vec<_>>().join(", ")
-                    ),
+                    format!("use one of: {}", names.iter().copied().collect::<Vec<_>>().join(", ")),
                 );
             }
         }
@@ -134,15 +119,15 @@ pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ct
                 ctx.emit(
                     RuleCode::RP005,
                     format!("{p}.trigger.cron"),
-                    format!("`{}` is not a Harbor cron (6 fields: second minute hour day month weekday)", c.escape_debug()),
+                    format!(
+                        "`{}` is not a Harbor cron (6 fields: second minute hour day month weekday)",
+                        c.escape_debug()
+                    ),
                     "write e.g. \"0 0 * * * *\" for hourly, \"0 0 2 * * *\" for 02:00 daily",
                 );
             }
         }
-        for (key, v) in [
-            ("repository", &e.filters.repository),
-            ("tag", &e.filters.tag),
-        ] {
+        for (key, v) in [("repository", &e.filters.repository), ("tag", &e.filters.tag)] {
             if let Some(v) = v {
                 if !filter_ok(v) {
                     ctx.emit(
@@ -157,32 +142,23 @@ pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ct
         if !ok {
             continue;
         }
-        if e.trigger == Trigger::EventBased
-            && !scheduled.contains(&(e.from.as_str(), e.to.as_str()))
-        {
+        if e.trigger == Trigger::EventBased && !scheduled.contains(&(e.from.as_str(), e.to.as_str())) {
             ctx.emit(
                 RuleCode::RP004,
                 format!("{p}.trigger"),
-                format!("event-based replication {} → {} has no scheduled fallback; failed pushes are never retried", e.from, e.to),
+                format!(
+                    "event-based replication {} → {} has no scheduled fallback; failed pushes are never retried",
+                    e.from, e.to
+                ),
                 format!("add an edge {{from: {}, to: {}, trigger: {{cron: \"0 0 * * * *\"}}}}", e.from, e.to),
             );
         }
-        graph
-            .entry(e.from.as_str())
-            .or_default()
-            .insert(e.to.as_str());
-        parents
-            .entry(e.to.as_str())
-            .or_default()
-            .insert(e.from.as_str());
+        graph.entry(e.from.as_str()).or_default().insert(e.to.as_str());
+        parents.entry(e.to.as_str()).or_default().insert(e.from.as_str());
     }
     for (child, ps) in &parents {
         if ps.len() > 1 {
-            let first = resolved
-                .edges
-                .iter()
-                .find(|e| e.to.as_str() == *child)
-                .map_or(0, |e| e.index);
+            let first = resolved.edges.iter().find(|e| e.to.as_str() == *child).map_or(0, |e| e.index);
             ctx.emit(
                 RuleCode::RP007,
                 format!("replication[{first}].to"),
@@ -204,7 +180,10 @@ pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ct
         ctx.emit(
             RuleCode::RP002,
             format!("replication[{first}]"),
-            format!("replication cycle through {}: an image may circulate and deletions propagate around the loop", comp.iter().copied().collect::<Vec<_>>().join(" → ")),
+            format!(
+                "replication cycle through {}: an image may circulate and deletions propagate around the loop",
+                comp.iter().copied().collect::<Vec<_>>().join(" → ")
+            ),
             "replicate along a tree (headquarters → branches), or keep only a two-site dual-master pair",
         );
     }
@@ -229,11 +208,7 @@ fn cycles<'a>(graph: &BTreeMap<&'a str, BTreeSet<&'a str>>) -> Vec<BTreeSet<&'a 
             self.next += 1;
             self.stack.push(v);
             self.on.insert(v);
-            let succ: Vec<&'a str> = self
-                .g
-                .get(v)
-                .map(|s| s.iter().copied().collect())
-                .unwrap_or_default();
+            let succ: Vec<&'a str> = self.g.get(v).map(|s| s.iter().copied().collect()).unwrap_or_default();
             for w in succ {
                 if !self.index.contains_key(w) {
                     self.visit(w);

@@ -19,7 +19,10 @@ pub(super) fn check(site: &Site, _raw: &SiteSpec, ctx: &mut Ctx) {
                     ctx.emit(
                         RuleCode::ST001,
                         format!("{}.data_volume", hp(site.index, h.index)),
-                        format!("Harbor node `{}` uses data_volume {} but the NFS share is mounted at {}", h.name, h.data_volume, n.mount),
+                        format!(
+                            "Harbor node `{}` uses data_volume {} but the NFS share is mounted at {}",
+                            h.name, h.data_volume, n.mount
+                        ),
                         "remove the node's data_volume so that it uses storage.nfs.mount like the other nodes",
                     );
                 }
@@ -43,7 +46,10 @@ pub(super) fn check(site: &Site, _raw: &SiteSpec, ctx: &mut Ctx) {
                     RuleCode::ST003,
                     format!("{s}.storage.nfs.clients"),
                     format!("the NFS export does not allow Harbor node `{}` ({})", h.name, h.address),
-                    format!("add {} to storage.nfs.clients, or remove `clients` to allow exactly the Harbor nodes", h.address),
+                    format!(
+                        "add {} to storage.nfs.clients, or remove `clients` to allow exactly the Harbor nodes",
+                        h.address
+                    ),
                 );
             }
         }
@@ -56,7 +62,10 @@ pub(super) fn check(site: &Site, _raw: &SiteSpec, ctx: &mut Ctx) {
             RuleCode::ST004,
             format!("{s}.storage.{driver}"),
             format!("storage.{driver} lacks {}", missing.join(", ")),
-            format!("set {} under storage.{driver}; Harbor silently falls back to local disk when the driver is incomplete", missing.join(", ")),
+            format!(
+                "set {} under storage.{driver}; Harbor silently falls back to local disk when the driver is incomplete",
+                missing.join(", ")
+            ),
         );
     }
 }
@@ -80,10 +89,7 @@ fn object_storage_missing(st: &Storage) -> Vec<&'static str> {
         }
     }
     let s = |v: &Option<String>| v.as_deref().is_some_and(|x| !x.is_empty());
-    let sec = |v: &Option<Secret>| {
-        v.as_ref()
-            .is_some_and(|x| !matches!(x, Secret::Literal(l) if l.is_empty()))
-    };
+    let sec = |v: &Option<Secret>| v.as_ref().is_some_and(|x| !matches!(x, Secret::Literal(l) if l.is_empty()));
     let mut out = Vec::new();
     match st {
         Storage::S3(x) => {
@@ -124,13 +130,12 @@ fn location(st: &Storage) -> Option<String> {
     match st {
         Storage::Local => None,
         Storage::Nfs(n) => Some(format!("nfs {}:{}", n.server, n.export)),
-        Storage::S3(x) => Some(format!(
-            "s3 {} {} /{}",
-            o(&x.regionendpoint),
-            o(&x.bucket),
-            o(&x.rootdirectory)
-        )),
-        Storage::Swift(x) => Some(format!("swift {} {}", o(&x.authurl), o(&x.container))),
+        Storage::S3(x) => Some(format!("s3 {} {} /{}", o(&x.regionendpoint), o(&x.bucket), o(&x.rootdirectory))),
+        // Containers are per project (tenant), so the same container name in two projects
+        // is two locations.
+        Storage::Swift(x) => {
+            Some(format!("swift {} {} {} {}", o(&x.authurl), o(&x.domain), o(&x.tenant), o(&x.container)))
+        }
         Storage::Azure(x) => Some(format!("azure {} {}", o(&x.accountname), o(&x.container))),
         Storage::Gcs(x) => Some(format!("gcs {} /{}", o(&x.bucket), o(&x.rootdirectory))),
         Storage::Oss(x) => Some(format!("oss {} {}", o(&x.endpoint), o(&x.bucket))),
@@ -154,15 +159,28 @@ pub(super) fn check_shared_between_sites(resolved: &Resolved, ctx: &mut Ctx) {
                 }
             }
             if let (Redis::External(ra), Redis::External(rb)) = (&a.redis, &b.redis) {
-                if ra.host == rb.host && ra.port == rb.port {
+                if let Some(which) = same_redis(ra, rb) {
                     ctx.emit(
                         RuleCode::RD005,
                         format!("{}.redis", sp(a.index)),
-                        format!("sites `{}` and `{}` use the same Redis ({}:{})", b.name, a.name, ra.host, ra.port),
+                        format!("sites `{}` and `{}` use the same Redis ({which})", b.name, a.name),
                         "give each site its own Redis: core's db 0 and the job queue namespace are fixed, so two clusters on one Redis steal each other's jobs and sessions",
                     );
                 }
             }
         }
+    }
+}
+
+/// Whether two sites' Redis are the same server: the same `host:port`, or (with Sentinel)
+/// the same master set monitored by a common sentinel. Returns a description of it.
+fn same_redis(a: &crate::model::resolved::ExternalRedis, b: &crate::model::resolved::ExternalRedis) -> Option<String> {
+    match (&a.sentinel, &b.sentinel) {
+        (None, None) => (a.host == b.host && a.port == b.port).then(|| format!("{}:{}", a.host, a.port)),
+        (Some(x), Some(y)) => {
+            let common = x.hosts.iter().find(|h| y.hosts.contains(h))?;
+            (x.master_set == y.master_set).then(|| format!("master set {} via sentinel {common}", x.master_set))
+        }
+        _ => None,
     }
 }

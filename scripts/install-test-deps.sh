@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install the real programs the tests run (Debian packages), only when missing.
+# Used by `make test`; safe to run twice.
+set -euo pipefail
+PKGS=(nginx docker-registry skopeo redis-server redis-tools postgresql keepalived shellcheck socat openssl iproute2 curl python3-venv)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${missing[*]} (run as root, or install them)" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
