@@ -93,14 +93,14 @@ fn main() -> ExitCode {
         Command::Validate { file, format, strict } => validate(&file, format, strict),
         Command::Render { file, out: dir, force } => render(&file, &dir, force),
         Command::Plan { file } => match load_valid(&file) {
-            Ok(t) => out(&harbor_ha_core::render::plan(&t)),
+            Ok((t, _)) => out(&harbor_ha_core::render::plan(&t)),
             Err(code) => code,
         },
     }
 }
 
 /// Load and validate; on errors print them as `validate` does and give the exit code.
-fn load_valid(file: &PathBuf) -> Result<harbor_ha_core::Topology, ExitCode> {
+fn load_valid(file: &PathBuf) -> Result<(harbor_ha_core::Topology, harbor_ha_core::Document), ExitCode> {
     let (doc, text) = match load_file(file) {
         Ok(x) => x,
         Err(LoadError::Parse(d)) => {
@@ -115,7 +115,7 @@ fn load_valid(file: &PathBuf) -> Result<harbor_ha_core::Topology, ExitCode> {
     };
     let report = doc.validate();
     match report.topology {
-        Some(t) => Ok(t),
+        Some(t) => Ok((t, doc)),
         None => {
             print_diags(Format::Text, file, &text, &report.diagnostics);
             Err(ExitCode::from(1))
@@ -140,7 +140,7 @@ impl harbor_ha_core::render::SecretResolver for EnvResolver {
 }
 
 fn render(file: &PathBuf, dir: &std::path::Path, force: bool) -> ExitCode {
-    let topo = match load_valid(file) {
+    let (topo, doc) = match load_valid(file) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -155,8 +155,9 @@ fn render(file: &PathBuf, dir: &std::path::Path, force: bool) -> ExitCode {
     let inputs = harbor_ha_core::render::RenderInputs { secrets: &secrets, resolver: &EnvResolver };
     let bundle = match harbor_ha_core::render::render(&topo, &inputs) {
         Ok(b) => b,
-        Err(diags) => {
+        Err(mut diags) => {
             let text = std::fs::read_to_string(file).unwrap_or_default();
+            diags.iter_mut().for_each(|d| doc.source.locate(d));
             print_diags(Format::Text, file, &text, &diags);
             return ExitCode::from(1);
         }

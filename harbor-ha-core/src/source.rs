@@ -59,6 +59,16 @@ impl SourceMap {
     }
 }
 
+impl SourceMap {
+    /// Give `d` the position of its key path, when the path is in this map.
+    pub fn locate(&self, d: &mut crate::diag::Diagnostic) {
+        if let Some(pos) = self.lookup(&d.path) {
+            d.line = Some(pos.line);
+            d.column = Some(pos.column);
+        }
+    }
+}
+
 /// `a.b[2].c` → `a.b[2]` → `a.b` → `a` → ``.
 fn parent_path(p: &str) -> &str {
     let cut = p.rfind(['.', '[']).unwrap_or(0);

@@ -67,7 +67,8 @@ fn every_fixture_bundle_snapshot() {
     for p in fixtures {
         let t = common::topology(&p);
         let b = common::render_topology(&t);
-        let name = p.strip_prefix(common::root()).unwrap().to_string_lossy().trim_end_matches(".yaml").replace('/', "__");
+        let name =
+            p.strip_prefix(common::root()).unwrap().to_string_lossy().trim_end_matches(".yaml").replace('/', "__");
         insta::with_settings!({snapshot_path => common::root().join("tests/snapshots/bundle"), prepend_module_to_snapshot => false, omit_expression => true}, {
             insta::assert_snapshot!(name, redacted_listing(&t, &b));
         });
@@ -107,7 +108,11 @@ fn shared_secrets_are_identical_on_every_harbor_node() {
                     }
                 }
             }
-            let key = format!("hosts/{}/files{}/secret/keys/secretkey", nodes[0].name, nodes[0].data_volume.as_str().trim_end_matches('/'));
+            let key = format!(
+                "hosts/{}/files{}/secret/keys/secretkey",
+                nodes[0].name,
+                nodes[0].data_volume.as_str().trim_end_matches('/')
+            );
             assert_eq!(b.files[&key].content.len(), 16, "secretkey must be exactly 16 characters");
             let env = &b.files[&format!("hosts/{}/files/etc/harbor-ha/shared-secrets.env", nodes[0].name)].content;
             let csrf = env.lines().find_map(|l| l.strip_prefix("CSRF_KEY=")).unwrap();
@@ -145,7 +150,8 @@ fn every_script_passes_shellcheck() {
         let b = common::render_topology(&t);
         let _ = std::fs::remove_dir_all(&dir);
         b.write_to(&dir, true).unwrap();
-        let scripts: Vec<&String> = b.files.iter().filter(|(k, f)| k.ends_with(".sh") || f.content.starts_with("#!")).map(|(k, _)| k).collect();
+        let scripts: Vec<&String> =
+            b.files.iter().filter(|(k, f)| k.ends_with(".sh") || f.content.starts_with("#!")).map(|(k, _)| k).collect();
         assert!(!scripts.is_empty());
         for s in scripts {
             let path = dir.join(s);

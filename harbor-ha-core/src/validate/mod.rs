@@ -46,10 +46,7 @@ impl<'a> Ctx<'a> {
 
     /// Record a finding.
     pub(crate) fn push(&mut self, mut d: Diagnostic) {
-        if let Some(pos) = self.map.lookup(&d.path) {
-            d.line = Some(pos.line);
-            d.column = Some(pos.column);
-        }
+        self.map.locate(&mut d);
         self.diags.push(d);
     }
 

@@ -46,8 +46,10 @@ pub fn topology(path: &Path) -> Topology {
 
 /// Render a topology with test secrets.
 pub fn render_topology(t: &Topology) -> Bundle {
-    let secrets: BTreeMap<String, SiteSecrets> = t.sites.iter().map(|s| (s.name.to_string(), test_secrets(s.name.as_str()))).collect();
-    render(t, &RenderInputs { secrets: &secrets, resolver: &TestResolver }).unwrap_or_else(|d| panic!("render failed: {d:#?}"))
+    let secrets: BTreeMap<String, SiteSecrets> =
+        t.sites.iter().map(|s| (s.name.to_string(), test_secrets(s.name.as_str()))).collect();
+    render(t, &RenderInputs { secrets: &secrets, resolver: &TestResolver })
+        .unwrap_or_else(|d| panic!("render failed: {d:#?}"))
 }
 
 /// Every renderable fixture: the valid topologies and the examples.
@@ -68,7 +70,11 @@ pub fn renderable_fixtures() -> Vec<PathBuf> {
 
 /// Whether a tool is present; in CI (`CI=true`) a missing tool fails the test instead.
 pub fn require_tool(name: &str) -> bool {
-    let found = std::process::Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success());
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {name}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !found {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{name} is required in CI (make test installs it)");

@@ -12,6 +12,14 @@ use crate::validate::Ctx;
 /// HA002 over the whole file: unique site names, host names unique across the file (each
 /// gets `hosts/<name>/` in the bundle), addresses unique within a site.
 pub(super) fn check_names(spec: &TopologySpec, ctx: &mut Ctx) {
+    if spec.sites.is_empty() {
+        ctx.emit(
+            RuleCode::HA004,
+            "sites",
+            "the file defines no site",
+            "describe at least one site (see `harbor-ha init`)",
+        );
+    }
     let mut sites: HashMap<&str, usize> = HashMap::new();
     let mut hosts: HashMap<&str, String> = HashMap::new();
     for (si, s) in spec.sites.iter().enumerate() {

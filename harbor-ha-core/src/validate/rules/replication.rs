@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::sp;
-use crate::model::resolved::{Site, Storage};
+use crate::model::resolved::{Database, Redis, Site, Storage};
 use crate::model::spec::{SiteMode, SiteSpec, TopologySpec, Trigger};
 use crate::validate::codes::RuleCode;
 use crate::validate::resolve::Resolved;
@@ -24,8 +24,8 @@ pub(super) fn check_site(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         raw.storage.as_ref().is_some_and(|st| st.filesystem.is_none()) && !matches!(site.storage, Storage::Local);
     for (present, key, what) in [
         (shared_storage, "storage", "shared storage"),
-        (raw.database.is_some(), "database", "an external database"),
-        (raw.redis.is_some(), "redis", "an external Redis"),
+        (!matches!(site.database, Database::Internal), "database", "an external database"),
+        (!matches!(site.redis, Redis::Internal), "redis", "an external Redis"),
     ] {
         if present {
             ctx.emit(
@@ -74,7 +74,7 @@ pub(crate) fn filter_ok(p: &str) -> bool {
             ']' => bracket -= 1,
             _ => {}
         }
-        if brace < 0 || bracket < 0 || bracket > 1 {
+        if brace < 0 || !(0..=1).contains(&bracket) {
             return false;
         }
     }
