@@ -3,6 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 
 .PHONY: help test deps lint fmt unit demo schema render-example
+.PHONY: e2e
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -18,6 +19,9 @@ lint: ## rustfmt check and clippy with warnings as errors
 unit: ## Rust unit, doc, snapshot and CLI tests
 	INSTA_UPDATE=no $(CARGO) test --workspace
 
+e2e: ## real-component tests (root): nginx, registries + skopeo, PostgreSQL, Redis, keepalived, install scripts
+	bash tests/e2e/run.sh
+
 fmt: ## format the code
 	$(CARGO) fmt --all
 
@@ -29,3 +33,19 @@ render-example: ## render the built-in seed example into ./out/seed
 	HARBOR_ADMIN_PASSWORD=$${HARBOR_ADMIN_PASSWORD:-Change-Me-1} HARBOR_DB_PASSWORD=$${HARBOR_DB_PASSWORD:-change-me-db} \
 	HARBOR_REDIS_PASSWORD=$${HARBOR_REDIS_PASSWORD:-change-me-redis} \
 	$(CARGO) run -q -p harbor-ha-cli -- render /tmp/harbor-ha-seed.yaml --out out/seed
+
+# Python bindings (harbor-ha-py): a local .venv (gitignored) with the test tools, the abi3
+# wheel built by maturin into target/wheels (reusing the cargo target dir), then pytest.
+PYTHON ?= python3
+VENV ?= .venv
+
+.PHONY: test-python python-wheel
+python-wheel: ## build the harbor_ha wheel into target/wheels and install it into .venv
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r harbor-ha-py/requirements-test.txt
+	rm -f target/wheels/harbor_ha-*.whl
+	$(VENV)/bin/maturin build --release -q -m harbor-ha-py/Cargo.toml -o target/wheels
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels/harbor_ha-*.whl
+
+test-python: python-wheel ## Python bindings: API, errors, stubtest, byte equality with the CLI, Ansible module
+	$(VENV)/bin/python -m pytest tests/python

@@ -25,6 +25,14 @@ pub fn parse_str(text: &str) -> Result<(TopologySpec, SourceMap), Box<Diagnostic
             Some(Position { line: 1, column: 1 }),
         )));
     }
+    if let Some(line) = too_deep(text) {
+        return Err(Box::new(ha001(
+            "",
+            format!("the document nests deeper than {MAX_DEPTH} levels"),
+            "a topology nests a few levels deep: check that the right file was given",
+            Some(Position { line, column: 1 }),
+        )));
+    }
     let map = match SourceMap::build(text) {
         Ok(m) => m,
         Err((msg, pos)) => {
@@ -56,6 +64,33 @@ pub fn parse_str(text: &str) -> Result<(TopologySpec, SourceMap), Box<Diagnostic
         )));
     }
     Ok((spec, map))
+}
+
+/// Deepest nesting accepted. Real topologies nest under 10 levels; the YAML readers
+/// recurse per level, so unbounded nesting could exhaust the stack.
+pub const MAX_DEPTH: usize = 256;
+
+/// The first line where indentation or flow brackets exceed [`MAX_DEPTH`] (a cheap,
+/// conservative bound on the nesting of block and flow collections).
+fn too_deep(text: &str) -> Option<usize> {
+    let mut flow: usize = 0;
+    for (i, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches([' ', '-']).len();
+        if indent > MAX_DEPTH * 2 {
+            return Some(i + 1);
+        }
+        for b in line.bytes() {
+            match b {
+                b'[' | b'{' => flow += 1,
+                b']' | b'}' => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            if flow > MAX_DEPTH {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
 }
 
 /// The HA001 for input over [`MAX_INPUT_BYTES`].

@@ -51,7 +51,7 @@ id_newtype!(
     SiteName
 );
 id_newtype!(
-    /// A host's inventory name: `[a-z0-9-]+`, unique in its site.
+    /// A host's inventory name: `[a-z0-9-]+`, unique in the whole file (each host gets `hosts/<name>/`).
     HostName
 );
 id_newtype!(

@@ -89,6 +89,12 @@ pub struct Host {
 }
 
 impl Host {
+    /// `address:http_port` as an upstream or URL authority (IPv6 bracketed).
+    #[must_use]
+    pub fn http_endpoint(&self) -> String {
+        socket_text(self.address, self.http_port)
+    }
+
     /// Whether the host has `role`.
     #[must_use]
     pub fn has(&self, role: Role) -> bool {
@@ -288,5 +294,14 @@ impl Site {
     /// The Harbor nodes, in file order (the first installs first).
     pub fn harbor_nodes(&self) -> impl Iterator<Item = &Host> {
         self.hosts_with(Role::Harbor)
+    }
+}
+
+/// `addr:port`, with brackets for IPv6.
+#[must_use]
+pub fn socket_text(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
     }
 }

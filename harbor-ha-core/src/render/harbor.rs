@@ -588,6 +588,7 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     if !v.at_least(2, 3) && site.lb.is_some() {
         let _ =
             writeln!(b, "# Harbor < 2.3: its nginx overwrites the LB's X-Forwarded-Proto with http; drop that line.");
+        let _ = writeln!(b, "# shellcheck disable=SC2016 # the $ is nginx's, not the shell's");
         let _ =
             writeln!(b, "if grep -q 'proxy_set_header X-Forwarded-Proto \\$scheme;' \"$CFG/nginx/nginx.conf\"; then");
         let _ = writeln!(

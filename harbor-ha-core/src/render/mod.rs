@@ -11,6 +11,7 @@
 //! | redis.conf | [`redis`] |
 //! | firewalld / ufw rules | [`firewall`] |
 //! | chrony, sysctl, the install.sh prelude | [`scripts`] |
+//! | Harbor API payloads, apply.sh, resync.sh | [`replication`] |
 //! | README.md runbook, deploy.sh, inventory.ini, verify.sh | [`runbook`] |
 //! | OS differences (one table) | [`os`] |
 //! | quoting for shell, SQL, nginx, Redis | [`quote`] |
@@ -24,6 +25,7 @@ pub mod os;
 pub mod postgres;
 pub mod quote;
 pub mod redis;
+pub mod replication;
 pub mod runbook;
 pub mod scripts;
 
@@ -270,6 +272,7 @@ pub fn render(topo: &Topology, inputs: &RenderInputs) -> Result<Bundle, Vec<Diag
     if !diags.is_empty() {
         return Err(diags);
     }
+    replication::render(topo, &mut bundle);
     runbook::render(topo, &plans, &mut bundle);
     Ok(bundle)
 }

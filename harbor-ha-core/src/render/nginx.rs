@@ -1,6 +1,406 @@
-//! Placeholder: filled in by the bundle work.
+//! The Nginx load balancer: `harbor.conf` (upstream = exactly the site's Harbor nodes,
+//! passive health checks, the header/body/buffering/timeout settings the field's failures
+//! call for, TLS termination), and the steps that install nginx, set SELinux's
+//! `httpd_can_network_connect`, make a self-signed certificate when asked, test the
+//! configuration and reload.
+//!
+//! The file works with nginx 1.14 (CentOS 7 EPEL) up to current releases: no `http2 on;`,
+//! no directive newer than 1.9.
 
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use super::harbor::ping_path;
+use super::quote::{conf_string, sh};
 use super::{HostOut, RoleCtx};
+use crate::model::resolved::{LoadBalancer, Tls};
+use crate::model::spec::Affinity;
 
-/// Add this role's files and steps.
-pub fn render(_ctx: &RoleCtx, _out: &mut HostOut) {}
+/// Location answered by nginx itself (no Harbor node involved); keepalived's track
+/// script asks it on port 80 of the loopback address.
+pub const HEALTH_PATH: &str = "/harbor-ha-health";
+
+/// Where the access log with `$upstream_addr` goes.
+pub const ACCESS_LOG: &str = "/var/log/nginx/harbor-access.log";
+
+/// Marker left while a changed configuration still has to be loaded by nginx (so that a
+/// run that failed after `put` reloads on the next run).
+const RELOAD_PENDING: &str = "/var/lib/harbor-ha/nginx-reload-pending";
+
+/// Mozilla's "intermediate" ECDHE suites (TLS 1.2; TLS 1.3 suites are not configurable
+/// here and all strong). No DHE: it would need a dhparam file.
+const CIPHERS: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+/// The target path of the LB configuration on this host.
+#[must_use]
+pub fn conf_path(ctx: &RoleCtx) -> String {
+    format!("{}/harbor.conf", ctx.os.nginx.1.trim_end_matches('/'))
+}
+
+pub use crate::model::resolved::socket_text as upstream_addr;
+
+/// The name nginx matches against `Host`: the server name, bracketed when it is an IPv6
+/// address (clients send `Host: [addr]`).
+#[must_use]
+pub fn host_header(lb: &LoadBalancer) -> String {
+    match lb.server_name.as_str().parse::<IpAddr>() {
+        Ok(IpAddr::V6(a)) => format!("[{a}]"),
+        _ => lb.server_name.as_str().to_string(),
+    }
+}
+
+/// Certificate and key paths, when the LB terminates TLS.
+fn tls_paths(lb: &LoadBalancer) -> Option<(&str, &str)> {
+    match &lb.tls {
+        Tls::None => None,
+        Tls::Files { certificate, key } | Tls::SelfSigned { certificate, key } => {
+            Some((certificate.as_str(), key.as_str()))
+        }
+    }
+}
+
+/// Whether nginx must also listen on IPv6 (the LB host or the VIP is an IPv6 address).
+fn wants_ipv6(ctx: &RoleCtx, lb: &LoadBalancer) -> bool {
+    ctx.host.address.is_ipv6() || lb.vip.is_some_and(|v| v.is_ipv6())
+}
+
+/// The health location (same in every server of the file).
+fn health_location(s: &mut String) {
+    let _ = writeln!(s, "    # Answered by nginx itself: keepalived's check asks it; no Harbor node involved.");
+    let _ = writeln!(s, "    location = {HEALTH_PATH} {{");
+    let _ = writeln!(s, "        access_log off;");
+    let _ = writeln!(s, "        default_type text/plain;");
+    let _ = writeln!(s, "        return 200 \"ok\\n\";");
+    let _ = writeln!(s, "    }}");
+}
+
+/// One proxied location: the settings Harbor's own nginx uses on `/v2/`, plus the LB's.
+fn proxy_location(s: &mut String, path: &str, what: &str, tls: bool) {
+    let _ = writeln!(s, "    # {what}");
+    let _ = writeln!(s, "    location {path} {{");
+    let _ = writeln!(s, "        proxy_pass http://harbor;");
+    let _ = writeln!(s, "        # Host with its port: Harbor builds the token realm and redirects from it.");
+    let _ = writeln!(s, "        proxy_set_header Host $http_host;");
+    let _ = writeln!(s, "        proxy_set_header X-Real-IP $remote_addr;");
+    let _ = writeln!(s, "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
+    let _ = writeln!(
+        s,
+        "        # The client's scheme: otherwise Harbor hands out http:// URLs and pushes fail \"unauthorized\"."
+    );
+    let _ = writeln!(s, "        proxy_set_header X-Forwarded-Proto $scheme;");
+    let _ = writeln!(
+        s,
+        "        # HTTP/1.1 with an empty Connection header: upstream keepalive, and no forced body buffering."
+    );
+    let _ = writeln!(s, "        proxy_http_version 1.1;");
+    let _ = writeln!(s, "        proxy_set_header Connection \"\";");
+    let _ = writeln!(
+        s,
+        "        # Stream layers both ways instead of spooling them to disk (slow or failing large pushes)."
+    );
+    let _ = writeln!(s, "        proxy_buffering off;");
+    let _ = writeln!(s, "        proxy_request_buffering off;");
+    let _ = writeln!(s, "        chunked_transfer_encoding on;");
+    let _ =
+        writeln!(s, "        # A dead node is skipped quickly; a big layer over a slow link may take many minutes.");
+    let _ = writeln!(s, "        proxy_connect_timeout 10s;");
+    let _ = writeln!(s, "        proxy_send_timeout 900s;");
+    let _ = writeln!(s, "        proxy_read_timeout 900s;");
+    let _ = writeln!(
+        s,
+        "        # Try another node on errors, but never resend a POST/PATCH (no non-idempotent retries: a half-sent upload is not repeated)."
+    );
+    let _ = writeln!(s, "        proxy_next_upstream error timeout http_502 http_503 http_504;");
+    let _ = writeln!(s, "        proxy_next_upstream_tries 2;");
+    if tls {
+        let _ = writeln!(
+            s,
+            "        # TLS ends here: a node's http:// Location for this host becomes https:// (other hosts, e.g."
+        );
+        let _ = writeln!(s, "        # a plain-HTTP object store's presigned redirect, are left alone).");
+        let _ = writeln!(s, "        proxy_redirect http://$http_host/ $scheme://$http_host/;");
+    }
+    let _ = writeln!(s, "    }}");
+}
+
+/// The LB's `harbor.conf` (included inside `http {}`).
+#[must_use]
+pub fn harbor_conf(ctx: &RoleCtx) -> String {
+    let site = ctx.site;
+    let Some(lb) = &site.lb else { return String::new() };
+    let v = site.harbor.version;
+    let tls = tls_paths(lb);
+    let ipv6 = wants_ipv6(ctx, lb);
+    let name = conf_string(&host_header(lb));
+    let log = conf_string(ACCESS_LOG);
+    let mut s = String::new();
+
+    let _ = writeln!(
+        s,
+        "# Generated by harbor-ha: load balancer of site {} on {} ({}), Harbor {v}.",
+        site.name, ctx.host.name, ctx.host.address
+    );
+    let _ = writeln!(s, "# Included inside http {{}} by nginx.conf. Do not edit: re-render instead.");
+    let _ = writeln!(s, "#");
+    let _ = writeln!(s, "# Node health: open-source nginx checks the nodes passively only (max_fails/fail_timeout");
+    let _ = writeln!(
+        s,
+        "# below). Probe a node directly on http://ADDRESS:PORT{} (no auth needed); not on /v2/,",
+        ping_path(v)
+    );
+    let _ = writeln!(s, "# which answers 401 by design. install.sh and verify.sh probe every node there.");
+    let _ = writeln!(s);
+    let _ = writeln!(s, "# Records which node served each request ($upstream_addr): shows requests crossing nodes.");
+    let _ = writeln!(s, "log_format harbor_upstream '$remote_addr - $remote_user [$time_local] \"$request\" '");
+    let _ =
+        writeln!(s, "                           '$status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" '");
+    let _ = writeln!(s, "                           'upstream=$upstream_addr upstream_status=$upstream_status '");
+    let _ =
+        writeln!(s, "                           'request_time=$request_time upstream_time=$upstream_response_time';");
+    let _ = writeln!(s);
+
+    // Upstream: exactly the Harbor nodes.
+    let _ = writeln!(s, "upstream harbor {{");
+    match lb.affinity {
+        Affinity::IpHash => {
+            let _ = writeln!(s, "    # Keeps a client on one node (hashes the first three octets of an IPv4 client).");
+            let _ = writeln!(s, "    ip_hash;");
+        }
+        Affinity::None => {
+            let _ = writeln!(
+                s,
+                "    # Round robin: any node serves any request (the shared secrets are identical on every node)."
+            );
+        }
+    }
+    let _ = writeln!(s, "    # Passive health check: 3 failures within 30 s take a node out for 30 s.");
+    for h in site.harbor_nodes() {
+        let _ = writeln!(
+            s,
+            "    server {} max_fails=3 fail_timeout=30s;  # {}",
+            upstream_addr(h.address, h.http_port),
+            h.name
+        );
+    }
+    let _ =
+        writeln!(s, "    # Idle connections kept open to the nodes (after the balancing method, as nginx requires).");
+    let _ = writeln!(s, "    keepalive 32;");
+    let _ = writeln!(s, "}}");
+    let _ = writeln!(s);
+
+    let listen80 = |s: &mut String| {
+        let _ = writeln!(s, "    listen 80;");
+        if ipv6 {
+            let _ = writeln!(s, "    listen [::]:80;");
+        }
+    };
+
+    if tls.is_some() {
+        let _ = writeln!(s, "# Plain HTTP: only the health location, everything else goes to https.");
+        let _ = writeln!(s, "server {{");
+        listen80(&mut s);
+        let _ = writeln!(s, "    server_name {name};");
+        let _ = writeln!(s, "    access_log {log} harbor_upstream;");
+        let _ = writeln!(s);
+        health_location(&mut s);
+        let _ = writeln!(s);
+        let _ = writeln!(s, "    location / {{");
+        let _ = writeln!(s, "        return 301 https://$host$request_uri;");
+        let _ = writeln!(s, "    }}");
+        let _ = writeln!(s, "}}");
+        let _ = writeln!(s);
+    }
+
+    let _ = writeln!(s, "server {{");
+    if tls.is_some() {
+        // No http2: Docker clients speak HTTP/1.1, and `listen … http2` is deprecated since 1.25.
+        let _ = writeln!(s, "    listen 443 ssl;");
+        if ipv6 {
+            let _ = writeln!(s, "    listen [::]:443 ssl;");
+        }
+    } else {
+        listen80(&mut s);
+    }
+    let _ = writeln!(s, "    server_name {name};");
+    let _ = writeln!(s, "    access_log {log} harbor_upstream;");
+    if let Some((cert, key)) = tls {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "    ssl_certificate {};", conf_string(cert));
+        let _ = writeln!(s, "    ssl_certificate_key {};", conf_string(key));
+        let _ = writeln!(s, "    # TLS 1.2 and 1.3 only, forward-secret AEAD suites.");
+        let _ = writeln!(s, "    ssl_protocols TLSv1.2 TLSv1.3;");
+        let _ = writeln!(s, "    ssl_ciphers {CIPHERS};");
+        let _ = writeln!(s, "    ssl_prefer_server_ciphers off;");
+        let _ = writeln!(s, "    # Resumed sessions skip the full handshake (docker opens many connections per push).");
+        let _ = writeln!(s, "    ssl_session_cache shared:harbor_ssl:10m;");
+        let _ = writeln!(s, "    ssl_session_timeout 1d;");
+        let _ = writeln!(s, "    ssl_session_tickets off;");
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "    # Layers can be gigabytes: no size limit (nginx's default 1m answers 413 on push).");
+    let _ = writeln!(s, "    client_max_body_size 0;");
+    let _ = writeln!(s);
+    health_location(&mut s);
+    let _ = writeln!(s);
+    proxy_location(&mut s, "/v2/", "The registry API: blob uploads and downloads.", tls.is_some());
+    let _ = writeln!(s);
+    proxy_location(&mut s, "/", "Portal, API, token service and chart repository.", tls.is_some());
+    let _ = writeln!(s, "}}");
+    s
+}
+
+/// The shell lines that make a self-signed certificate when none is there yet. Uses an
+/// OpenSSL config file rather than `-addext`, which CentOS 7's OpenSSL 1.0.2 lacks.
+fn self_signed_step(lb: &LoadBalancer, cert: &str, key: &str) -> String {
+    let name = lb.server_name.as_str();
+    let san = if name.parse::<IpAddr>().is_ok() { format!("IP:{name}") } else { format!("DNS:{name}") };
+    let mut b = String::new();
+    let _ = writeln!(b, "CERT={}", sh(cert));
+    let _ = writeln!(b, "KEY={}", sh(key));
+    let _ = writeln!(b, "if [ ! -s \"$CERT\" ] || [ ! -s \"$KEY\" ]; then");
+    let _ = writeln!(b, "  mkdir -p \"$(dirname \"$CERT\")\" \"$(dirname \"$KEY\")\"");
+    let _ = writeln!(b, "  OPENSSL_CNF=\"$(mktemp)\"");
+    let _ = writeln!(b, "  cat > \"$OPENSSL_CNF\" <<'HARBOR_HA_EOF'");
+    let _ = writeln!(b, "[req]");
+    let _ = writeln!(b, "prompt = no");
+    let _ = writeln!(b, "distinguished_name = dn");
+    let _ = writeln!(b, "x509_extensions = ext");
+    let _ = writeln!(b, "[dn]");
+    let _ = writeln!(b, "CN = {name}");
+    let _ = writeln!(b, "[ext]");
+    let _ = writeln!(b, "subjectAltName = {san}");
+    let _ = writeln!(b, "basicConstraints = critical, CA:true");
+    let _ = writeln!(b, "subjectKeyIdentifier = hash");
+    let _ = writeln!(b, "authorityKeyIdentifier = keyid:always, issuer");
+    let _ = writeln!(b, "HARBOR_HA_EOF");
+    let _ = writeln!(
+        b,
+        "  (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 825 -config \"$OPENSSL_CNF\" -keyout \"$KEY\" -out \"$CERT\" 2>/dev/null) \\\n    || die 'openssl could not make the self-signed certificate'"
+    );
+    let _ = writeln!(b, "  rm -f \"$OPENSSL_CNF\"");
+    let _ = writeln!(b, "  chmod 0600 \"$KEY\"");
+    let _ = writeln!(b, "  chmod 0644 \"$CERT\"");
+    let _ = writeln!(b, "  touch {}", sh(RELOAD_PENDING));
+    let _ = writeln!(b, "  CHANGED=1");
+    let _ = writeln!(b, "  log {}", sh(&format!("made a self-signed certificate for {name} (825 days): {cert}")));
+    let _ = writeln!(
+        b,
+        "  log {}",
+        sh(&format!("copy it to /etc/docker/certs.d/{}/ca.crt on every Docker client", host_header(lb)))
+    );
+    let _ = writeln!(b, "fi");
+    b
+}
+
+/// Add the LB's files and steps.
+pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
+    let site = ctx.site;
+    let Some(lb) = &site.lb else { return };
+    let conf = conf_path(ctx);
+    out.file(conf.clone(), harbor_conf(ctx), 0o644);
+    let (pkg, _) = ctx.os.nginx;
+
+    // Packages and SELinux.
+    let mut b = String::new();
+    if !ctx.os.extra_repo_pkgs.is_empty() {
+        let _ = writeln!(b, "pkgs {}", ctx.os.extra_repo_pkgs.iter().map(|p| sh(p)).collect::<Vec<_>>().join(" "));
+    }
+    let _ = writeln!(b, "pkgs {}", sh(pkg));
+    // EL9 ships curl-minimal, which conflicts with the curl package: install only if missing.
+    let _ = writeln!(b, "command -v curl >/dev/null 2>&1 || pkgs curl");
+    let _ = writeln!(b, "mkdir -p {}", sh(RELOAD_PENDING.rsplit_once('/').map_or("/", |(d, _)| d)));
+    if ctx.os.selinux {
+        let _ = writeln!(b, "# SELinux denies nginx outgoing connections by default: every request would get 502.");
+        let _ = writeln!(b, "if command -v selinuxenabled >/dev/null 2>&1 && selinuxenabled; then");
+        let _ = writeln!(b, "  case \"$(getsebool httpd_can_network_connect)\" in");
+        let _ = writeln!(b, "    *'--> on') ;;");
+        let _ = writeln!(b, "    *)");
+        let _ = writeln!(b, "      setsebool -P httpd_can_network_connect 1");
+        let _ = writeln!(b, "      log 'set SELinux boolean httpd_can_network_connect'");
+        let _ = writeln!(b, "      CHANGED=1");
+        let _ = writeln!(b, "      ;;");
+        let _ = writeln!(b, "  esac");
+        let _ = writeln!(b, "fi");
+    }
+    if let Some(default_site) = ctx.os.nginx_default_site {
+        let _ = writeln!(b, "# The distribution's default site claims port 80 as default_server: disable it.");
+        let _ = writeln!(b, "if [ -e {d} ] || [ -L {d} ]; then", d = sh(default_site));
+        let _ = writeln!(b, "  rm -f {}", sh(default_site));
+        let _ = writeln!(b, "  touch {}", sh(RELOAD_PENDING));
+        let _ = writeln!(b, "  log 'disabled the default nginx site'");
+        let _ = writeln!(b, "  CHANGED=1");
+        let _ = writeln!(b, "fi");
+    }
+    let title = if ctx.os.selinux {
+        "nginx package, SELinux boolean httpd_can_network_connect"
+    } else {
+        "nginx package, default site disabled"
+    };
+    out.step(title, b);
+
+    // Certificate.
+    match &lb.tls {
+        Tls::None => {}
+        Tls::Files { certificate, key } => {
+            let mut b = String::new();
+            for (what, key_name, p) in
+                [("certificate", "certificate", certificate.as_str()), ("private key", "key", key.as_str())]
+            {
+                let _ = writeln!(
+                    b,
+                    "[ -s {} ] || die {}",
+                    sh(p),
+                    sh(&format!("put the TLS {what} at {p} (load_balancer.tls.{key_name}) first"))
+                );
+            }
+            out.step("TLS certificate and key of the load balancer (provided)", b);
+        }
+        Tls::SelfSigned { certificate, key } => {
+            out.step(
+                "self-signed TLS certificate (made once, kept on later runs)",
+                self_signed_step(lb, certificate.as_str(), key.as_str()),
+            );
+        }
+    }
+
+    // Configuration, test, reload.
+    let mut b = String::new();
+    let _ = writeln!(b, "put {} 0644", sh(&conf));
+    let _ = writeln!(b, "if [ \"$PUT_CHANGED\" -eq 1 ]; then touch {}; fi", sh(RELOAD_PENDING));
+    let _ = writeln!(b, "nginx -t -q || die 'nginx -t rejects the configuration; the running nginx keeps its old one'");
+    let _ = writeln!(b, "if [ -f {} ]; then", sh(RELOAD_PENDING));
+    let _ = writeln!(b, "  if systemctl is-active --quiet nginx; then systemctl reload nginx; fi");
+    let _ = writeln!(b, "  rm -f {}", sh(RELOAD_PENDING));
+    let _ = writeln!(b, "fi");
+    let _ = writeln!(b, "enable_now nginx");
+    out.step(format!("nginx: {conf} (upstream = the Harbor nodes), test, reload"), b);
+
+    // Checks: the LB answers; each node answers its ping (warning only: nodes may come later).
+    let health = format!("http://127.0.0.1{HEALTH_PATH}");
+    let mut b = String::new();
+    let _ = writeln!(b, "LB_UP=0");
+    let _ = writeln!(b, "for _ in 1 2 3 4 5; do");
+    let _ = writeln!(
+        b,
+        "  if curl -fs -o /dev/null --max-time 2 -H {} {}; then LB_UP=1; break; fi",
+        sh(&format!("Host: {}", host_header(lb))),
+        sh(&health)
+    );
+    let _ = writeln!(b, "  sleep 1");
+    let _ = writeln!(b, "done");
+    let _ = writeln!(b, "[ \"$LB_UP\" -eq 1 ] || die {}", sh(&format!("nginx does not answer {health}")));
+    let ping = ping_path(site.harbor.version);
+    for h in site.harbor_nodes() {
+        let url = format!("http://{}{ping}", upstream_addr(h.address, h.http_port));
+        let _ = writeln!(
+            b,
+            "curl -fs -o /dev/null --max-time 5 {u} || log {w}",
+            u = sh(&url),
+            w = sh(&format!(
+                "warning: Harbor node {} does not answer {url} (yet); nginx skips it until it does",
+                h.name
+            ))
+        );
+    }
+    out.step(format!("check: nginx answers {HEALTH_PATH}; each Harbor node answers {ping}"), b);
+}

@@ -53,6 +53,9 @@ pub struct OsInfo {
     pub keepalived: &'static str,
     /// nginx package and its drop-in directory.
     pub nginx: (&'static str, &'static str),
+    /// The distribution's default nginx site that claims port 80 as `default_server`
+    /// (removed on LB hosts), if any.
+    pub nginx_default_site: Option<&'static str>,
     /// PostgreSQL major version the distribution ships (None: only from PGDG).
     pub native_pg: Option<u32>,
     /// `/etc/sysctl.d` drop-in directory.
@@ -78,6 +81,7 @@ pub fn info(os: OsFamily) -> OsInfo {
             redis: ("redis", "redis", "/etc/redis.conf", "redis"),
             keepalived: "keepalived",
             nginx: ("nginx", "/etc/nginx/conf.d"),
+            nginx_default_site: None,
             native_pg: None,
             sysctl_dir: "/etc/sysctl.d",
         },
@@ -95,6 +99,7 @@ pub fn info(os: OsFamily) -> OsInfo {
             redis: ("redis", "redis", "/etc/redis/redis.conf", "redis"),
             keepalived: "keepalived",
             nginx: ("nginx", "/etc/nginx/conf.d"),
+            nginx_default_site: None,
             native_pg: None,
             sysctl_dir: "/etc/sysctl.d",
         },
@@ -112,6 +117,7 @@ pub fn info(os: OsFamily) -> OsInfo {
             redis: ("redis-server", "redis-server", "/etc/redis/redis.conf", "redis"),
             keepalived: "keepalived",
             nginx: ("nginx", "/etc/nginx/conf.d"),
+            nginx_default_site: Some("/etc/nginx/sites-enabled/default"),
             native_pg: Some(if os == OsFamily::Debian12 { 15 } else { 14 }),
             sysctl_dir: "/etc/sysctl.d",
         },
@@ -191,5 +197,23 @@ pub fn postgres(os: OsFamily, version: Version) -> PgInstall {
                 bin_dir: format!("/usr/lib/postgresql/{dotted}/bin"),
             }
         }
+    }
+}
+
+/// The package that provides `semanage` (labelling a non-default port for SELinux).
+#[must_use]
+pub fn semanage_pkg(os: OsFamily) -> &'static str {
+    match os {
+        OsFamily::Centos7 => "policycoreutils-python",
+        _ => "policycoreutils-python-utils",
+    }
+}
+
+/// The pid file the OS's redis unit waits for (`PIDFile=`), if any.
+#[must_use]
+pub fn redis_pidfile(os: OsFamily) -> Option<&'static str> {
+    match info(os).pkg {
+        PkgManager::Apt => Some("/run/redis/redis-server.pid"),
+        PkgManager::Yum | PkgManager::Dnf => None,
     }
 }

@@ -1,7 +1,1156 @@
-//! Placeholder: README.md runbook, deploy.sh, inventory.ini, verify.sh.
+//! The bundle-root files: `README.md` (the runbook), `inventory.ini` (Ansible),
+//! `deploy.sh` (runs every host's install.sh over ssh, in install order) and `verify.sh`
+//! (checks a deployed cluster from a load balancer host, the one place the firewall lets
+//! reach every Harbor node).
+//!
+//! They name hosts, addresses, paths, URLs and where secrets came from, never a secret
+//! value. Every topology value in the scripts goes through [`sh`].
 
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use super::harbor::{harbor_databases, installer_flags, ping_path};
+use super::os;
+use super::quote::sh;
 use crate::bundle::Bundle;
-use crate::model::resolved::{Host, Site, Topology};
+use crate::model::resolved::{Database, Edge, Host, Redis, Site, Storage, Tls, Topology};
+use crate::model::secret::Secret;
+use crate::model::spec::{Affinity, EdgeMode, OsFamily, Role, SiteMode, SslMode, Trigger};
+use crate::model::version::Version;
 
-/// Add the bundle-root files.
-pub fn render(_topo: &Topology, _plans: &[(&Site, &Host, Vec<String>)], _bundle: &mut Bundle) {}
+/// One host of the install plan: its site, itself, and the absolute target paths of its files.
+type Plan<'a> = (&'a Site, &'a Host, Vec<String>);
+
+/// Add `README.md`, `inventory.ini`, `deploy.sh` and `verify.sh`.
+///
+/// `plans` holds every host in install order, site by site, with the target paths of its
+/// files. The token key id that `verify.sh` expects is derived from the public
+/// certificate in `secrets/<site>/token_certificate.pem`, when the bundle holds one.
+pub fn render(topo: &Topology, plans: &[(&Site, &Host, Vec<String>)], bundle: &mut Bundle) {
+    let kids: BTreeMap<String, String> = topo
+        .sites
+        .iter()
+        .filter_map(|s| {
+            let crt = bundle.files.get(&format!("secrets/{}/token_certificate.pem", s.name))?;
+            Some((s.name.to_string(), token_key_id(&crt.content)?))
+        })
+        .collect();
+    let replication_scripts: Vec<String> =
+        bundle.files.keys().filter(|p| p.starts_with("replication/") && p.ends_with(".sh")).cloned().collect();
+    bundle.add("README.md", readme(topo, plans, &replication_scripts), 0o644);
+    bundle.add("inventory.ini", inventory(topo, plans), 0o644);
+    bundle.add("deploy.sh", deploy_sh(topo, plans), 0o755);
+    bundle.add("verify.sh", verify_sh(topo, plans, &kids), 0o755);
+}
+
+// ---- small pure helpers ---------------------------------------------------------------------
+
+/// The key id Harbor puts in the `kid` header of every token it signs (libtrust's
+/// fingerprint): SHA-256 of the DER `SubjectPublicKeyInfo`, truncated to 240 bits,
+/// base32 in 12 groups of 4 joined by `:`. Computed from the token certificate, so from
+/// public data only. `None` when the PEM is not an RSA certificate.
+#[must_use]
+pub fn token_key_id(certificate_pem: &str) -> Option<String> {
+    use rsa::pkcs8::{DecodePublicKey, EncodePublicKey};
+    use sha2::Digest;
+    use x509_cert::der::{DecodePem, Encode};
+    let cert = x509_cert::Certificate::from_pem(certificate_pem.as_bytes()).ok()?;
+    let spki = cert.tbs_certificate.subject_public_key_info.to_der().ok()?;
+    // Re-encode through the RSA type: the canonical form Go's MarshalPKIXPublicKey writes.
+    let key = rsa::RsaPublicKey::from_public_key_der(&spki).ok()?;
+    let der = key.to_public_key_der().ok()?;
+    let digest = sha2::Sha256::digest(der.as_bytes());
+    Some(libtrust_key_id(&digest[..30]))
+}
+
+/// libtrust's `keyIDEncode`: unpadded standard base32 in groups of 4 joined by `:`.
+fn libtrust_key_id(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut b32 = String::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            b32.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
+        acc &= (1 << bits) - 1;
+    }
+    if bits > 0 {
+        b32.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    let groups: Vec<&str> = b32.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    groups.join(":")
+}
+
+/// A PostgreSQL version as people write it: `9.6`, but `15` rather than `15.0` (since 10
+/// the major version is one number).
+fn pg_version(v: Version) -> String {
+    if v.major >= 10 && v.minor == 0 && v.patch.is_none() {
+        v.major.to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+fn ssl_mode_name(m: SslMode) -> &'static str {
+    match m {
+        SslMode::Disable => "disable",
+        SslMode::Require => "require",
+        SslMode::VerifyCa => "verify-ca",
+        SslMode::VerifyFull => "verify-full",
+    }
+}
+
+fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Nfs => "nfs",
+        Role::Postgres => "postgres",
+        Role::Redis => "redis",
+        Role::Harbor => "harbor",
+        Role::Lb => "lb",
+    }
+}
+
+fn os_name(o: OsFamily) -> &'static str {
+    match o {
+        OsFamily::Centos7 => "centos7",
+        OsFamily::Rocky9 => "rocky9",
+        OsFamily::Debian12 => "debian12",
+        OsFamily::Ubuntu2204 => "ubuntu22.04",
+    }
+}
+
+fn roles_of(h: &Host) -> String {
+    h.roles.iter().map(|r| role_name(*r)).collect::<Vec<_>>().join(", ")
+}
+
+/// An address as the host part of a URL (IPv6 in brackets).
+fn url_host(a: IpAddr) -> String {
+    match a {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
+/// `external_url` as written into harbor.yml (no trailing slash).
+fn external_url(site: &Site) -> String {
+    site.harbor.external_url.as_str().trim_end_matches('/').to_string()
+}
+
+/// The `Host` header a client of `external_url` sends: host, and the port when not the default.
+fn external_authority(site: &Site) -> String {
+    let u = &site.harbor.external_url;
+    let host = u.host_str().unwrap_or_default();
+    match u.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
+}
+
+/// A site's name as an Ansible group name (`-` is not allowed there).
+fn ini_group(site: &Site) -> String {
+    format!("site_{}", site.name.as_str().replace('-', "_"))
+}
+
+/// The plans of `site`, in install order.
+fn site_plans<'p, 'a>(plans: &'p [Plan<'a>], site: &Site) -> Vec<&'p Plan<'a>> {
+    plans.iter().filter(|p| p.0.index == site.index).collect()
+}
+
+/// "each node", or "the node" for a single-node site.
+fn each_node(site: &Site) -> &'static str {
+    if site.harbor_nodes().count() > 1 {
+        "each node"
+    } else {
+        "the node"
+    }
+}
+
+fn first_harbor(site: &Site) -> Option<&Host> {
+    site.harbor_nodes().next()
+}
+
+fn is_first_harbor(site: &Site, h: &Host) -> bool {
+    first_harbor(site).is_some_and(|f| f.index == h.index)
+}
+
+fn code(s: impl std::fmt::Display) -> String {
+    format!("`{s}`")
+}
+
+fn code_list<I: IntoIterator<Item = T>, T: std::fmt::Display>(it: I) -> String {
+    it.into_iter().map(code).collect::<Vec<_>>().join(", ")
+}
+
+fn secret_source(s: &Secret) -> String {
+    match s {
+        Secret::Env { env } => format!("environment variable `{env}`"),
+        Secret::File { file } => format!("file `{file}`"),
+        Secret::Literal(_) => "a literal value in the topology file".to_string(),
+    }
+}
+
+// ---- README.md --------------------------------------------------------------------------
+
+fn architecture(site: &Site) -> String {
+    let n = site.harbor_nodes().count();
+    match site.mode {
+        SiteMode::Replication => format!(
+            "dual master (mode replication): {n} self-contained Harbor nodes, each with its own storage, database and Redis, kept in sync by bidirectional push replication"
+        ),
+        SiteMode::SharedStorage if n <= 1 => "single node: one Harbor node (not highly available)".to_string(),
+        SiteMode::SharedStorage => {
+            format!("shared storage: {n} Harbor nodes share one storage backend, one database and one Redis")
+        }
+    }
+}
+
+fn storage_desc(site: &Site) -> String {
+    let or_none = |o: &Option<String>| o.clone().unwrap_or_default();
+    match &site.storage {
+        Storage::Local => {
+            let dv = first_harbor(site).map(|h| h.data_volume.to_string()).unwrap_or_default();
+            format!("{}'s local data volume {}", each_node(site), code(dv))
+        }
+        Storage::Nfs(n) => {
+            let server = match &n.server_host {
+                Some(h) => format!("installed on {} by this bundle", code(h)),
+                None => "an existing server, not installed by this bundle".to_string(),
+            };
+            format!(
+                "NFS {} ({server}), mounted at {} on every Harbor node with options {}",
+                code(format!("{}:{}", url_host(n.server), n.export)),
+                code(&n.mount),
+                code(&n.options)
+            )
+        }
+        Storage::S3(x) => {
+            let ep = x.regionendpoint.as_ref().map(|e| format!(" at {}", code(e))).unwrap_or_default();
+            format!("S3 bucket {}{ep}", code(or_none(&x.bucket)))
+        }
+        Storage::Swift(x) => format!("Swift container {}", code(or_none(&x.container))),
+        Storage::Azure(x) => format!("Azure container {}", code(or_none(&x.container))),
+        Storage::Gcs(x) => format!("GCS bucket {}", code(or_none(&x.bucket))),
+        Storage::Oss(x) => format!("OSS bucket {}", code(or_none(&x.bucket))),
+    }
+}
+
+fn database_desc(site: &Site) -> String {
+    match &site.database {
+        Database::Internal => format!("Harbor's internal PostgreSQL container on {}", each_node(site)),
+        Database::External(db) => {
+            let at = code(format!("{}:{}", db.host, db.port));
+            let dbs = code_list(harbor_databases(site));
+            match &db.installed_on {
+                Some(h) => format!(
+                    "PostgreSQL {} installed on {} ({at}), user {}, databases {dbs}, sslmode {}",
+                    pg_version(db.version),
+                    code(h),
+                    code(&db.username),
+                    code(ssl_mode_name(db.ssl_mode))
+                ),
+                None => format!(
+                    "an existing PostgreSQL at {at}, not installed by this bundle: it must let user {} in from every Harbor node and hold the databases {dbs}",
+                    code(&db.username)
+                ),
+            }
+        }
+    }
+}
+
+fn redis_desc(site: &Site) -> String {
+    match &site.redis {
+        Redis::Internal => format!("Harbor's internal Redis container on {}", each_node(site)),
+        Redis::External(r) => {
+            let idx = format!(
+                "database indexes: core 0, registry {}, jobservice {}, trivy {}",
+                r.db_index.registry, r.db_index.jobservice, r.db_index.trivy
+            );
+            let auth = if r.password.is_some() { "password-protected" } else { "no password" };
+            if let Some(sn) = &r.sentinel {
+                return format!(
+                    "existing Redis Sentinel, master set {}, sentinels {} ({auth}; {idx})",
+                    code(&sn.master_set),
+                    code_list(&sn.hosts)
+                );
+            }
+            let at = code(format!("{}:{}", r.host, r.port));
+            match &r.installed_on {
+                Some(h) => format!("Redis installed on {} ({at}, {auth}; {idx})", code(h)),
+                None => format!("an existing Redis at {at}, not installed by this bundle ({auth}; {idx})"),
+            }
+        }
+    }
+}
+
+fn lb_desc(site: &Site) -> String {
+    let lbs: Vec<&Host> = site.hosts_with(Role::Lb).collect();
+    let Some(lb) = site.lb.as_ref().filter(|_| !lbs.is_empty()) else {
+        return "none: clients reach the Harbor node directly".to_string();
+    };
+    let names = code_list(lbs.iter().map(|h| &h.name));
+    let vip = match lb.vip {
+        Some(v) if lbs.len() > 1 => format!(" holding the virtual IP {} (keepalived)", code(v)),
+        Some(v) => format!(" with the virtual IP {}", code(v)),
+        None => String::new(),
+    };
+    let tls = match &lb.tls {
+        Tls::None => "plain HTTP".to_string(),
+        Tls::Files { certificate, key } => format!("TLS with certificate {} and key {}", code(certificate), code(key)),
+        Tls::SelfSigned { certificate, .. } => {
+            format!("TLS with a self-signed certificate the LB script creates at {}", code(certificate))
+        }
+    };
+    let aff = match lb.affinity {
+        Affinity::IpHash => "ip_hash affinity",
+        Affinity::None => "round robin",
+    };
+    format!("Nginx on {names}{vip}; server_name {}, {tls}, {aff}", code(&lb.server_name))
+}
+
+/// What a host's install.sh does, one line per role (from its roles and the site).
+fn host_does(site: &Site, h: &Host) -> Vec<String> {
+    let mut v = Vec::new();
+    let oi = os::info(h.os);
+    v.push(
+        "installs and starts chrony (token validation fails on clock skew) and opens its roles' ports only to the hosts that need them".to_string(),
+    );
+    let harbor_addrs: Vec<String> = site.harbor_nodes().map(|n| n.address.to_string()).collect();
+    if h.has(Role::Nfs) {
+        if let Storage::Nfs(n) = &site.storage {
+            v.push(format!(
+                "NFS server: exports {} to exactly {}, the directory owned 10000:10000 (Harbor's uid and gid)",
+                code(&n.export),
+                code_list(&n.clients)
+            ));
+        }
+    }
+    if h.has(Role::Postgres) {
+        if let Database::External(db) = &site.database {
+            v.push(format!(
+                "PostgreSQL {}: listens on {} port {}, creates user {} and the databases {}, `pg_hba.conf` entries for exactly the Harbor nodes ({}), `max_connections` {}",
+                pg_version(db.version),
+                code(h.address),
+                db.port,
+                code(&db.username),
+                code_list(harbor_databases(site)),
+                code_list(&harbor_addrs),
+                db.max_connections
+            ));
+        }
+    }
+    if h.has(Role::Redis) {
+        if let Redis::External(r) = &site.redis {
+            let auth = if r.password.is_some() { "password-protected (`requirepass`)" } else { "without a password" };
+            v.push(format!("Redis: bound to {} port {}, {auth}", code(h.address), r.port));
+        }
+    }
+    if h.has(Role::Harbor) {
+        let ver = site.harbor.version;
+        let dv = h.data_volume.as_str().trim_end_matches('/');
+        let harbor_dir = format!("{}/harbor", site.harbor.install_dir.as_str().trim_end_matches('/'));
+        v.push("Docker engine and Compose, kernel settings for Docker networking".to_string());
+        match &site.storage {
+            Storage::Nfs(n) => v.push(format!(
+                "mounts the NFS share at {} (`/etc/fstab`, `_netdev`) and starts Docker only once it is mounted (`RequiresMountsFor={dv}`), so Harbor never writes into the empty mount point",
+                code(&n.mount)
+            )),
+            _ => v.push(format!("starts Docker only once {} is mounted (`RequiresMountsFor`)", code(dv))),
+        }
+        let same = if site.harbor_nodes().count() > 1 { " (the same on every node)" } else { "" };
+        v.push(format!(
+            "owns the data directories under {} by 10000:10000 and puts the generated keys in place before prepare: `secret/keys/secretkey`, `secret/core/private_key.pem`, `secret/registry/root.crt`{same}",
+            code(dv)
+        ));
+        let flags = installer_flags(site);
+        let flags = if flags.is_empty() { String::new() } else { format!(" {}", flags.join(" ")) };
+        v.push(format!(
+            "writes {} (external_url {}, data_volume {}) and runs `./install.sh{flags}` (only `./prepare{flags}` when Harbor is already installed and harbor.yml changed)",
+            code(format!("{harbor_dir}/harbor.yml")),
+            code(external_url(site)),
+            code(dv)
+        ));
+        let csrf = if ver.major >= 2 { "CSRF key" } else { "CSRF key (`XSRFKey`)" };
+        v.push(format!(
+            "pins what prepare regenerates on every run (core and jobservice secrets, {csrf}, registry http secret) from `/etc/harbor-ha/shared-secrets.env`, restarts Harbor when something changed and waits for `http://127.0.0.1:{}{}`",
+            h.http_port,
+            ping_path(ver)
+        ));
+        if !ver.at_least(2, 3) && site.lb.is_some() {
+            v.push(
+                "Harbor < 2.3: removes the line of Harbor's own nginx that overwrites the LB's `X-Forwarded-Proto`"
+                    .into(),
+            );
+        }
+    }
+    if h.has(Role::Lb) {
+        if let Some(lb) = &site.lb {
+            let ups = code_list(site.harbor_nodes().map(|n| format!("{}:{}", url_host(n.address), n.http_port)));
+            let mut s = format!(
+                "Nginx: upstream {ups} with passive health checks, `client_max_body_size 0`, no buffering on `/v2/` (`proxy_request_buffering off`, `proxy_buffering off`, HTTP/1.1, 900 s timeouts), `X-Forwarded-Proto`, `X-Forwarded-For` and the Host header with its port"
+            );
+            if matches!(lb.tls, Tls::SelfSigned { .. }) {
+                s.push_str("; creates the self-signed certificate");
+            }
+            if oi.selinux {
+                s.push_str("; SELinux boolean `httpd_can_network_connect`");
+            }
+            v.push(s);
+            if site.hosts_with(Role::Lb).count() == 2 {
+                if let Some(vip) = lb.vip {
+                    v.push(format!(
+                        "keepalived: holds the virtual IP {} while this host's nginx is healthy",
+                        code(vip)
+                    ));
+                }
+            }
+        }
+    }
+    v
+}
+
+fn trigger_desc(t: &Trigger) -> String {
+    match t {
+        Trigger::EventBased => "event-based".to_string(),
+        Trigger::Manual => "manual".to_string(),
+        Trigger::Cron(c) => format!("scheduled {}", code(c)),
+    }
+}
+
+fn edge_desc(e: &Edge) -> String {
+    let (mode, on) = match e.mode {
+        EdgeMode::Push => ("push", &e.from),
+        EdgeMode::Pull => ("pull", &e.to),
+    };
+    let mut filters = Vec::new();
+    if let Some(r) = &e.filters.repository {
+        filters.push(format!("repository {}", code(r)));
+    }
+    if let Some(t) = &e.filters.tag {
+        filters.push(format!("tag {}", code(t)));
+    }
+    if let Some(l) = &e.filters.label {
+        filters.push(format!("label {}", code(l)));
+    }
+    let filters = if filters.is_empty() { "everything".to_string() } else { filters.join(", ") };
+    let del = if e.deletion { ", deletions too" } else { "" };
+    format!(
+        "{} → {}: {mode} (policy on {}), {}, {filters}{del}, as {}",
+        code(&e.from),
+        code(&e.to),
+        code(on),
+        trigger_desc(&e.trigger),
+        code(&e.username)
+    )
+}
+
+fn readme(topo: &Topology, plans: &[Plan], replication_scripts: &[String]) -> String {
+    let mut s = String::new();
+    let names: Vec<&str> = topo.sites.iter().map(|x| x.name.as_str()).collect();
+    let _ = writeln!(s, "# Harbor HA deployment: {}\n", names.join(", "));
+    let _ = writeln!(
+        s,
+        "Generated by harbor-ha from the topology file. Do not edit the bundle: change the topology and render again into the same directory (the secrets are reused).\n"
+    );
+    let _ = writeln!(
+        s,
+        "Contents: `hosts/<host>/install.sh` (one idempotent script per host, safe to run twice) with the files it installs under `hosts/<host>/files/`; `deploy.sh` (runs them over ssh in order); `verify.sh` (checks the running cluster); `inventory.ini` (the same hosts for Ansible); `secrets/`.\n"
+    );
+
+    let _ = writeln!(s, "## Secrets\n");
+    let _ = writeln!(
+        s,
+        "`secrets/<site>/` holds the secrets generated once per site (mode 0600): core and jobservice secrets, CSRF keys, registry http secret, robot scanner prefix, `secretkey`, internal database password and the token signing key pair. Keep them safe and out of version control. Rendering again into the same directory reuses them; losing them means new keys at the next render, and `secretkey` encrypts the credentials Harbor stores (replication endpoints, LDAP bind password).\n"
+    );
+    let _ = writeln!(
+        s,
+        "The Harbor nodes' `hosts/<host>/files/` carry secret values too (harbor.yml, `shared-secrets.env`, the keys; mode 0600): copy them over ssh only. This README, `inventory.ini`, `deploy.sh` and `verify.sh` contain none.\n"
+    );
+
+    for site in &topo.sites {
+        readme_site(&mut s, site, &site_plans(plans, site));
+    }
+
+    let _ = writeln!(s, "## Verification\n");
+    let _ = writeln!(
+        s,
+        "Run `./verify.sh` from one of the site's load balancers (bash and curl; DNS is not needed): the bundle's firewall opens the Harbor nodes' HTTP port to the load balancers only. For each site it checks:\n"
+    );
+    let _ = writeln!(
+        s,
+        "- every Harbor node answers its health endpoint (`/api/ping` in 1.10, `/api/v2.0/ping` in 2.x) with `Pong`;"
+    );
+    let _ = writeln!(
+        s,
+        "- every node signs tokens with the site's key: the key id in an anonymous token from `/service/token` matches `secrets/<site>/token_certificate.pem` (a node with another key causes 401s);"
+    );
+    let _ = writeln!(
+        s,
+        "- every node's `/v2/` challenge names the realm `<external_url>/service/token` (a missing or wrong external_url shows here);"
+    );
+    let _ = writeln!(
+        s,
+        "- each load balancer host, and the virtual IP, answers `<external_url>` health and `/v2/` through nginx (`curl --resolve`; `-k` for a self-signed certificate);"
+    );
+    let _ = writeln!(
+        s,
+        "- with `--ssh`: `secret/core/private_key.pem`, `secret/registry/root.crt` and `secret/keys/secretkey` have the same sha256 on every node (ssh as root, or `--user` with passwordless sudo).\n"
+    );
+    let _ = writeln!(
+        s,
+        "It prints PASS or FAIL per check, then `N passed, M failed`, and exits non-zero when a check failed. Then log in through the load balancer (`docker login <server_name>` as `admin`), push an image, and pull it again.\n"
+    );
+
+    let dual: Vec<&Site> = topo.sites.iter().filter(|x| x.mode == SiteMode::Replication).collect();
+    if !dual.is_empty() || !topo.edges.is_empty() {
+        let _ = writeln!(s, "## Replication\n");
+        let _ = writeln!(
+            s,
+            "Replication is applied after the sites are installed and pass `./verify.sh`. When present, `replication/<site>/apply.sh` creates the registry endpoints and replication policies through Harbor's API, and `replication/resync.sh` runs the policies again: run it after a node or site was down, because event-based replication does not replay what was pushed meanwhile.\n"
+        );
+        if !replication_scripts.is_empty() {
+            let _ = writeln!(s, "Replication scripts in this bundle: {}.\n", code_list(replication_scripts));
+        }
+        for site in &dual {
+            let nodes = code_list(site.harbor_nodes().map(|h| &h.name));
+            let _ = writeln!(
+                s,
+                "- site {} (dual master): {nodes} push every change to each other; the field guide calls this unreliable, and a recovered node does not catch up by itself.",
+                code(&site.name)
+            );
+        }
+        for e in &topo.edges {
+            let _ = writeln!(s, "- {}", edge_desc(e));
+        }
+        s.push('\n');
+    }
+
+    let _ = writeln!(s, "## Troubleshooting\n");
+    let _ = writeln!(
+        s,
+        "- `unauthorized: authentication required` or 401 mid-push after a successful login: the nodes sign tokens with different keys, or their clocks disagree (\"token is not valid yet\"). The bundle puts the same `private_key.pem` and `root.crt` on every node before prepare and runs chrony everywhere; check with `./verify.sh --ssh` and `chronyc tracking`."
+    );
+    let _ = writeln!(
+        s,
+        "- `unable to decode token response`, or push commands showing a node's address: external_url. Every node's harbor.yml sets it to the load balancer's URL; `verify.sh` checks the realm."
+    );
+    let _ = writeln!(
+        s,
+        "- `CSRF token invalid` in the web UI: the CSRF key differs between nodes (prepare regenerates it on every run). The bundle pins it after prepare; after running `./prepare` by hand, run the node's install.sh again."
+    );
+    let _ = writeln!(
+        s,
+        "- `blob upload invalid` or `blob upload unknown`: the registry http secret differs, or the nodes do not see the same storage. The bundle pins the http secret on every node; check that the data volume is mounted (`mountpoint <data_volume>`) or that every node uses the same bucket."
+    );
+    let _ = writeln!(
+        s,
+        "- `413 Request Entity Too Large`: a proxy limits the body size. The bundle's nginx sets `client_max_body_size 0`; check any other proxy in front of it."
+    );
+    let _ = writeln!(
+        s,
+        "- LDAP login or replication endpoints work on one node only: `secret/keys/secretkey` differs. The bundle puts the same one on every node (`./verify.sh --ssh` compares it)."
+    );
+    s
+}
+
+fn readme_site(s: &mut String, site: &Site, plans: &[&Plan]) {
+    let v = site.harbor.version;
+    let n_harbor = site.harbor_nodes().count();
+    let _ = writeln!(s, "## Site `{}`\n", site.name);
+    let _ = writeln!(s, "- Architecture: {}", architecture(site));
+    let _ = writeln!(s, "- Harbor version: {v}");
+    let _ = writeln!(s, "- external_url: {}", code(external_url(site)));
+    let _ = writeln!(s, "- Storage: {}", storage_desc(site));
+    let _ = writeln!(s, "- Database: {}", database_desc(site));
+    let _ = writeln!(s, "- Redis: {}", redis_desc(site));
+    let _ = writeln!(s, "- Load balancer: {}", lb_desc(site));
+    let _ = writeln!(s, "- Admin password (user `admin`): from {}\n", secret_source(&site.harbor.admin_password));
+
+    let _ = writeln!(s, "### Hosts in install order\n");
+    let _ = writeln!(s, "| order | host | address | roles | OS |");
+    let _ = writeln!(s, "|---|---|---|---|---|");
+    for (i, (_, h, _)) in plans.iter().map(|p| (p.0, p.1, &p.2)).enumerate() {
+        let mut roles = roles_of(h);
+        if is_first_harbor(site, h) && n_harbor > 1 {
+            roles.push_str(" (first Harbor node)");
+        }
+        let _ = writeln!(s, "| {} | {} | {} | {roles} | {} |", i + 1, h.name, h.address, os_name(h.os));
+    }
+    s.push('\n');
+
+    let _ = writeln!(s, "### Prerequisites\n");
+    let _ = writeln!(
+        s,
+        "- Root (or sudo) on every host, which runs the OS in the table and reaches its package repositories."
+    );
+    if n_harbor > 0 {
+        let _ = writeln!(
+            s,
+            "- On each Harbor node, the offline installer `harbor-offline-installer-v{v}.tgz` unpacked into {}: `tar xzf harbor-offline-installer-v{v}.tgz -C {}` gives {}.",
+            code(&site.harbor.install_dir),
+            site.harbor.install_dir,
+            code(format!("{}/harbor/", site.harbor.install_dir.as_str().trim_end_matches('/')))
+        );
+    }
+    if let Some(lb) = &site.lb {
+        if let Tls::Files { certificate, key } = &lb.tls {
+            let _ = writeln!(
+                s,
+                "- On each load balancer, the certificate {} and key {} for {}.",
+                code(certificate),
+                code(key),
+                code(&lb.server_name)
+            );
+        }
+        let target =
+            lb.vip.map(|a| a.to_string()).or_else(|| site.hosts_with(Role::Lb).next().map(|h| h.address.to_string()));
+        if let Some(t) = target {
+            let _ = writeln!(s, "- Clients resolve {} to {}.", code(&lb.server_name), code(t));
+        }
+    }
+    s.push('\n');
+
+    let _ = writeln!(s, "### Install\n");
+    let _ =
+        writeln!(s, "Run the hosts one at a time, in this order; each script must finish before the next starts.\n");
+    let _ = writeln!(
+        s,
+        "1. Copy each host's directory to it, e.g. `scp -r hosts/<host> root@<address>:/root/harbor-ha/`. Or let `./deploy.sh` do steps 1 to {} from an admin host with ssh access (`./deploy.sh --dry-run` shows the commands).",
+        plans.len() + 1
+    );
+    for (i, p) in plans.iter().enumerate() {
+        let h = p.1;
+        let _ =
+            writeln!(s, "{}. On {} ({}): run `hosts/{}/install.sh` as root.", i + 2, code(&h.name), h.address, h.name);
+        if is_first_harbor(site, h) && n_harbor > 1 {
+            let others = code_list(site.harbor_nodes().skip(1).map(|x| &x.name));
+            let why = match (&site.mode, &site.storage) {
+                (SiteMode::SharedStorage, Storage::Nfs(_) | Storage::Local) => {
+                    "`prepare` races on the shared data volume, and this node creates the keys the others find there"
+                }
+                (SiteMode::SharedStorage, _) => {
+                    "the first installation creates Harbor's schema in the shared database; concurrent installations race on it"
+                }
+                (SiteMode::Replication, _) => {
+                    "each node has its own storage and database, but a failure then shows on one node before the other repeats it"
+                }
+            };
+            let _ = writeln!(
+                s,
+                "    **{} is the FIRST Harbor node: install it alone and let it finish before starting {others} ({why}).**",
+                code(&h.name)
+            );
+        }
+        // A further Harbor node does what the first one did: say so instead of repeating it.
+        if let Some(first) = first_harbor(site).filter(|f| f.index != h.index && f.roles == h.roles) {
+            let _ = writeln!(
+                s,
+                "    - the same steps as {}, for this node: its address, HTTP port {} and data volume {} in harbor.yml",
+                code(&first.name),
+                h.http_port,
+                code(&h.data_volume)
+            );
+            continue;
+        }
+        for line in host_does(site, h) {
+            let _ = writeln!(s, "    - {line}");
+        }
+        if !p.2.is_empty() {
+            let _ = writeln!(s, "    - files: {}", code_list(&p.2));
+        }
+    }
+    s.push('\n');
+}
+
+// ---- inventory.ini ------------------------------------------------------------------------
+
+fn inventory(topo: &Topology, plans: &[Plan]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Generated by harbor-ha: the deployment's hosts for Ansible.");
+    let _ = writeln!(s, "# Hosts are listed in install order; harbor_ha_order is the host's place in its site's");
+    let _ = writeln!(s, "# order (README.md). harbor_first holds the first Harbor node of each site.");
+    let line = |site: &Site, h: &Host| -> String {
+        let order = site_plans(plans, site).iter().position(|p| p.1.index == h.index).map_or(0, |i| i + 1);
+        format!("{} ansible_host={} harbor_ha_order={order}", h.name, h.address)
+    };
+    let mut group = |name: &str, pick: &dyn Fn(&Site, &Host) -> bool| {
+        let _ = writeln!(s, "\n[{name}]");
+        for p in plans {
+            if pick(p.0, p.1) {
+                let _ = writeln!(s, "{}", line(p.0, p.1));
+            }
+        }
+    };
+    for role in [Role::Harbor, Role::Lb, Role::Nfs, Role::Postgres, Role::Redis] {
+        group(role_name(role), &|_, h| h.has(role));
+    }
+    group("harbor_first", &|site, h| is_first_harbor(site, h));
+    for site in &topo.sites {
+        let idx = site.index;
+        group(&ini_group(site), &|x, _| x.index == idx);
+    }
+    for site in &topo.sites {
+        let _ = writeln!(s, "\n[{}:vars]", ini_group(site));
+        let _ = writeln!(s, "harbor_ha_site={}", site.name);
+        let _ = writeln!(s, "harbor_version={}", site.harbor.version);
+        let _ = writeln!(s, "harbor_external_url={}", external_url(site));
+    }
+    s
+}
+
+// ---- deploy.sh ----------------------------------------------------------------------------
+
+fn deploy_sh(topo: &Topology, plans: &[Plan]) -> String {
+    let mut s = String::new();
+    s.push_str(DEPLOY_HEAD);
+    let _ = writeln!(s, "Hosts in install order:");
+    for p in plans {
+        let _ = writeln!(s, "  {} ({}, site {})", p.1.name, p.1.address, p.0.name);
+    }
+    s.push_str("EOF\n}\n");
+    s.push_str(DEPLOY_BODY);
+    let _ = writeln!(s, "\n# Every host in install order, site by site, as NAME ADDRESS pairs: storage, database");
+    let _ = writeln!(s, "# and Redis first, then the FIRST Harbor node alone (it runs prepare on the data volume");
+    let _ = writeln!(s, "# and creates the keys the other nodes find), then the other Harbor nodes, then the load");
+    let _ = writeln!(s, "# balancers. Hosts run strictly one after the other, so the first Harbor node always");
+    let _ = writeln!(s, "# finishes before the next one starts.");
+    let _ = writeln!(s, "PLAN=(");
+    for site in &topo.sites {
+        let _ = writeln!(s, "  # site {}", site.name);
+        let sp = site_plans(plans, site);
+        for p in &sp {
+            let h = p.1;
+            let note = if is_first_harbor(site, h) && site.harbor_nodes().count() > 1 {
+                "  # FIRST Harbor node: alone, before the other Harbor nodes"
+            } else {
+                ""
+            };
+            let _ = writeln!(s, "  {} {}{note}", sh(h.name.as_str()), sh(&h.address.to_string()));
+        }
+    }
+    let _ = writeln!(s, ")");
+    s.push_str(DEPLOY_TAIL);
+    s
+}
+
+const DEPLOY_HEAD: &str = r#"#!/usr/bin/env bash
+# Generated by harbor-ha: copies hosts/<host>/ to each host and runs its install.sh there over
+# ssh, one host at a time in install order, stopping at the first failure. Optional: README.md
+# describes the same steps by hand.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: ./deploy.sh [--user USER] [--remote-dir DIR] [--dry-run] [HOST...]
+
+Copies hosts/<host>/ to each host (scp) and runs its install.sh as root (ssh), one host at
+a time in install order, and stops at the first failure. With HOST arguments, only those
+hosts are deployed (still in install order).
+
+  --user USER       ssh user (default root; another user needs passwordless sudo)
+  --remote-dir DIR  directory on the hosts that receives hosts/<host>/ (default
+                    /root/harbor-ha for root, harbor-ha in the home directory otherwise)
+  --dry-run         print the commands instead of running them
+
+"#;
+
+const DEPLOY_BODY: &str = r#"
+SSH_USER=root
+REMOTE_DIR=
+DRY_RUN=0
+ONLY=()
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --user)
+      [ "$#" -ge 2 ] || { usage >&2; exit 2; }
+      SSH_USER=$2; shift 2 ;;
+    --remote-dir)
+      [ "$#" -ge 2 ] || { usage >&2; exit 2; }
+      REMOTE_DIR=$2; shift 2 ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    --) shift; ONLY+=("$@"); break ;;
+    -*) printf 'deploy.sh: unknown option %s\n' "$1" >&2; usage >&2; exit 2 ;;
+    *) ONLY+=("$1"); shift ;;
+  esac
+done
+if [ -z "$REMOTE_DIR" ]; then
+  if [ "$SSH_USER" = root ]; then REMOTE_DIR=/root/harbor-ha; else REMOTE_DIR=harbor-ha; fi
+fi
+# scp and ssh hand the remote path to a shell: allow only characters that need no quoting.
+if ! [[ "$REMOTE_DIR" =~ ^[A-Za-z0-9._/~-]+$ ]]; then
+  printf 'deploy.sh: --remote-dir %s: use only letters, digits and . _ / ~ -\n' "$REMOTE_DIR" >&2
+  exit 2
+fi
+if ! [[ "$SSH_USER" =~ ^[A-Za-z0-9._][A-Za-z0-9._-]*$ ]]; then
+  printf 'deploy.sh: --user %s is not a user name\n' "$SSH_USER" >&2
+  exit 2
+fi
+if [ "$SSH_USER" = root ]; then SUDO=; else SUDO='sudo '; fi
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+"#;
+
+const DEPLOY_TAIL: &str = r#"
+# selected NAME: whether NAME is to be deployed.
+selected() {
+  local h
+  [ "${#ONLY[@]}" -eq 0 ] && return 0
+  for h in "${ONLY[@]}"; do [ "$h" = "$1" ] && return 0; done
+  return 1
+}
+
+# Refuse host names that are not in the plan.
+for h in ${ONLY[@]+"${ONLY[@]}"}; do
+  found=0
+  for ((i = 0; i < ${#PLAN[@]}; i += 2)); do [ "${PLAN[i]}" = "$h" ] && found=1; done
+  if [ "$found" -eq 0 ]; then
+    printf 'deploy.sh: unknown host %s (see ./deploy.sh --help)\n' "$h" >&2
+    exit 2
+  fi
+done
+
+# run CMD...: run CMD, or print it with --dry-run.
+run() {
+  local a line='+'
+  if [ "$DRY_RUN" -eq 1 ]; then
+    for a in "$@"; do
+      if [[ "$a" =~ ^[A-Za-z0-9_./:@=+~-]+$ ]]; then line+=" $a"; else line+=" '$a'"; fi
+    done
+    printf '%s\n' "$line"
+    return 0
+  fi
+  "$@"
+}
+
+# deploy_host NAME ADDRESS: copy hosts/NAME to the host, then run its install.sh as root.
+deploy_host() {
+  local name=$1 addr=$2 scp_host=$2 dir
+  case "$addr" in *:*) scp_host="[$addr]" ;; esac
+  dir="$REMOTE_DIR/$name"
+  [ -x "hosts/$name/install.sh" ] || { printf 'deploy.sh: hosts/%s/install.sh is missing\n' "$name" >&2; return 1; }
+  printf '\n==> %s (%s)\n' "$name" "$addr"
+  # REMOTE_DIR and host names hold only characters that need no quoting (checked above).
+  run ssh "$SSH_USER@$addr" "mkdir -p $REMOTE_DIR && rm -rf $dir" || return 1
+  run scp -rpq "hosts/$name" "$SSH_USER@$scp_host:$REMOTE_DIR/" || return 1
+  run ssh "$SSH_USER@$addr" "cd $dir && ${SUDO}./install.sh" || return 1
+}
+
+for ((i = 0; i < ${#PLAN[@]}; i += 2)); do
+  name=${PLAN[i]}
+  addr=${PLAN[i + 1]}
+  selected "$name" || continue
+  if ! deploy_host "$name" "$addr"; then
+    rest=()
+    for ((j = i; j < ${#PLAN[@]}; j += 2)); do
+      if selected "${PLAN[j]}"; then rest+=("${PLAN[j]}"); fi
+    done
+    printf '\ndeploy.sh: FAILED on %s (%s); the hosts after it were not touched.\n' "$name" "$addr" >&2
+    printf 'Fix the cause (output above), then resume with: ./deploy.sh %s\n' "${rest[*]}" >&2
+    exit 1
+  fi
+done
+if [ "$DRY_RUN" -eq 1 ]; then
+  printf '\ndeploy.sh: dry run, nothing was changed.\n'
+else
+  printf '\ndeploy.sh: done. Next: ./verify.sh\n'
+fi
+"#;
+
+// ---- verify.sh ----------------------------------------------------------------------------
+
+fn verify_sh(topo: &Topology, plans: &[Plan], kids: &BTreeMap<String, String>) -> String {
+    let mut s = String::new();
+    s.push_str(VERIFY_HEAD);
+    for site in &topo.sites {
+        let url = external_url(site);
+        let ping = ping_path(site.harbor.version);
+        let realm = format!("{url}/service/token");
+        let _ = writeln!(s, "\nsite {}", sh(site.name.as_str()));
+        let kid = kids.get(site.name.as_str()).cloned().unwrap_or_default();
+        let _ = writeln!(s, "WANT_KID={}", sh(&kid));
+        let nodes: Vec<&Host> = site_plans(plans, site).iter().map(|p| p.1).filter(|h| h.has(Role::Harbor)).collect();
+        for h in &nodes {
+            let base = format!("http://{}:{}", url_host(h.address), h.http_port);
+            let label = format!("{} ({})", h.name, h.address);
+            let _ = writeln!(s, "check_ping {} {}", sh(&format!("{label} health")), sh(&format!("{base}{ping}")));
+            let _ = writeln!(
+                s,
+                "check_token_key {} {}",
+                sh(&format!("{label} signs tokens with the site's key")),
+                sh(&format!("{base}/service/token?service=harbor-registry"))
+            );
+            let _ = writeln!(
+                s,
+                "check_realm {} {} {} -H {}",
+                sh(&format!("{label} token realm")),
+                sh(&realm),
+                sh(&format!("{base}/v2/")),
+                sh(&format!("Host: {}", external_authority(site)))
+            );
+        }
+        if let Some(lb) = &site.lb {
+            let k = if matches!(lb.tls, Tls::SelfSigned { .. }) { " -k" } else { "" };
+            let u = &site.harbor.external_url;
+            let port = u.port_or_known_default().unwrap_or(80);
+            match u.host() {
+                Some(url::Host::Domain(d)) => {
+                    let mut targets: Vec<(String, IpAddr)> = Vec::new();
+                    if let Some(vip) = lb.vip {
+                        targets.push(("virtual IP".to_string(), vip));
+                    }
+                    for h in site.hosts_with(Role::Lb) {
+                        targets.push((format!("load balancer {}", h.name), h.address));
+                    }
+                    for (what, addr) in targets {
+                        let label = format!("{what} ({addr})");
+                        let resolve = sh(&format!("{d}:{port}:{}", url_host(addr)));
+                        let _ = writeln!(
+                            s,
+                            "check_ping {} {} --resolve {resolve}{k}",
+                            sh(&format!("{label} health via external_url")),
+                            sh(&format!("{url}{ping}"))
+                        );
+                        let _ = writeln!(
+                            s,
+                            "check_realm {} {} {} --resolve {resolve}{k}",
+                            sh(&format!("{label} token realm via external_url")),
+                            sh(&realm),
+                            sh(&format!("{url}/v2/"))
+                        );
+                    }
+                }
+                _ => {
+                    let _ = writeln!(s, "check_ping {} {}{k}", sh("external_url health"), sh(&format!("{url}{ping}")));
+                    let _ = writeln!(
+                        s,
+                        "check_realm {} {} {}{k}",
+                        sh("external_url token realm"),
+                        sh(&realm),
+                        sh(&format!("{url}/v2/"))
+                    );
+                }
+            }
+        }
+        if !nodes.is_empty() {
+            let _ = writeln!(s, "if [ \"$SSH\" -eq 1 ]; then");
+            for (file, local) in [
+                ("secret/core/private_key.pem", "token_private_key.pem"),
+                ("secret/registry/root.crt", "token_certificate.pem"),
+                ("secret/keys/secretkey", ""),
+            ] {
+                let local = if local.is_empty() { String::new() } else { format!("secrets/{}/{local}", site.name) };
+                let _ = write!(
+                    s,
+                    "  check_same_file {} {}",
+                    sh(&format!(
+                        "{file} identical on every node{}",
+                        if local.is_empty() { "" } else { " and in the bundle" }
+                    )),
+                    sh(&local)
+                );
+                for h in &nodes {
+                    let path = format!("{}/{file}", h.data_volume.as_str().trim_end_matches('/'));
+                    let _ = write!(s, " \\\n    {} {} {}", sh(h.name.as_str()), sh(&h.address.to_string()), sh(&path));
+                }
+                s.push('\n');
+            }
+            let _ = writeln!(s, "fi");
+        }
+    }
+    s.push_str(VERIFY_TAIL);
+    s
+}
+
+const VERIFY_HEAD: &str = r#"#!/usr/bin/env bash
+# Generated by harbor-ha: checks the deployed sites; run it on a load balancer host (the
+# firewall opens the Harbor nodes' HTTP port to the load balancers only). Needs bash and curl
+# (and ssh with --ssh). Prints PASS or FAIL per check; exits non-zero when a check failed.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: ./verify.sh [--ssh] [--user USER] [--timeout SECONDS] [--insecure] [--cacert FILE]
+
+For each site: every Harbor node answers its health endpoint, signs tokens with the site's
+key and advertises the token realm <external_url>/service/token; each load balancer (and
+the virtual IP) serves external_url (curl --resolve, so DNS is not needed).
+
+  --ssh             also compare the key files on the nodes (sha256 over ssh)
+  --user USER       ssh user for --ssh (default root; another user needs passwordless sudo)
+  --timeout SECONDS per request (default 10)
+  --insecure        do not verify the load balancers' certificates
+  --cacert FILE     CA bundle for the load balancers' certificates
+EOF
+}
+
+SSH=0
+SSH_USER=root
+TIMEOUT=10
+TLS_OPTS=()
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --ssh) SSH=1; shift ;;
+    --user)
+      [ "$#" -ge 2 ] || { usage >&2; exit 2; }
+      SSH_USER=$2; shift 2 ;;
+    --timeout)
+      [ "$#" -ge 2 ] || { usage >&2; exit 2; }
+      TIMEOUT=$2; shift 2 ;;
+    --insecure) TLS_OPTS+=(-k); shift ;;
+    --cacert)
+      [ "$#" -ge 2 ] || { usage >&2; exit 2; }
+      TLS_OPTS+=(--cacert "$2"); shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) printf 'verify.sh: unknown argument %s\n' "$1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+if ! [[ "$SSH_USER" =~ ^[A-Za-z0-9._][A-Za-z0-9._-]*$ ]]; then
+  printf 'verify.sh: --user %s is not a user name\n' "$SSH_USER" >&2
+  exit 2
+fi
+if [ "$SSH_USER" = root ]; then SUDO=; else SUDO='sudo -n '; fi
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+PASS=0
+FAIL=0
+SITE=
+WANT_KID=
+
+site() { SITE=$1; printf '\n== site %s\n' "$1"; }
+pass() { PASS=$((PASS + 1)); printf 'PASS  %s: %s\n' "$SITE" "$1"; }
+fail() { FAIL=$((FAIL + 1)); printf 'FAIL  %s: %s: %s\n' "$SITE" "$1" "$2"; }
+
+# fetch URL [CURL_ARGS...]: GET URL (proxies bypassed: the checks target addresses directly).
+fetch() {
+  local url=$1
+  shift
+  curl -sS --noproxy '*' --max-time "$TIMEOUT" ${TLS_OPTS[@]+"${TLS_OPTS[@]}"} "$@" "$url"
+}
+
+# check_ping LABEL URL [CURL_ARGS...]: URL answers 2xx with Pong.
+check_ping() {
+  local label=$1 url=$2 body
+  shift 2
+  if body=$(fetch "$url" -f "$@" 2>&1); then
+    case "$body" in
+      *Pong*) pass "$label" ;;
+      *) fail "$label" "$url answered without Pong" ;;
+    esac
+  else
+    fail "$label" "$url: ${body%%$'\n'*}"
+  fi
+}
+
+# check_realm LABEL REALM URL [CURL_ARGS...]: the WWW-Authenticate challenge of URL (/v2/)
+# names REALM.
+check_realm() {
+  local label=$1 want=$2 url=$3 headers realm
+  shift 3
+  if ! headers=$(fetch "$url" -o /dev/null -D - "$@" 2>&1); then
+    fail "$label" "$url: ${headers%%$'\n'*}"
+    return 0
+  fi
+  realm=$(printf '%s\n' "$headers" | tr -d '\r' | grep -i '^www-authenticate:' | sed -n 's/.*realm="\([^"]*\)".*/\1/p' | head -n 1) || true
+  if [ -z "$realm" ]; then
+    fail "$label" "$url sent no WWW-Authenticate realm"
+  elif [ "$realm" = "$want" ]; then
+    pass "$label"
+  else
+    fail "$label" "realm is $realm, expected $want (external_url on the node)"
+  fi
+}
+
+# token_kid URL: the key id (kid) in the header of an anonymous token from URL.
+token_kid() {
+  local json tok hdr
+  json=$(fetch "$1" -f 2>/dev/null) || return 1
+  tok=$(printf '%s\n' "$json" | sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' | head -n 1) || return 1
+  hdr=$(printf '%s' "${tok%%.*}" | tr '_-' '/+')
+  case $((${#hdr} % 4)) in
+    2) hdr="$hdr==" ;;
+    3) hdr="$hdr=" ;;
+  esac
+  printf '%s' "$hdr" | base64 -d 2>/dev/null | sed -n 's/.*"kid": *"\([^"]*\)".*/\1/p'
+}
+
+# check_token_key LABEL URL: the node signs tokens with the key whose id is WANT_KID (or,
+# when the bundle has no certificate, with the same key as the site's first node).
+check_token_key() {
+  local label=$1 url=$2 kid
+  if ! kid=$(token_kid "$url") || [ -z "$kid" ]; then
+    fail "$label" "no token with a key id from $url"
+  elif [ -z "$WANT_KID" ]; then
+    WANT_KID=$kid
+    pass "$label"
+  elif [ "$kid" = "$WANT_KID" ]; then
+    pass "$label"
+  else
+    fail "$label" "key id $kid, expected $WANT_KID: this node's secret/core/private_key.pem differs"
+  fi
+}
+
+# remote_sha256 ADDRESS PATH: the sha256 of PATH on the host.
+remote_sha256() {
+  local out path
+  path=$(printf '%s' "$2" | sed "s/'/'\\\\''/g")
+  out=$(ssh -o BatchMode=yes -o ConnectTimeout="$TIMEOUT" "$SSH_USER@$1" "${SUDO}sha256sum '$path'" 2>/dev/null) || return 1
+  printf '%s' "${out%% *}"
+}
+
+# check_same_file LABEL LOCAL_FILE [NAME ADDRESS PATH]...: every PATH (and LOCAL_FILE, when
+# it is given and present) has the same sha256.
+check_same_file() {
+  local label=$1 local_file=$2 ref='' sum name addr path bad=''
+  shift 2
+  if [ -n "$local_file" ] && [ -f "$local_file" ]; then
+    ref=$(sha256sum < "$local_file")
+    ref=${ref%% *}
+  fi
+  while [ "$#" -ge 3 ]; do
+    name=$1 addr=$2 path=$3
+    shift 3
+    if ! sum=$(remote_sha256 "$addr" "$path") || [ -z "$sum" ]; then
+      bad="$bad $name (cannot read $path over ssh)"
+    elif [ -z "$ref" ]; then
+      ref=$sum
+    elif [ "$sum" != "$ref" ]; then
+      bad="$bad $name"
+    fi
+  done
+  if [ -z "$bad" ]; then pass "$label"; else fail "$label" "differs on:$bad"; fi
+}
+"#;
+
+const VERIFY_TAIL: &str = r#"
+printf '\n%d passed, %d failed\n' "$PASS" "$FAIL"
+[ "$FAIL" -eq 0 ]
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_id_encoding() {
+        // 30 zero bytes: 48 base32 'A's in 12 groups.
+        assert_eq!(libtrust_key_id(&[0u8; 30]), ["AAAA"; 12].join(":"));
+        // RFC 4648 test vector "foobar" → MZXW6YTBOI (unpadded).
+        assert_eq!(libtrust_key_id(b"foobar"), "MZXW:6YTB:OI");
+    }
+
+    #[test]
+    fn key_id_of_the_test_certificate() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let crt = std::fs::read_to_string(root.join("tests/keys/test-token.crt")).unwrap();
+        // Computed independently: openssl x509 -pubkey | openssl pkey -pubin -outform DER |
+        // sha256, first 30 bytes, base32 (Python's base64.b32encode).
+        assert_eq!(token_key_id(&crt).as_deref(), Some(TEST_KID));
+        assert_eq!(token_key_id("not a certificate"), None);
+    }
+
+    const TEST_KID: &str = "6GAQ:SGTH:TWRE:PSH7:FG3Z:HLPK:DNB7:MMPV:KHS5:SZXM:AO54:26ED";
+}

@@ -74,7 +74,7 @@ catalog! {
     ST005, Error, "storage-backend-count", "The storage section names no backend, or more than one.";
     DB001, Error, "no-external-database", "More than one Harbor node and no external database.";
     DB002, Error, "database-version", "The PostgreSQL version is not supported by the Harbor version.";
-    DB003, Error, "database-auth", "The database password is missing or empty.";
+    DB003, Error, "database-auth", "The database password is missing or empty, or Harbor would log in as the superuser.";
     DB004, Error, "database-connections", "PostgreSQL max_connections is below what the Harbor nodes may open.";
     RD001, Error, "no-external-redis", "More than one Harbor node and no external Redis.";
     RD002, Error, "redis-index-collision", "Redis database indexes of two components collide, or an index is unusable.";

@@ -64,6 +64,14 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             "set database.password, e.g. {env: HARBOR_DB_PASSWORD}",
         );
     }
+    if db.username.as_str() == "postgres" && db.installed_on.is_some() {
+        ctx.emit(
+            RuleCode::DB003,
+            format!("{s}.database.username"),
+            format!("site `{}`: Harbor would log in as the superuser `postgres`", site.name),
+            "use a dedicated role (the default `harbor`): the bundle sets its password and admits the nodes with it",
+        );
+    }
     // DB004
     let needed = db_connections_needed(site, db.max_open_conns);
     if db.max_connections < needed {

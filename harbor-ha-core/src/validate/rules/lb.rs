@@ -16,7 +16,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
 
     // LB001
     if let Some(ups) = &raw_lb.upstreams {
-        let want: BTreeSet<String> = site.harbor_nodes().map(|h| upstream(h.address, h.http_port)).collect();
+        let want: BTreeSet<String> = site.harbor_nodes().map(crate::model::resolved::Host::http_endpoint).collect();
         let got: BTreeSet<String> = ups.iter().map(|u| u.trim().to_string()).collect();
         if want != got || got.len() != ups.len() {
             let missing: Vec<_> = want.difference(&got).cloned().collect();
@@ -140,13 +140,5 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
                 "give both tls.certificate and tls.key, or neither",
             );
         }
-    }
-}
-
-/// `address:port`, with brackets for IPv6.
-pub(crate) fn upstream(addr: std::net::IpAddr, port: u16) -> String {
-    match addr {
-        std::net::IpAddr::V4(a) => format!("{a}:{port}"),
-        std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
     }
 }

@@ -1,0 +1,54 @@
+"""Validate a highly available Harbor registry topology and render its deployment bundle.
+
+The same core as the ``harbor-ha`` command, so the same diagnostics and the same files,
+byte for byte::
+
+    import harbor_ha
+
+    topo = harbor_ha.load("topology.yaml")        # or loads(text), from_dict(data)
+    for d in topo.validate():
+        print(d)                                  # HA003 error at sites[0]... (line 9, column 18): ...
+    bundle = topo.render(secrets_dir="out/secrets")   # raises ValidationError on errors
+    bundle.write("out")                           # as `harbor-ha render topology.yaml --out out`
+"""
+
+from collections.abc import Mapping as _Mapping
+
+from harbor_ha._native import (
+    EXAMPLES,
+    Bundle,
+    Diagnostic,
+    File,
+    InternalError,
+    Rule,
+    Topology,
+    ValidationError,
+    __version__,
+    example,
+    explain,
+    from_dict,
+    load,
+    loads,
+    rules,
+)
+
+# A Bundle is a read-only mapping: let isinstance(b, Mapping) say so.
+_Mapping.register(Bundle)
+
+__all__ = [
+    "EXAMPLES",
+    "Bundle",
+    "Diagnostic",
+    "File",
+    "InternalError",
+    "Rule",
+    "Topology",
+    "ValidationError",
+    "__version__",
+    "example",
+    "explain",
+    "from_dict",
+    "load",
+    "loads",
+    "rules",
+]

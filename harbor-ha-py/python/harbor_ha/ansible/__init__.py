@@ -1,0 +1,16 @@
+"""The ``harbor_ha_bundle`` Ansible module, shipped with the package.
+
+Ansible finds modules in a library directory; point it at this one::
+
+    ANSIBLE_LIBRARY=$(python -c 'import harbor_ha.ansible as a; print(a.LIBRARY)') ansible-playbook ...
+
+and run the module with the interpreter that has ``harbor_ha`` installed
+(``ansible_python_interpreter``). See ``harbor-ha-py/examples/ansible/playbook.yml``.
+"""
+
+import os
+
+#: The directory holding ``harbor_ha_bundle.py``.
+LIBRARY: str = os.path.join(os.path.dirname(os.path.abspath(__file__)), "library")
+
+__all__ = ["LIBRARY"]

@@ -1,0 +1,338 @@
+//! The Python classes: `Topology`, `Diagnostic`, `Bundle`, `File`, `Rule`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use harbor_ha_core::bundle::Bundle as CoreBundle;
+use harbor_ha_core::diag::Diagnostic as CoreDiagnostic;
+use harbor_ha_core::model::secret::Secret;
+use harbor_ha_core::render::{render, RenderInputs, SecretResolver};
+use harbor_ha_core::secrets::{generate_with_os_rng, load_or_generate, SiteSecrets};
+use harbor_ha_core::{Document, RuleCode};
+use pyo3::exceptions::PyKeyError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
+
+use crate::errors::{describe, guard, secrets_error, validation_error, write_error};
+
+/// Python's `repr` of a string.
+fn repr(py: Python<'_>, s: &str) -> PyResult<String> {
+    Ok(PyString::new(py, s).repr()?.to_cow()?.into_owned())
+}
+
+/// A parsed topology (not necessarily valid: see `validate`).
+#[pyclass(frozen, module = "harbor_ha")]
+pub struct Topology {
+    doc: Document,
+}
+
+impl Topology {
+    pub fn new(doc: Document) -> Self {
+        Topology { doc }
+    }
+}
+
+/// Resolves `{env}` from this process's environment and `{file}` from disk, exactly as the
+/// CLI does.
+struct EnvResolver;
+
+impl SecretResolver for EnvResolver {
+    fn resolve(&self, secret: &Secret) -> Result<String, String> {
+        match secret {
+            Secret::Literal(v) => Ok(v.clone()),
+            Secret::Env { env } => std::env::var(env).map_err(|_| format!("environment variable {env} is not set")),
+            Secret::File { file } => std::fs::read_to_string(file)
+                .map(|s| s.strip_suffix('\n').map_or(s.as_str(), |x| x.strip_suffix('\r').unwrap_or(x)).to_string())
+                .map_err(|e| format!("cannot read {file}: {}", e.kind())),
+        }
+    }
+}
+
+enum RenderFailure {
+    Diagnostics(Vec<CoreDiagnostic>),
+    Secrets(harbor_ha_core::secrets::SecretsError),
+}
+
+impl Topology {
+    fn render_bundle(&self, secrets_dir: Option<PathBuf>) -> Result<CoreBundle, RenderFailure> {
+        let report = self.doc.validate();
+        let Some(topo) = report.topology else {
+            return Err(RenderFailure::Diagnostics(report.diagnostics));
+        };
+        let now = SystemTime::now();
+        let secrets: BTreeMap<String, SiteSecrets> = match secrets_dir {
+            Some(dir) => load_or_generate(&topo, &dir, now).map_err(RenderFailure::Secrets)?,
+            None => topo
+                .sites
+                .iter()
+                .map(|s| generate_with_os_rng(now).map(|x| (s.name.to_string(), x)))
+                .collect::<Result<_, _>>()
+                .map_err(RenderFailure::Secrets)?,
+        };
+        let inputs = RenderInputs { secrets: &secrets, resolver: &EnvResolver };
+        render(&topo, &inputs).map_err(|mut diags| {
+            diags.iter_mut().for_each(|d| self.doc.source.locate(d));
+            RenderFailure::Diagnostics(diags)
+        })
+    }
+}
+
+#[pymethods]
+impl Topology {
+    /// Every finding (errors and warnings), ordered by position in the file.
+    fn validate(&self, py: Python<'_>) -> PyResult<Vec<Diagnostic>> {
+        guard(|| {
+            let report = py.detach(|| self.doc.validate());
+            Ok(report.diagnostics.into_iter().map(Diagnostic::from).collect())
+        })
+    }
+
+    /// Render the bundle. Shared secrets are read from `<secrets_dir>/<site>/` when present
+    /// (as the CLI reads `<out>/secrets/`), generated otherwise; `{env: X}` secrets come
+    /// from this process's environment and `{file: P}` from disk.
+    #[pyo3(signature = (secrets_dir = None))]
+    fn render(&self, py: Python<'_>, secrets_dir: Option<PathBuf>) -> PyResult<Bundle> {
+        guard(|| match py.detach(|| self.render_bundle(secrets_dir)) {
+            Ok(b) => Bundle::new(py, b),
+            Err(RenderFailure::Diagnostics(d)) => Err(validation_error(py, &d)),
+            Err(RenderFailure::Secrets(e)) => Err(secrets_error(e)),
+        })
+    }
+
+    /// Site names as written.
+    #[getter]
+    fn sites(&self) -> Vec<String> {
+        self.doc.spec.sites.iter().map(|s| s.name.as_str().to_string()).collect()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("Topology(sites={})", self.sites().into_pyobject(py)?.repr()?))
+    }
+}
+
+/// One finding of validation or rendering.
+#[pyclass(frozen, eq, hash, skip_from_py_object, module = "harbor_ha")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    /// Stable rule code, e.g. `HA003`.
+    #[pyo3(get)]
+    code: &'static str,
+    /// `error` or `warning`.
+    #[pyo3(get)]
+    severity: &'static str,
+    /// One line naming the offending place.
+    #[pyo3(get)]
+    message: String,
+    /// How to fix it.
+    #[pyo3(get)]
+    hint: String,
+    /// Key path, e.g. `sites[0].hosts[2].address` (empty for the whole file).
+    #[pyo3(get)]
+    path: String,
+    /// 1-based line in the topology file, when it came from text.
+    #[pyo3(get)]
+    line: Option<usize>,
+    /// 1-based column in the topology file, when it came from text.
+    #[pyo3(get)]
+    column: Option<usize>,
+    text: String,
+}
+
+impl From<CoreDiagnostic> for Diagnostic {
+    fn from(d: CoreDiagnostic) -> Self {
+        Diagnostic {
+            code: d.code.as_str(),
+            severity: d.severity.as_str(),
+            text: describe(&d),
+            message: d.message,
+            hint: d.hint,
+            path: d.path,
+            line: d.line,
+            column: d.column,
+        }
+    }
+}
+
+#[pymethods]
+impl Diagnostic {
+    /// Whether the finding is an error (rendering refuses the topology).
+    #[getter]
+    fn is_error(&self) -> bool {
+        self.severity == "error"
+    }
+
+    /// The fields as a dict (the CLI's `--format json` object).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("code", self.code)?;
+        d.set_item("severity", self.severity)?;
+        d.set_item("message", &self.message)?;
+        d.set_item("hint", &self.hint)?;
+        d.set_item("path", &self.path)?;
+        d.set_item("line", self.line)?;
+        d.set_item("column", self.column)?;
+        Ok(d)
+    }
+
+    fn __str__(&self) -> String {
+        self.text.clone()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Diagnostic(code={}, severity={}, path={}, line={}, column={}, message={})",
+            repr(py, self.code)?,
+            repr(py, self.severity)?,
+            repr(py, &self.path)?,
+            self.line.map_or("None".to_string(), |l| l.to_string()),
+            self.column.map_or("None".to_string(), |c| c.to_string()),
+            repr(py, &self.message)?
+        ))
+    }
+}
+
+/// One file of a bundle.
+#[pyclass(frozen, eq, hash, skip_from_py_object, module = "harbor_ha")]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct File {
+    /// The text written to disk (UTF-8).
+    #[pyo3(get)]
+    content: String,
+    /// Unix permission bits, e.g. 0o755 for scripts, 0o600 for files holding secrets.
+    #[pyo3(get)]
+    mode: u32,
+}
+
+#[pymethods]
+impl File {
+    fn __repr__(&self) -> String {
+        // Never the content: some files hold secrets.
+        format!("File(mode=0o{:o}, {} bytes)", self.mode, self.content.len())
+    }
+}
+
+/// The rendered bundle: a read-only mapping from relative path to `File`.
+#[pyclass(frozen, mapping, module = "harbor_ha")]
+pub struct Bundle {
+    files: Py<PyDict>,
+    inner: CoreBundle,
+}
+
+impl Bundle {
+    fn new(py: Python<'_>, inner: CoreBundle) -> PyResult<Self> {
+        let files = PyDict::new(py);
+        for (path, f) in &inner.files {
+            files.set_item(path, File { content: f.content.clone(), mode: f.mode })?;
+        }
+        Ok(Bundle { files: files.unbind(), inner })
+    }
+}
+
+#[pymethods]
+impl Bundle {
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        match self.files.bind(py).get_item(key)? {
+            Some(v) => Ok(v),
+            None => Err(PyKeyError::new_err(key.clone().unbind())),
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.files.len()
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.files.bind(py).contains(key)
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.files.bind(py).as_any().try_iter()?.into_any())
+    }
+
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.files.bind(py).as_any().call_method0("keys")
+    }
+
+    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.files.bind(py).as_any().call_method0("values")
+    }
+
+    fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.files.bind(py).as_any().call_method0("items")
+    }
+
+    #[pyo3(signature = (key, default = None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        Ok(self.files.bind(py).get_item(key)?.or(default))
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<Bundle>().is_ok_and(|o| o.get().inner == self.inner)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Bundle({} files)", self.inner.files.len())
+    }
+
+    /// Write the bundle into `dir` as `harbor-ha render --out dir` does: into a temporary
+    /// sibling first, then renamed into place. An existing `dir` is replaced only when it is
+    /// empty, a previous bundle, or `force` is true.
+    #[pyo3(signature = (dir, force = false))]
+    fn write(&self, py: Python<'_>, dir: PathBuf, force: bool) -> PyResult<()> {
+        guard(|| py.detach(|| self.inner.write_to(&dir, force)).map_err(write_error))
+    }
+}
+
+/// One rule of the catalog.
+#[pyclass(frozen, module = "harbor_ha")]
+pub struct Rule {
+    pub code: RuleCode,
+}
+
+#[pymethods]
+impl Rule {
+    /// Stable code, e.g. `HA003`.
+    #[getter]
+    fn code(&self) -> &'static str {
+        self.code.as_str()
+    }
+
+    /// Stable kebab-case name, e.g. `host-outside-subnet`.
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.code.name()
+    }
+
+    /// Default severity: `error` or `warning`.
+    #[getter]
+    fn severity(&self) -> &'static str {
+        self.code.default_severity().as_str()
+    }
+
+    /// One line: what the rule checks.
+    #[getter]
+    fn summary(&self) -> &'static str {
+        self.code.summary()
+    }
+
+    /// The full documentation (Markdown), as `explain` returns it.
+    #[getter]
+    fn doc(&self) -> &'static str {
+        self.code.doc()
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Rule(code={}, name={}, severity={})",
+            repr(py, self.code())?,
+            repr(py, self.name())?,
+            repr(py, self.severity())?
+        ))
+    }
+}

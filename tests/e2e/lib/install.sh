@@ -1,0 +1,191 @@
+# shellcheck shell=bash disable=SC2015  # pass never fails: `cond && pass || fail` is an if/else
+# Runs the Debian 12 install scripts of the LB and of the PostgreSQL/Redis host for real,
+# twice each, in a disposable root: an overlay whose lower layer is this Debian 12 machine's
+# own root file system and whose upper layer is a tmpfs we mount. It runs chrooted in the
+# host's own network namespace (its topology address; ufw's rules land in that namespace
+# only), with kernel settings outside net.* read-only or masked (lib/in-root.sh), and with a
+# systemctl stand-in (lib/systemctl-shim.sh) because systemd is not PID 1 here.
+
+# global_sysctl_keys FILE...: the keys outside net.* that sysctl files set (slash form).
+global_sysctl_keys() {
+  cat "$@" 2>/dev/null | sed -n 's/^[[:space:]]*-\{0,1\}\([a-z][a-z0-9_./-]*\)[[:space:]]*=.*/\1/p' |
+    grep -v '^net[./]' | tr . / | sort -u
+}
+
+# install_root HOST: an overlay root of this machine for HOST, with the bundle's host
+# directory at /root/harbor-ha/HOST and the systemctl stand-in.
+install_root() {
+  local h=$1 d="$INSTALL_WORK/$1" bundle=$INSTALL_BUNDLE
+  mkdir -p "$d/t" "$d/root" "$d/mask"
+  mount -t tmpfs -o mode=755 tmpfs "$d/t" || return 1
+  CREATED_MOUNTS+=("$d/t")
+  mkdir -p "$d/t/upper" "$d/t/work"
+  mount -t overlay overlay -o "lowerdir=/,upperdir=$d/t/upper,workdir=$d/t/work" "$d/root" || return 1
+  CREATED_MOUNTS+=("$d/root")
+  install -m 0755 "$HERE/lib/systemctl-shim.sh" "$d/root/usr/local/sbin/systemctl"
+  mkdir -p "$d/root/root/harbor-ha"
+  cp -a "$bundle/hosts/$h" "$d/root/root/harbor-ha/$h"
+  # The container image's apt hook empties the package cache after every install (a Debian
+  # server has none): without it, the downloaded packages stay available to every apt run.
+  rm -f "$d/root/etc/apt/apt.conf.d/docker-clean"
+  if [ -d "$INSTALL_WORK/debs" ]; then cp "$INSTALL_WORK"/debs/*.deb "$d/root/var/cache/apt/archives/" || return 1; fi
+  global_sysctl_keys "$d"/root/usr/lib/sysctl.d/*.conf "$d"/root/lib/sysctl.d/*.conf "$d"/root/etc/sysctl.d/*.conf \
+    "$d/root/etc/sysctl.conf" "$bundle/hosts/$h"/files/etc/sysctl.d/*.conf >"$d/sysctl-keys"
+}
+
+# install_run HOST N: run HOST's install.sh (run N) chrooted in its namespace; log in run-N.log.
+install_run() {
+  local h=$1 n=$2 d="$INSTALL_WORK/$1"
+  # apt's package lists come from this machine (the namespace has no route out): the script's
+  # own switch skips apt-get update.
+  ip netns exec "$(ns_of "$h")" unshare -m --propagation private \
+    bash "$HERE/lib/in-root.sh" "$d/root" "$d/mask" "$d/sysctl-keys" \
+    APT_UPDATED=1 bash -c "cd /root/harbor-ha/$h && bash ./install.sh" >"$d/run-$n.log" 2>&1
+}
+
+# install_runs N HOST...: run N of every host's install.sh at once; writes rc-N ("rc tenths").
+install_runs() {
+  local n=$1 h
+  shift
+  for h in "$@"; do
+    (
+      t0=$(ms)
+      install_run "$h" "$n"
+      rc=$?
+      echo "$rc $(( ($(ms) - t0) / 100 ))" >"$INSTALL_WORK/$h/rc-$n"
+    ) &
+  done
+  wait
+}
+
+# install_host_sysctls HOST...: this machine's values of the global keys the scripts touch.
+install_host_sysctls() {
+  local h key
+  for h in "$@"; do cat "$INSTALL_WORK/$h/sysctl-keys"; done | sort -u | while IFS= read -r key; do
+    printf '%s=%s\n' "$key" "$(cat "/proc/sys/$key" 2>/dev/null)"
+  done
+}
+
+# fetch_debs HOST...: download (only) the packages the scripts install that this machine lacks,
+# into a directory of the test (this machine's package state is not touched).
+fetch_debs() {
+  local pkgs=() h
+  for h in "$@"; do
+    mapfile -t -O "${#pkgs[@]}" pkgs < <(sed -n 's/^[[:space:]]*pkgs[[:space:]]\{1,\}//p' "$INSTALL_BUNDLE/hosts/$h/install.sh" | tr ' ' '\n' | grep .)
+  done
+  mkdir -p "$INSTALL_WORK/debs/partial"
+  local opts=(-o "Dir::Cache::archives=$INSTALL_WORK/debs" -o Debug::NoLocking=1 -y -qq --no-install-recommends --download-only)
+  DEBIAN_FRONTEND=noninteractive apt-get install "${opts[@]}" "${pkgs[@]}" >"$INSTALL_WORK/apt.log" 2>&1 ||
+    { apt-get update -qq >>"$INSTALL_WORK/apt.log" 2>&1 &&
+      DEBIAN_FRONTEND=noninteractive apt-get install "${opts[@]}" "${pkgs[@]}" >>"$INSTALL_WORK/apt.log" 2>&1; }
+}
+
+test_install_scripts() {
+  local fixture=$1 h targets=() t0 dt out d rc fi=9 i=0 br changed
+  section "Install scripts of $fixture, run for real twice in a disposable root"
+  INSTALL_WORK="$WORK/install"
+  INSTALL_BUNDLE="$INSTALL_WORK/bundle"
+  mkdir -p "$INSTALL_WORK"
+  if ! out="$(render "$ROOT/$fixture" "$INSTALL_BUNDLE")"; then setup_fail "harbor-ha render $fixture" "$out"; return 1; fi
+  if ! quiet topo_load "$INSTALL_BUNDLE" "$ROOT/$fixture"; then setup_fail "reading the topology" "$LAST_OUT"; return 1; fi
+  # The first LB, and the PostgreSQL and Redis hosts (deduplicated).
+  for h in "$(hosts_with lb | head -n1)" "$(hosts_with postgres | head -n1)" "$(hosts_with redis | head -n1)"; do
+    [ -n "$h" ] || continue
+    case " ${targets[*]} " in *" $h "*) ;; *) targets+=("$h") ;; esac
+  done
+  for h in "${targets[@]}"; do
+    grep -q '^# Roles: .* OS: Debian12\.' "$INSTALL_BUNDLE/hosts/$h/install.sh" ||
+      { setup_fail "$h's install.sh is not for Debian 12 (this machine's OS): $(sed -n 3p "$INSTALL_BUNDLE/hosts/$h/install.sh")"; return 1; }
+  done
+  log "hosts: ${targets[*]} (the Harbor nodes' scripts need a Docker engine and Harbor's offline installer: not run)"
+  t0=$(ms)
+  if ! fetch_debs "${targets[@]}"; then setup_fail "apt-get --download-only of the scripts' packages" "$(tail -n 5 "$INSTALL_WORK/apt.log")"; return 1; fi
+  log "packages this machine lacks, downloaded for the offline namespaces: $(find "$INSTALL_WORK/debs" -name '*.deb' -printf '%f\n' | sed 's/_.*//' | paste -sd' ') ($(( ($(ms) - t0) / 1000 )) s)"
+  # Every host of the site gets its namespace (the scripts probe the other hosts: an absent
+  # address would cost an ARP timeout, a namespace answers at once).
+  br="he${RUN_ID}b$fi"
+  net_bridge "$br" || { setup_fail "bridge"; return 1; }
+  for h in "${HOSTS[@]}"; do
+    i=$((i + 1))
+    quiet net_host "$(ns_of "$h")" "$br" "he${RUN_ID}v$fi$i" "${IFACE[$h]}" "${ADDR[$h]}/$PREFIX_LEN" ||
+      { setup_fail "namespace of $h" "$LAST_OUT"; cleanup; return 1; }
+  done
+  for h in "${targets[@]}"; do
+    quiet install_root "$h" || { setup_fail "disposable root (overlay) for $h" "$LAST_OUT"; cleanup; return 1; }
+  done
+  log "disposable roots: overlay of this machine's / (upper: tmpfs); removed from them: /etc/apt/apt.conf.d/docker-clean (image-only hook)"
+  # The operator provides the LB's certificate before install.sh (the script checks it).
+  for h in "${targets[@]}"; do
+    case " ${ROLES[$h]} " in *" lb "*) ;; *) continue ;; esac
+    local crt key
+    crt="$(sed -n 's/^\[ -s \(.*\.crt\) \].*/\1/p' "$INSTALL_BUNDLE/hosts/$h/install.sh" | head -n1)"
+    key="$(sed -n 's/^\[ -s \(.*\.key\) \].*/\1/p' "$INSTALL_BUNDLE/hosts/$h/install.sh" | head -n1)"
+    d="$INSTALL_WORK/$h/root"
+    mkdir -p "$d$(dirname "$crt")" "$d$(dirname "$key")"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=${crt##*/}" \
+      -keyout "$d$key" -out "$d$crt" >/dev/null 2>&1
+    log "$h: operator step done by the test: self-signed certificate at $crt and $key"
+  done
+
+  # The hosts are separate machines: each run goes on all of them at once.
+  local host_before
+  host_before="$(install_host_sysctls "${targets[@]}")"
+  install_runs 1 "${targets[@]}"
+  for h in "${targets[@]}"; do
+    d="$INSTALL_WORK/$h"
+    read -r rc dt <"$d/rc-1"
+    if [ "$rc" -eq 0 ]; then pass "$h: install.sh run 1 succeeds ($((dt / 10)).$((dt % 10)) s; $(grep -c '^\[harbor-ha\] \(updated\|installing\|added\|ufw\|created\|disabled\)' "$d/run-1.log") changes logged)"
+    else fail "$h: install.sh run 1 fails (exit $rc)" "$(tail -n 12 "$d/run-1.log")"; fi
+    touch "$d/before-run-2"
+  done
+  sleep 0.01
+  install_runs 2 "${targets[@]}"
+  for h in "${targets[@]}"; do
+    d="$INSTALL_WORK/$h"
+    read -r rc dt <"$d/rc-2"
+    if [ "$rc" -eq 0 ] && grep -q '^\[harbor-ha\] nothing to change$' "$d/run-2.log"; then
+      pass "$h: install.sh run 2 prints 'nothing to change' ($((dt / 10)).$((dt % 10)) s)"
+    else fail "$h: install.sh run 2 is not a no-op (exit $rc)" "$(grep '^\[harbor-ha\]' "$d/run-2.log" | tail -n 10)" "$(tail -n 3 "$d/run-2.log")"; fi
+    changed="$(cd "$d/t/upper" && find etc usr -newer "$d/before-run-2" \( -type f -o -type l \) 2>/dev/null | head -n 10)"
+    if [ -z "$changed" ]; then pass "$h: run 2 modified no file under /etc or /usr"
+    else fail "$h: run 2 modified files" "$changed"; fi
+    install_after_checks "$h"
+  done
+  if [ "$(install_host_sysctls "${targets[@]}")" = "$host_before" ]; then
+    pass "this machine's kernel settings are unchanged ($(install_host_sysctls "${targets[@]}" | tr / . | paste -sd' '))"
+  else fail "the install scripts changed this machine's kernel settings" "$host_before" "$(install_host_sysctls "${targets[@]}")"; fi
+  log "systemctl calls of the scripts: $(cat "$INSTALL_WORK"/*/root/var/log/harbor-ha-e2e-systemctl.log 2>/dev/null | sort | uniq -c | sort -rn | awk '{ $1 = $1 "x"; print }' | paste -sd';' | cut -c1-400)"
+  cleanup
+}
+
+# install_after_checks HOST: what the scripts set up answers, from inside the host's namespace.
+install_after_checks() {
+  local h=$1 ns addr out pw yml node
+  ns=$(ns_of "$h") addr=${ADDR[$h]}
+  node="$(hosts_with harbor | head -n1)"
+  yml="$(harbor_yml "$INSTALL_BUNDLE" "$node")"
+  case " ${ROLES[$h]} " in *" postgres "*)
+    out="$(ip netns exec "$ns" "$PG_BIN/pg_isready" -h "$addr" -p "$(yml_value "$yml" port external_database)" 2>&1)" &&
+      pass "$h: the PostgreSQL cluster the script configured accepts connections on $addr" ||
+      fail "$h: PostgreSQL is not accepting connections on $addr" "$out"
+    out="$(ip netns exec "$ns" env PGPASSWORD="$(yml_value "$yml" password external_database)" "$PG_BIN/psql" -X -w -h 127.0.0.1 \
+      -U "$(yml_value "$yml" username external_database)" -d "$(yml_value "$yml" db_name external_database)" -tAc 'SELECT current_user' 2>&1)"
+    [ "$out" = "$(yml_value "$yml" username external_database)" ] &&
+      pass "$h: the role and database the script created accept harbor.yml's credentials" ||
+      fail "$h: harbor.yml's database credentials do not work on the installed cluster" "$out" ;;
+  esac
+  case " ${ROLES[$h]} " in *" redis "*)
+    pw="$(yml_value "$yml" password external_redis)"
+    out="$(ip netns exec "$ns" env REDISCLI_AUTH="$pw" timeout 5 redis-cli --no-auth-warning -h "$addr" PING 2>&1)"
+    [ "$out" = PONG ] && pass "$h: the Redis the script started answers PONG with the password on $addr" ||
+      fail "$h: Redis does not answer on $addr" "$out" ;;
+  esac
+  case " ${ROLES[$h]} " in *" lb "*)
+    out="$(ip netns exec "$ns" curl -fsk --max-time 3 "https://$addr/harbor-ha-health" 2>&1)" &&
+      pass "$h: the nginx the script started answers https://$addr/harbor-ha-health" ||
+      fail "$h: nginx does not answer on $addr" "$out" ;;
+  esac
+  out="$(ip netns exec "$ns" iptables -S INPUT 2>&1)"
+  grep -q -- '-j ufw-before-input' <<<"$out" && pass "$h: ufw's rules are loaded (in the host's namespace only)" ||
+    fail "$h: ufw's rules are not loaded in $h's namespace" "$out"
+}

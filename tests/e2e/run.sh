@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# harbor-ha e2e: run the bundle's generated configs with the real programs that read them
+# (nginx, docker-registry + skopeo, PostgreSQL 15, Redis, keepalived), each on a simulated
+# host (a network namespace) with the topology's own address. See tests/e2e/README.md.
+#
+# Usage: tests/e2e/run.sh [FIXTURE... | --install-only]   (as root; `make e2e`)
+# Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
+#        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
+#        E2E_KEEP=1    keep the work directory (printed at the end)
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=lib/common.sh
+. "$HERE/lib/common.sh"
+# shellcheck source=lib/topology.sh
+. "$HERE/lib/topology.sh"
+# shellcheck source=lib/static.sh
+. "$HERE/lib/static.sh"
+# shellcheck source=lib/oci.sh
+. "$HERE/lib/oci.sh"
+# shellcheck source=lib/postgres.sh
+. "$HERE/lib/postgres.sh"
+# shellcheck source=lib/redis.sh
+. "$HERE/lib/redis.sh"
+# shellcheck source=lib/lb.sh
+. "$HERE/lib/lb.sh"
+# shellcheck source=lib/lb_tests.sh
+. "$HERE/lib/lb_tests.sh"
+# shellcheck source=lib/keepalived.sh
+. "$HERE/lib/keepalived.sh"
+# shellcheck source=lib/install.sh
+. "$HERE/lib/install.sh"
+
+DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
+# The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
+INSTALL_FIXTURE=${E2E_INSTALL_FIXTURE:-fixtures/valid/shared-storage-debian12-two-lbs.yaml}
+CURRENT_FIXTURE=suite
+RUN_ID=$(($$ % 100000))
+CLIENT_NS=""
+T_START=$(ms)
+
+# ns_of HOST: the namespace of a host of the current fixture.
+ns_of() { printf 'he%s-%s' "$RUN_ID" "$1"; }
+
+finish() {
+  local rc=$?
+  cleanup
+  if [ "${E2E_KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+  return "$rc"
+}
+
+summary() {
+  local f
+  printf '\n=== Summary (%s s)\n' "$(( ($(ms) - T_START) / 1000 ))"
+  for f in "${FAILURES[@]}"; do printf 'FAILED: %s\n' "$f"; done
+  printf '%s passed, %s failed\n' "$PASSED" "$FAILED"
+  [ "$FAILED" -eq 0 ]
+}
+
+# preflight: root, the programs the suite runs. Outside CI, a machine that cannot run the
+# suite skips it (with the reason); in CI that is a failure.
+preflight() {
+  local missing=() t
+  section "Preflight"
+  if [ "$(id -u)" -ne 0 ]; then
+    if [ "${CI:-}" = true ]; then setup_fail "the e2e suite needs root (network namespaces)"; summary; exit 1; fi
+    echo "SKIP: the e2e suite needs root (network namespaces, PostgreSQL as the postgres user)"
+    summary; exit 0
+  fi
+  if ! out="$(bash "$ROOT/scripts/install-test-deps.sh" 2>&1)"; then
+    setup_fail "scripts/install-test-deps.sh" "$(tail -n 5 <<<"$out")"
+  fi
+  for t in ip nginx docker-registry skopeo redis-server redis-cli psql keepalived shellcheck openssl \
+           curl ss runuser "$PG_BIN/initdb" "$PG_BIN/pg_ctl" cargo tar gzip sha256sum awk; do
+    command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "${CI:-}" = true ]; then setup_fail "missing tools: ${missing[*]}"; summary; exit 1; fi
+    echo "SKIP: missing tools: ${missing[*]} (run scripts/install-test-deps.sh as root)"
+    summary; exit 0
+  fi
+  pass "tools present: nginx $(nginx -v 2>&1 | sed 's/.*\///'), docker-registry $(docker-registry --version | awk '{print $3}'), skopeo $(skopeo --version | awk '{print $3}'), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), keepalived $(keepalived --version 2>&1 | head -n1 | awk '{print $2}')"
+  if out="$(cd "$HERE" && shellcheck -x -f gcc run.sh lib/in-root.sh lib/systemctl-shim.sh 2>&1)"; then
+    pass "the suite's own scripts pass shellcheck"
+  else fail "shellcheck of tests/e2e" "$out"; fi
+  if out="$(cd "$ROOT" && cargo build -q -p harbor-ha-cli 2>&1)"; then pass "cargo build -p harbor-ha-cli"
+  else setup_fail "cargo build -p harbor-ha-cli" "$(tail -n 10 <<<"$out")"; summary; exit 1; fi
+  HARBOR_HA="$ROOT/target/debug/harbor-ha"
+}
+
+# render FIXTURE OUT: the bundle, with every secret the fixture takes from the environment
+# set (to a test value unless already exported).
+render() {
+  local fixture=$1 out=$2 v i=0 out_msg
+  for v in $(fixture_env_names "$fixture"); do
+    i=$((i + 1))
+    [ -n "${!v:-}" ] || export "$v=E2e-Secret-${i}x"
+  done
+  out_msg="$("$HARBOR_HA" render "$fixture" --out "$out" 2>&1)" || { echo "$out_msg"; return 1; }
+}
+
+# net_setup: one namespace per host (the topology's address and interface name) and the client.
+net_setup() {
+  local fi=$1 br h i=0
+  br="he${RUN_ID}b$fi"
+  net_bridge "$br" || return 1
+  for h in "${HOSTS[@]}"; do
+    i=$((i + 1))
+    net_host "$(ns_of "$h")" "$br" "he${RUN_ID}v$fi$i" "${IFACE[$h]}" "${ADDR[$h]}/$PREFIX_LEN" || return 1
+  done
+  CLIENT_NS="$(ns_of client)"
+  net_host "$CLIENT_NS" "$br" "he${RUN_ID}v${fi}c" eth0 "$CLIENT_ADDR/$PREFIX_LEN" || return 1
+}
+
+run_fixture() {
+  local fixture=$1 fi=$2 work bundle out h
+  CURRENT_FIXTURE="$(basename "$fixture" .yaml)"
+  section "Fixture $fixture"
+  work="$WORK/$CURRENT_FIXTURE"
+  bundle="$work/bundle"
+  mkdir -p "$work"
+  if ! out="$(render "$ROOT/$fixture" "$bundle")"; then setup_fail "harbor-ha render $fixture" "$out"; return 1; fi
+  pass "rendered $fixture"
+  test_static_scripts "$bundle"
+  if ! quiet topo_load "$bundle" "$ROOT/$fixture"; then setup_fail "reading the topology" "$LAST_OUT"; return 1; fi
+  for h in "${HOSTS[@]}"; do log "host $h ${ADDR[$h]}/$PREFIX_LEN on ${IFACE[$h]} [${ROLES[$h]}]"; done
+  log "client ${CLIENT_ADDR}/$PREFIX_LEN${VIP:+, VIP $VIP}"
+  if ! quiet net_setup "$fi"; then setup_fail "network namespaces" "$LAST_OUT"; cleanup; return 1; fi
+  pass "network namespaces: ${#HOSTS[@]} hosts and the client on a bridge"
+
+  test_postgres "$bundle" "$work" "$CLIENT_NS"
+  test_redis "$bundle" "$work" "$CLIENT_NS"
+  if lb_setup "$bundle" "$work"; then
+    test_push_pull
+    test_negative_control
+    test_keepalived "$bundle" "$work"
+    # Last: nginx's fail_timeout mark after a kill would hide the secret problem above.
+    test_registry_failover
+  fi
+  cleanup
+  NGINX_PID=() REG_PID=()
+}
+
+main() {
+  local fixtures=("$@") i=0 f
+  [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
+  # --install-only: only the install scripts (development).
+  [ "${fixtures[0]}" = --install-only ] && fixtures=()
+  WORK="$(mktemp -d /tmp/harbor-ha-e2e.XXXXXX)"
+  chmod 711 "$WORK"
+  trap finish EXIT
+  trap 'exit 130' INT TERM
+  preflight
+  for f in ${fixtures[@]+"${fixtures[@]}"}; do
+    i=$((i + 1))
+    run_fixture "$f" "$i"
+  done
+  if [ "${E2E_INSTALL:-1}" = 1 ]; then
+    CURRENT_FIXTURE="install:$(basename "$INSTALL_FIXTURE" .yaml)"
+    test_install_scripts "$INSTALL_FIXTURE"
+  fi
+  summary
+}
+
+main "$@"
