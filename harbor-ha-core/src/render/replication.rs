@@ -10,13 +10,14 @@
 //!   with `dest_registry`) or by `to` (`mode: pull`: endpoint for `from`, `src_registry`).
 //!   A dual-master site holds its edges on both nodes.
 //!
-//! Files, per holding site (`<t>` is `` for a site, `nodes/<node>/` for a dual-master node):
-//! - `replication/<site>/<t>registries/<name>.json`: `POST /registries` body (the
+//! Files, per holding site (`<t>/` is nothing for a site, `nodes/<node>/` for each node of
+//! a dual-master site):
+//! - `replication/<site>/<t>/registries/<name>.json`: `POST /registries` body (the
 //!   credential's `access_key`/`access_secret` are added by apply.sh at apply time);
-//! - `replication/<site>/<t>registries/<name>.update.json`: `PUT /registries/{id}` body
+//! - `replication/<site>/<t>/registries/<name>.update.json`: `PUT /registries/{id}` body
 //!   (flat `credential_type`, `access_key`, `access_secret` in every version);
-//! - `replication/<site>/<t>policies/<name>.json`: `POST`/`PUT /replication/policies` body;
-//!   the registry is named (`{"name": …}`) and apply.sh adds its `id`;
+//! - `replication/<site>/<t>/policies/<name>.json`: `POST`/`PUT /replication/policies`
+//!   body; the registry is named (`{"name": …}`) and apply.sh adds its `id`;
 //! - `replication/<site>/apply.sh`: idempotent create-or-update through the API;
 //! - `replication/<site>/check-dns.sh`: run on a node of the site: the names its Harbor
 //!   containers must resolve and reach (Docker's DNS ignores the host's /etc/hosts).
@@ -265,7 +266,7 @@ struct PolicyObj {
 struct TargetPlan {
     /// `site` or `site/node`.
     label: String,
-    /// `` or `nodes/<node>/`.
+    /// Where its JSON files are, under `replication/<site>/`: empty, or `nodes/<node>/`.
     dir: String,
     /// The API's base URL by default.
     default_url: String,
@@ -281,8 +282,8 @@ struct SitePlan<'a> {
     api: ApiFlavor,
     admin: SecretRef,
     targets: Vec<TargetPlan>,
-    /// Extra URLs the site's containers must reach (dual master: its own external_url,
-    /// which the peer's registry names as token service).
+    /// Dual master: the site's own external_url (ping path), which the containers must
+    /// reach too, because the peer's registry names it as token service.
     realm: Option<String>,
 }
 
@@ -1448,7 +1449,8 @@ fn readme(plans: &[&SitePlan]) -> String {
                 "Each node has its own database, so each gets its own objects, through its own address \
                  (run `apply.sh` on a node of the site: the nodes' firewall lets in only the load \
                  balancers and the peer). An event-based push with deletion keeps the peer in step; the \
-                 hourly scheduled push catches up what a failed event push missed.\n\n",
+                 hourly scheduled push catches up what a failed event push missed. The endpoints log \
+                 in with the admin account: run `apply.sh` again after changing its password.\n\n",
             );
         }
         for t in &p.targets {
