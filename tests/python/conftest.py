@@ -89,3 +89,12 @@ def seed_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     yield env
+
+
+@pytest.fixture
+def seed_secrets_dir(secrets_template: Path, tmp_path: Path) -> Path:
+    """A secrets directory holding the seed example's site (`prod`), so that rendering does
+    not generate a 4096-bit RSA key (seconds) in tests that are not about generation."""
+    d = tmp_path / "stored-secrets"
+    seed_secrets(secrets_template, d, ["prod"])
+    return d

@@ -16,7 +16,7 @@ import harbor_ha
 SEED = ROOT / "fixtures/examples/seed.yaml"
 
 
-def test_the_three_loaders_give_the_same_topology(seed_env: dict[str, str], tmp_path: Path) -> None:
+def test_the_three_loaders_give_the_same_topology(seed_env: dict[str, str], seed_secrets_dir: Path) -> None:
     text = SEED.read_text()
     a = harbor_ha.load(SEED)
     b = harbor_ha.load(str(SEED))
@@ -24,9 +24,8 @@ def test_the_three_loaders_give_the_same_topology(seed_env: dict[str, str], tmp_
     d = harbor_ha.from_dict(yaml.safe_load(text))
     assert a.sites == b.sites == c.sites == d.sites == ["prod"]
     assert repr(a) == "Topology(sites=['prod'])"
-    secrets = tmp_path / "secrets"
+    secrets = seed_secrets_dir
     first = a.render(secrets_dir=secrets)
-    first.write(tmp_path)
     for t in (b, c, d):
         assert t.render(secrets_dir=secrets) == first
 
@@ -64,8 +63,8 @@ def test_dict_diagnostics_have_paths_but_no_positions() -> None:
     assert [d for d in diags if d.code == "HA003"][0].line is not None
 
 
-def test_bundle_is_a_read_only_mapping_of_files(seed_env: dict[str, str]) -> None:
-    b = harbor_ha.load(SEED).render()
+def test_bundle_is_a_read_only_mapping_of_files(seed_env: dict[str, str], seed_secrets_dir: Path) -> None:
+    b = harbor_ha.load(SEED).render(secrets_dir=seed_secrets_dir)
     assert isinstance(b, collections.abc.Mapping)
     assert len(b) == len(list(b)) == len(b.keys()) == len(b.values()) == len(b.items()) > 10
     path = next(p for p in b if p.endswith("install.sh"))
@@ -99,14 +98,20 @@ def test_render_with_the_same_secrets_dir_is_deterministic(seed_env: dict[str, s
             assert (tmp_path / "out" / p).read_text() == f.content
 
 
-def test_fresh_secrets_differ_between_renders(seed_env: dict[str, str]) -> None:
+def test_secrets_missing_from_secrets_dir_are_generated(seed_env: dict[str, str], seed_secrets_dir: Path) -> None:
     t = harbor_ha.load(SEED)
-    a, b = t.render(), t.render()
-    assert a["secrets/prod/core_secret"] != b["secrets/prod/core_secret"]
+    # A secrets_dir without the site's directory generates, like None (which the test
+    # above covers).
+    fresh = t.render(secrets_dir=seed_secrets_dir / "nothing-here")
+    stored = t.render(secrets_dir=seed_secrets_dir)
+    for name in ("core_secret", "token_private_key.pem"):
+        assert fresh[f"secrets/prod/{name}"] != stored[f"secrets/prod/{name}"]
 
 
-def test_write_replaces_a_bundle_but_not_another_directory(seed_env: dict[str, str], tmp_path: Path) -> None:
-    b = harbor_ha.load(SEED).render()
+def test_write_replaces_a_bundle_but_not_another_directory(
+    seed_env: dict[str, str], seed_secrets_dir: Path, tmp_path: Path
+) -> None:
+    b = harbor_ha.load(SEED).render(secrets_dir=seed_secrets_dir)
     out = tmp_path / "out"
     b.write(out)
     b.write(out)  # a previous bundle is replaced

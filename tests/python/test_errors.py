@@ -161,26 +161,25 @@ def test_invalid_topology_validates_and_refuses_to_render() -> None:
     assert "HA003" in str(info.value) and "hint:" in str(info.value)
 
 
-def test_unresolvable_secret_is_sc002_at_render(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unresolvable_secret_is_sc002_at_render(monkeypatch: pytest.MonkeyPatch, seed_secrets_dir: Path) -> None:
     for k in ("HARBOR_ADMIN_PASSWORD", "HARBOR_DB_PASSWORD", "HARBOR_REDIS_PASSWORD"):
         monkeypatch.delenv(k, raising=False)
     with pytest.raises(harbor_ha.ValidationError) as info:
-        harbor_ha.loads(SEED).render()
+        harbor_ha.loads(SEED).render(secrets_dir=seed_secrets_dir)
     d = info.value.diagnostics[0]
     assert d.code == "SC002" and d.line is not None
     assert "HARBOR_" in d.message
 
 
-def test_malformed_stored_secrets(seed_env: dict[str, str], tmp_path: Path) -> None:
+def test_malformed_stored_secrets(seed_env: dict[str, str], seed_secrets_dir: Path) -> None:
     t = harbor_ha.loads(SEED)
-    t.render().write(tmp_path / "out")
-    (tmp_path / "out/secrets/prod/core_secret").write_text("short\n")
+    (seed_secrets_dir / "prod/core_secret").write_text("short\n")
     with pytest.raises(ValueError, match="core_secret.*malformed") as info:
-        t.render(secrets_dir=tmp_path / "out" / "secrets")
+        t.render(secrets_dir=seed_secrets_dir)
     assert "short" not in str(info.value)
-    (tmp_path / "out/secrets/prod/core_secret").unlink()
+    (seed_secrets_dir / "prod/core_secret").unlink()
     with pytest.raises(FileNotFoundError):
-        t.render(secrets_dir=tmp_path / "out" / "secrets")
+        t.render(secrets_dir=seed_secrets_dir)
 
 
 def test_exception_hierarchy() -> None:

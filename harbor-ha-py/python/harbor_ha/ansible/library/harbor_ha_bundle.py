@@ -42,6 +42,10 @@ options:
     default: false
 notes:
   - Supports check mode.
+  - Keep secrets out of O(topology_dict) (use C({env: VAR}) or C({file: PATH})): module
+    arguments appear in verbose output.
+  - The failure message lists one finding per line; C(ANSIBLE_CALLBACK_RESULT_FORMAT=yaml)
+    shows it as lines rather than JSON escapes.
 """
 
 EXAMPLES = r"""
