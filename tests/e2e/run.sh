@@ -7,6 +7,7 @@
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
 #        E2E_KEEP=1    keep the work directory (printed at the end)
+#        E2E_POST_RENDER='CMD'  run CMD on each rendered bundle ($1): break a file on purpose
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR
 
@@ -30,6 +31,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/lb_tests.sh"
 # shellcheck source=lib/keepalived.sh
 . "$HERE/lib/keepalived.sh"
+# shellcheck source=lib/docker_user.sh
+. "$HERE/lib/docker_user.sh"
 # shellcheck source=lib/install.sh
 . "$HERE/lib/install.sh"
 
@@ -42,10 +45,16 @@ CLIENT_NS=""
 T_START=$(ms)
 
 # ns_of HOST: the namespace of a host of the current fixture.
-ns_of() { printf 'he%s-%s' "$RUN_ID" "$1"; }
+NS_TAG="he$RUN_ID"
+ns_of() { printf '%s-%s' "$NS_TAG" "$1"; }
+INSTALL_PID=""
 
 finish() {
   local rc=$?
+  if [ -n "$INSTALL_PID" ] && alive "$INSTALL_PID"; then
+    kill -TERM "$INSTALL_PID" 2>/dev/null
+    wait "$INSTALL_PID" 2>/dev/null
+  fi
   cleanup
   if [ "${E2E_KEEP:-0}" = 1 ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
   return "$rc"
@@ -73,7 +82,7 @@ preflight() {
     setup_fail "scripts/install-test-deps.sh" "$(tail -n 5 <<<"$out")"
   fi
   for t in ip nginx docker-registry skopeo redis-server redis-cli psql keepalived shellcheck openssl \
-           curl ss runuser "$PG_BIN/initdb" "$PG_BIN/pg_ctl" cargo tar gzip sha256sum awk; do
+           curl ss runuser iptables socat systemctl systemd-analyze unshare chroot apt-get "$PG_BIN/initdb" "$PG_BIN/pg_ctl" cargo tar gzip sha256sum awk; do
     command -v "$t" >/dev/null 2>&1 || missing+=("$t")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -91,14 +100,25 @@ preflight() {
 }
 
 # render FIXTURE OUT: the bundle, with every secret the fixture takes from the environment
-# set (to a test value unless already exported).
+# set (to a test value unless already exported). Each fixture is rendered once per run
+# (under $WORK/renders) and copied: the token key pair takes seconds in a debug build.
 render() {
-  local fixture=$1 out=$2 v i=0 out_msg
-  for v in $(fixture_env_names "$fixture"); do
-    i=$((i + 1))
-    [ -n "${!v:-}" ] || export "$v=E2e-Secret-${i}x"
-  done
-  out_msg="$("$HARBOR_HA" render "$fixture" --out "$out" 2>&1)" || { echo "$out_msg"; return 1; }
+  local fixture=$1 out=$2 v i=0 out_msg cache
+  cache="$WORK/renders/$(basename "$fixture" .yaml)"
+  if [ ! -d "$cache" ]; then
+    for v in $(fixture_env_names "$fixture"); do
+      i=$((i + 1))
+      [ -n "${!v:-}" ] || export "$v=E2e-Secret-${i}x"
+    done
+    mkdir -p "$WORK/renders"
+    out_msg="$("$HARBOR_HA" render "$fixture" --out "$cache.tmp" 2>&1)" || { echo "$out_msg"; return 1; }
+    mv "$cache.tmp" "$cache"
+  fi
+  mkdir -p "$(dirname "$out")"
+  cp -a "$cache" "$out"
+  # E2E_POST_RENDER: a shell command run on each bundle ($1), e.g. to break a file on purpose
+  # and see that the suite catches it.
+  if [ -n "${E2E_POST_RENDER:-}" ]; then bash -c "$E2E_POST_RENDER" post-render "$out" || return 1; fi
 }
 
 # net_setup: one namespace per host (the topology's address and interface name) and the client.
@@ -138,9 +158,22 @@ run_fixture() {
     test_keepalived "$bundle" "$work"
     # Last: nginx's fail_timeout mark after a kill would hide the secret problem above.
     test_registry_failover
+    test_docker_user "$bundle" "$work"
   fi
   cleanup
   NGINX_PID=() REG_PID=()
+}
+
+# install_job: the install-script tests, run in a background subshell with their own counts
+# and their own teardown.
+install_job() {
+  trap cleanup EXIT
+  trap 'exit 143' TERM INT
+  PASSED=0 FAILED=0 FAILURES=() NS_TAG="he${RUN_ID}i"
+  CURRENT_FIXTURE="install:$(basename "$INSTALL_FIXTURE" .yaml)"
+  test_install_scripts "$INSTALL_FIXTURE"
+  printf '%s %s\n' "$PASSED" "$FAILED" >"$WORK/install.counts"
+  printf '%s\n' ${FAILURES[@]+"${FAILURES[@]}"} >"$WORK/install.failures"
 }
 
 main() {
@@ -153,13 +186,29 @@ main() {
   trap finish EXIT
   trap 'exit 130' INT TERM
   preflight
+  # The install scripts run in the background, in namespaces and roots of their own (they
+  # mostly wait on dpkg, the fixtures on timers); their report is printed after the fixtures'.
+  if [ "${E2E_INSTALL:-1}" = 1 ]; then
+    # Rendered here, once: the background job and the fixture run then share the render.
+    render "$ROOT/$INSTALL_FIXTURE" "$WORK/renders.check" >/dev/null 2>&1 || true
+    install_job >"$WORK/install.out" 2>&1 &
+    INSTALL_PID=$!
+  fi
   for f in ${fixtures[@]+"${fixtures[@]}"}; do
     i=$((i + 1))
     run_fixture "$f" "$i"
   done
-  if [ "${E2E_INSTALL:-1}" = 1 ]; then
-    CURRENT_FIXTURE="install:$(basename "$INSTALL_FIXTURE" .yaml)"
-    test_install_scripts "$INSTALL_FIXTURE"
+  if [ -n "$INSTALL_PID" ]; then
+    wait "$INSTALL_PID"
+    INSTALL_PID=""
+    cat "$WORK/install.out"
+    CURRENT_FIXTURE=install
+    if [ -s "$WORK/install.counts" ]; then
+      local p n line
+      read -r p n <"$WORK/install.counts"
+      PASSED=$((PASSED + p)) FAILED=$((FAILED + n))
+      while IFS= read -r line; do [ -n "$line" ] && FAILURES+=("$line"); done <"$WORK/install.failures"
+    else fail "the install-script tests did not finish"; fi
   fi
   summary
 }

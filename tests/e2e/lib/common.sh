@@ -16,7 +16,7 @@ STARTED_PGDATA=()
 CREATED_MOUNTS=()
 
 log() { printf '       %s\n' "$*"; }
-section() { printf '\n=== %s\n' "$*"; }
+section() { printf '\n=== %s   [%s s]\n' "$*" "$(( ($(ms) - T_START) / 1000 ))"; }
 pass() { PASSED=$((PASSED + 1)); printf 'PASS   %s\n' "$*"; }
 fail() {
   FAILED=$((FAILED + 1))
@@ -41,10 +41,10 @@ setup_fail() { fail "setup: $1" "${@:2}"; }
 # recorded), its output kept in $LAST_OUT instead of printed.
 LAST_OUT=""
 quiet() {
-  local rc
-  "$@" >"$WORK/.last.out" 2>&1
+  local rc f="$WORK/.last.out.$BASHPID"
+  "$@" >"$f" 2>&1
   rc=$?
-  LAST_OUT="$(cat "$WORK/.last.out")"
+  LAST_OUT="$(cat "$f")"
   return "$rc"
 }
 
@@ -93,6 +93,11 @@ port_free() {
 # port_open NS ADDR PORT: something listens on ADDR:PORT in namespace NS.
 port_open() {
   ip netns exec "$1" ss -Htln "src $2:$3" 2>/dev/null | grep -q .
+}
+
+# tcp_open NS ADDR PORT: a TCP connection from namespace NS to ADDR:PORT succeeds within 2 s.
+tcp_open() {
+  ip netns exec "$1" timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$2" "$3" 2>/dev/null
 }
 
 # --- network namespaces -------------------------------------------------------------------

@@ -88,8 +88,8 @@ test_install_scripts() {
   mkdir -p "$INSTALL_WORK"
   if ! out="$(render "$ROOT/$fixture" "$INSTALL_BUNDLE")"; then setup_fail "harbor-ha render $fixture" "$out"; return 1; fi
   if ! quiet topo_load "$INSTALL_BUNDLE" "$ROOT/$fixture"; then setup_fail "reading the topology" "$LAST_OUT"; return 1; fi
-  # The first LB, and the PostgreSQL and Redis hosts (deduplicated).
-  for h in "$(hosts_with lb | head -n1)" "$(hosts_with postgres | head -n1)" "$(hosts_with redis | head -n1)"; do
+  # The LBs, and the PostgreSQL and Redis hosts (deduplicated).
+  for h in $(hosts_with lb) "$(hosts_with postgres | head -n1)" "$(hosts_with redis | head -n1)"; do
     [ -n "$h" ] || continue
     case " ${targets[*]} " in *" $h "*) ;; *) targets+=("$h") ;; esac
   done
@@ -110,6 +110,9 @@ test_install_scripts() {
     quiet net_host "$(ns_of "$h")" "$br" "he${RUN_ID}v$fi$i" "${IFACE[$h]}" "${ADDR[$h]}/$PREFIX_LEN" ||
       { setup_fail "namespace of $h" "$LAST_OUT"; cleanup; return 1; }
   done
+  CLIENT_NS="$(ns_of client)"
+  quiet net_host "$CLIENT_NS" "$br" "he${RUN_ID}v${fi}c" eth0 "$CLIENT_ADDR/$PREFIX_LEN" ||
+    { setup_fail "namespace of the client" "$LAST_OUT"; cleanup; return 1; }
   for h in "${targets[@]}"; do
     quiet install_root "$h" || { setup_fail "disposable root (overlay) for $h" "$LAST_OUT"; cleanup; return 1; }
   done
@@ -151,41 +154,105 @@ test_install_scripts() {
     else fail "$h: run 2 modified files" "$changed"; fi
     install_after_checks "$h"
   done
+  install_vip_checks
   if [ "$(install_host_sysctls "${targets[@]}")" = "$host_before" ]; then
     pass "this machine's kernel settings are unchanged ($(install_host_sysctls "${targets[@]}" | tr / . | paste -sd' '))"
   else fail "the install scripts changed this machine's kernel settings" "$host_before" "$(install_host_sysctls "${targets[@]}")"; fi
-  log "systemctl calls of the scripts: $(cat "$INSTALL_WORK"/*/root/var/log/harbor-ha-e2e-systemctl.log 2>/dev/null | sort | uniq -c | sort -rn | awk '{ $1 = $1 "x"; print }' | paste -sd';' | cut -c1-400)"
+  verify_node_units
+  for h in "${targets[@]}"; do
+    log "$h: systemctl calls that acted (both runs): $(grep -v ' is-' "$INSTALL_WORK/$h/root/var/log/harbor-ha-e2e-systemctl.log" 2>/dev/null | sed 's/^systemctl //' | paste -sd',')"
+  done
   cleanup
 }
 
-# install_after_checks HOST: what the scripts set up answers, from inside the host's namespace.
-install_after_checks() {
-  local h=$1 ns addr out pw yml node
-  ns=$(ns_of "$h") addr=${ADDR[$h]}
+# verify_node_units: the first Harbor node's systemd units, checked statically (its install.sh
+# needs Docker and Harbor's offline installer): systemd-analyze verify in an overlay root
+# holding the node's bundle files at their paths.
+verify_node_units() {
+  local node unit out d drop
   node="$(hosts_with harbor | head -n1)"
+  [ -n "$node" ] || return 0
+  quiet install_root "$node" || { setup_fail "disposable root for $node" "$LAST_OUT"; return 1; }
+  d="$INSTALL_WORK/$node/root"
+  cp -a "$INSTALL_BUNDLE/hosts/$node/files/." "$d/"
+  while IFS= read -r unit; do
+    if out="$(systemd-analyze verify --root="$d" "/etc/systemd/system/$unit" 2>&1)"; then
+      pass "$node: systemd-analyze verify $unit (static: no systemd as PID 1, no Docker here)"
+    else fail "$node: systemd-analyze verify rejects $unit" "$out"; fi
+  done < <(find "$INSTALL_BUNDLE/hosts/$node/files/etc/systemd/system" -maxdepth 1 -name '*.service' -printf '%f\n' 2>/dev/null | sort)
+  drop="$(cd "$INSTALL_BUNDLE/hosts/$node/files" && find etc/systemd/system -mindepth 2 -name '*.conf' 2>/dev/null | paste -sd' ')"
+  [ -z "$drop" ] || log "$node: drop-ins not verifiable without their unit (no Docker here): $drop"
+}
+
+# install_after_checks HOST: what the scripts set up answers, through the firewall the
+# script enabled: from a Harbor node's namespace (allowed) and from the client (not allowed,
+# except the LB's 80/443).
+install_after_checks() {
+  local h=$1 addr out pw yml node node_ns port user
+  addr=${ADDR[$h]}
+  node="$(hosts_with harbor | head -n1)"
+  node_ns=$(ns_of "$node")
   yml="$(harbor_yml "$INSTALL_BUNDLE" "$node")"
   case " ${ROLES[$h]} " in *" postgres "*)
-    out="$(ip netns exec "$ns" "$PG_BIN/pg_isready" -h "$addr" -p "$(yml_value "$yml" port external_database)" 2>&1)" &&
-      pass "$h: the PostgreSQL cluster the script configured accepts connections on $addr" ||
-      fail "$h: PostgreSQL is not accepting connections on $addr" "$out"
-    out="$(ip netns exec "$ns" env PGPASSWORD="$(yml_value "$yml" password external_database)" "$PG_BIN/psql" -X -w -h 127.0.0.1 \
-      -U "$(yml_value "$yml" username external_database)" -d "$(yml_value "$yml" db_name external_database)" -tAc 'SELECT current_user' 2>&1)"
-    [ "$out" = "$(yml_value "$yml" username external_database)" ] &&
-      pass "$h: the role and database the script created accept harbor.yml's credentials" ||
-      fail "$h: harbor.yml's database credentials do not work on the installed cluster" "$out" ;;
+    port="$(yml_value "$yml" port external_database)" user="$(yml_value "$yml" username external_database)"
+    out="$(pg_as "$node_ns" "$addr" "$port" "$user" "$(yml_value "$yml" password external_database)" \
+      "$(yml_value "$yml" db_name external_database)" 'SELECT current_user')"
+    [ "$out" = "$user" ] &&
+      pass "$h: $node reaches the installed PostgreSQL on $addr:$port through ufw and logs in with harbor.yml's credentials" ||
+      fail "$h: $node cannot use the installed PostgreSQL on $addr:$port" "$out"
+    ! tcp_open "$CLIENT_NS" "$addr" "$port" && pass "$h: ufw drops the client ($CLIENT_ADDR) at $addr:$port" ||
+      fail "$h: the client ($CLIENT_ADDR) opens a TCP connection to PostgreSQL $addr:$port" ;;
   esac
   case " ${ROLES[$h]} " in *" redis "*)
     pw="$(yml_value "$yml" password external_redis)"
-    out="$(ip netns exec "$ns" env REDISCLI_AUTH="$pw" timeout 5 redis-cli --no-auth-warning -h "$addr" PING 2>&1)"
-    [ "$out" = PONG ] && pass "$h: the Redis the script started answers PONG with the password on $addr" ||
-      fail "$h: Redis does not answer on $addr" "$out" ;;
+    port="$(yml_value "$yml" host external_redis)"
+    [[ $port == *:* ]] && port=${port##*:} || port="$(yml_value "$yml" port external_redis)"
+    port=${port:-6379}
+    out="$(redis_cli "$node_ns" "$addr" "$port" "$pw" PING)"
+    [ "$out" = PONG ] && pass "$h: $node gets PONG from the installed Redis on $addr:$port through ufw" ||
+      fail "$h: $node cannot use the installed Redis on $addr:$port" "$out"
+    ! tcp_open "$CLIENT_NS" "$addr" "$port" && pass "$h: ufw drops the client ($CLIENT_ADDR) at $addr:$port" ||
+      fail "$h: the client ($CLIENT_ADDR) opens a TCP connection to Redis $addr:$port" ;;
   esac
   case " ${ROLES[$h]} " in *" lb "*)
-    out="$(ip netns exec "$ns" curl -fsk --max-time 3 "https://$addr/harbor-ha-health" 2>&1)" &&
-      pass "$h: the nginx the script started answers https://$addr/harbor-ha-health" ||
-      fail "$h: nginx does not answer on $addr" "$out" ;;
+    out="$(ip netns exec "$CLIENT_NS" curl -fsk --max-time 3 "https://$addr/harbor-ha-health" 2>&1)" &&
+      pass "$h: the client gets the installed nginx's https://$addr/harbor-ha-health through ufw" ||
+      fail "$h: the client does not reach the installed nginx on $addr:443" "$out" ;;
   esac
-  out="$(ip netns exec "$ns" iptables -S INPUT 2>&1)"
+  out="$(ip netns exec "$(ns_of "$h")" iptables -S INPUT 2>&1)"
   grep -q -- '-j ufw-before-input' <<<"$out" && pass "$h: ufw's rules are loaded (in the host's namespace only)" ||
     fail "$h: ufw's rules are not loaded in $h's namespace" "$out"
+}
+
+# install_vip_checks: with both LBs installed (ufw on, keepalived started by install.sh), the
+# VRRP adverts pass the firewalls: exactly one LB holds the VIP, and the client reaches it.
+install_vip_checks() {
+  local lbs=() holders lb out
+  mapfile -t lbs < <(hosts_with lb)
+  [ "${#lbs[@]}" -eq 2 ] && [ -n "$VIP" ] || return 0
+  holders=""
+  wait_until 10 install_one_vip_holder "${lbs[@]}"
+  for lb in "${lbs[@]}"; do
+    ip -n "$(ns_of "$lb")" -4 -o addr show | grep -q " inet $VIP/" && holders+="$lb "
+  done
+  # An advert the firewall drops is not always seen: once the backup has sent adverts of its
+  # own, conntrack lets the peer's in as replies. So the rule itself is checked too.
+  for lb in "${lbs[@]}"; do
+    local peer=${lbs[0]}
+    [ "$lb" = "$peer" ] && peer=${lbs[1]}
+    out="$(ip netns exec "$(ns_of "$lb")" iptables -S ufw-user-input 2>&1)"
+    grep -Eq -- "-s ${ADDR[$peer]}(/32)? -p (vrrp|112) -j ACCEPT" <<<"$out" &&
+      pass "$lb: ufw accepts VRRP from $peer (${ADDR[$peer]})" ||
+      fail "$lb: ufw has no rule for VRRP from $peer (${ADDR[$peer]})" "$out"
+  done
+  [ "$holders" = "${lbs[0]} " ] && pass "installed LBs (ufw on both): exactly ${lbs[0]} holds the VIP $VIP (no split brain)" ||
+    fail "installed LBs: the VIP $VIP is held by: ${holders:-nobody} (expected ${lbs[0]} alone)"
+  out="$(ip netns exec "$CLIENT_NS" curl -fsk --max-time 3 "https://$VIP/harbor-ha-health" 2>&1)" &&
+    pass "the client reaches https://$VIP/harbor-ha-health on the installed LBs" ||
+    fail "the client does not reach the VIP $VIP on the installed LBs" "$out"
+}
+install_one_vip_holder() {
+  local lb n=0
+  for lb in "$@"; do ip -n "$(ns_of "$lb")" -4 -o addr show | grep -q " inet $VIP/" && n=$((n + 1)); done
+  [ "$n" -eq 1 ]
 }

@@ -52,7 +52,7 @@ test_keepalived() {
     install -m 0644 "$conf" "${KA_DIR[$lb]}/keepalived.conf"
     install -m 0755 "$f/check_nginx.sh" "${KA_DIR[$lb]}/check_nginx.sh"
     if out="$(ka_run "$lb" -t -e -f /etc/keepalived/keepalived.conf 2>&1)"; then pass "keepalived -t -e accepts $lb's keepalived.conf"
-    else fail "keepalived -t -e rejects $lb's keepalived.conf" "$out"; fi
+    else fail "keepalived -t -e rejects $lb's keepalived.conf (in a namespace with ${IFACE[$lb]}, as the topology says)" "$out"; return 1; fi
     # The bundle's sysctl file (ip_nonlocal_bind), applied in this namespace only.
     f="$(find "$bundle/hosts/$lb/files/etc/sysctl.d" -name '*keepalived*' -type f | head -n1)"
     if [ -n "$f" ] && out="$(ip netns exec "$(ns_of "$lb")" sysctl -q -p "$f" 2>&1)"; then
@@ -75,6 +75,9 @@ test_keepalived() {
     fail "the VIP is not held by exactly ${LB_HOSTS[0]}: holders: $(vip_holders | paste -sd' ')" "$(tail -n 5 "${KA_DIR[${LB_HOSTS[0]}]}/keepalived.log")"
     return 1
   fi
+  out="$(grep -hE 'WARNING|SECURITY VIOLATION|[Uu]nknown keyword|not executable|insecure' "${KA_DIR[${LB_HOSTS[0]}]}/keepalived.log" "${KA_DIR[${LB_HOSTS[1]}]}/keepalived.log")"
+  [ -z "$out" ] && pass "keepalived logs no warning (script security, keywords) on either LB" ||
+    fail "keepalived warns about the configuration" "$out"
   out="$(via_vip)"
   [ "$out" = "$expect" ] && pass "the client reaches the registry through the VIP $VIP (digest matches)" ||
     fail "the client does not reach the registry through the VIP" "$out"
