@@ -38,6 +38,7 @@ pub mod render;
 pub mod schema;
 pub mod secrets;
 pub mod source;
+pub mod synthetic;
 pub mod validate;
 
 use std::path::{Path, PathBuf};
