@@ -191,3 +191,109 @@ fn secrets_never_reach_the_output() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `render` with the seed example's secrets in the environment.
+fn render_cmd(out: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["render", "fixtures/examples/seed.yaml", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = Command::new(env!("CARGO_BIN_EXE_harbor-ha"))
+        .args(&args)
+        .current_dir(root())
+        .env("HARBOR_ADMIN_PASSWORD", "Adm1n-Passw0rd")
+        .env("HARBOR_DB_PASSWORD", "db'pw\"$x")
+        .env("HARBOR_REDIS_PASSWORD", "redis pw")
+        .output()
+        .unwrap();
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn render_writes_a_bundle_and_keeps_its_secrets() {
+    let base = std::env::temp_dir().join(format!("hha-render-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let out = base.join("bundle");
+    let (c, o, e) = render_cmd(&out, &[]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(out.join("README.md").is_file() && out.join(".harbor-ha-bundle").is_file());
+    let key = std::fs::read_to_string(out.join("secrets/prod/token_private_key.pem")).unwrap();
+    let csrf = std::fs::read_to_string(out.join("secrets/prod/csrf_key")).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.join("secrets/prod/csrf_key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let before: Vec<(String, Vec<u8>)> = walk_files(&out);
+    // Rendering again into the same directory: same bytes, same secrets.
+    let (c, o, e) = render_cmd(&out, &[]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert_eq!(std::fs::read_to_string(out.join("secrets/prod/token_private_key.pem")).unwrap(), key);
+    assert_eq!(std::fs::read_to_string(out.join("secrets/prod/csrf_key")).unwrap(), csrf);
+    assert_eq!(walk_files(&out), before, "a second render changed the bundle");
+    // No secret in what the command printed.
+    assert!(!o.contains("Adm1n-Passw0rd") && !e.contains("Adm1n-Passw0rd"));
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn render_refuses_to_replace_a_foreign_directory() {
+    let base = std::env::temp_dir().join(format!("hha-foreign-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(base.join("precious")).unwrap();
+    std::fs::write(base.join("precious/notes.txt"), "keep me").unwrap();
+    let (c, _, e) = render_cmd(&base.join("precious"), &[]);
+    assert_eq!(c, 2);
+    assert!(e.contains("is not a harbor-ha bundle"), "{e}");
+    assert_eq!(std::fs::read_to_string(base.join("precious/notes.txt")).unwrap(), "keep me");
+    // A file given as --out.
+    std::fs::write(base.join("file"), "x").unwrap();
+    let (c, _, e) = render_cmd(&base.join("file"), &[]);
+    assert_eq!(c, 2, "{e}");
+    // --force replaces it.
+    let (c, o, e) = render_cmd(&base.join("precious"), &["--force"]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(!base.join("precious/notes.txt").exists());
+    // An unwritable parent: exit 2 with a message, nothing half-written.
+    let (c, _, e) = render_cmd(Path::new("/proc/harbor-ha-cannot-write-here"), &[]);
+    assert_eq!(c, 2);
+    assert!(e.contains("cannot write"), "{e}");
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn render_refuses_a_topology_with_errors_like_validate() {
+    let (c, out, _) = run(&["render", "fixtures/rules/HA003/trigger.yaml", "--out", "/tmp/hha-never-written"]);
+    let (_, validate_out, _) = run(&["validate", "fixtures/rules/HA003/trigger.yaml"]);
+    assert_eq!(c, 1);
+    assert_eq!(out, validate_out, "render must print the diagnostics exactly as validate does");
+    assert!(!Path::new("/tmp/hha-never-written").exists());
+}
+
+#[test]
+fn plan_lists_hosts_in_install_order() {
+    let (c, out, _) = run(&["plan", "fixtures/examples/seed.yaml"]);
+    assert_eq!(c, 0);
+    insta::with_settings!({snapshot_path => root().join("tests/snapshots/plan"), prepend_module_to_snapshot => false, omit_expression => true}, {
+        insta::assert_snapshot!("seed", out);
+    });
+    let order: Vec<&str> = ["store-1", "harbor-1", "harbor-2", "lb-1"].to_vec();
+    let pos: Vec<usize> = order.iter().map(|h| out.find(&format!(" {h} ")).unwrap()).collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{out}");
+}
+
+fn walk_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn go(base: &Path, d: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                go(base, &p, out);
+            } else {
+                out.push((p.strip_prefix(base).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut v = Vec::new();
+    go(dir, dir, &mut v);
+    v.sort();
+    v
+}
