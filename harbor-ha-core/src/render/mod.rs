@@ -309,7 +309,11 @@ pub fn plan(topo: &Topology) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     for site in &topo.sites {
-        let _ = writeln!(s, "site {} ({:?}, Harbor {})", site.name, site.mode, site.harbor.version);
+        let mode = match site.mode {
+            crate::model::spec::SiteMode::SharedStorage => "shared-storage",
+            crate::model::spec::SiteMode::Replication => "replication (dual master)",
+        };
+        let _ = writeln!(s, "site {} ({mode}, Harbor {})", site.name, site.harbor.version);
         let first = site.harbor_nodes().next().map(|h| h.index);
         let dummy =
             SiteSecrets::deterministic("plan", "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN CERTIFICATE-----\n");
