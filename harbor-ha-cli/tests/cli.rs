@@ -204,7 +204,11 @@ fn render_cmd(out: &Path, extra: &[&str]) -> (i32, String, String) {
         .env("HARBOR_REDIS_PASSWORD", "redis pw")
         .output()
         .unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]

@@ -18,7 +18,11 @@ const CASES: &[(&str, &str, &str)] = &[
     ("server_name: harbor.example.com", "server_name: \"x; include /etc/passwd\"", "IN002"),
     ("server_name: harbor.example.com", "server_name: \"harbor.example.com\\n    location /\"", "IN002"),
     ("certificate: /etc/nginx/ssl/harbor.example.com.crt", "certificate: \"/etc/x.crt; include /etc/passwd\"", "IN001"),
-    ("external_url: https://harbor.example.com", "external_url: \"https://harbor.example.com/$(touch /tmp/pwned)\"", "HB004"),
+    (
+        "external_url: https://harbor.example.com",
+        "external_url: \"https://harbor.example.com/$(touch /tmp/pwned)\"",
+        "HB004",
+    ),
     ("external_url: https://harbor.example.com", "external_url: \"https://x;touch$IFS/tmp/pwned\"", "HB004"),
     ("username: harbor", "username: \"harbor\\\"; DROP ROLE postgres; --\"", "IN003"),
     ("port: 5432\n", "port: 5432\n      db_name: \"registry'; DROP DATABASE x; --\"\n", "IN003"),
@@ -37,7 +41,10 @@ fn injections_are_refused_with_a_rule_code() {
             }
             Err(d) => vec![*d],
         };
-        assert!(diags.iter().any(|d| d.code.as_str() == *code && d.is_error()), "{to}: expected {code}, got {diags:#?}");
+        assert!(
+            diags.iter().any(|d| d.code.as_str() == *code && d.is_error()),
+            "{to}: expected {code}, got {diags:#?}"
+        );
         for d in &diags {
             assert!(d.line.is_some(), "{to}: {} without a position", d.code);
         }
