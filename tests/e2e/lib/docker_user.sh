@@ -33,7 +33,7 @@ test_docker_user() {
   ip netns exec "$ctr" socat "TCP-LISTEN:$port,fork,reuseaddr" SYSTEM:'echo ok' >/dev/null 2>&1 &
   pid=$!
   track "$pid"
-  wait_until 5 port_open "$ctr" 0.0.0.0 "$port" || { setup_fail "the simulated container does not listen"; return 1; }
+  wait_until 20 port_open "$ctr" 0.0.0.0 "$port" || { setup_fail "the simulated container does not listen"; return 1; }
   out="$(tcp_reply "$CLIENT_NS" "${ADDR[$node]}" "$port")"
   [ "$out" = ok ] || { setup_fail "without the filter the client does not reach the DNATed port ($out): the simulation is broken"; return 1; }
   pass "simulation: without the filter, the client reaches the container through the DNAT of ${ADDR[$node]}:$port"

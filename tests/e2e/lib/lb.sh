@@ -67,12 +67,12 @@ nginx_start() {
   local lb=$1 p=${NGINX_PREFIX[$1]} ns pid
   ns=$(ns_of "$lb")
   [ -n "${NGINX_PID[$lb]:-}" ] && stop_pid "${NGINX_PID[$lb]}"
-  port_free "$ns" 0.0.0.0 443 || { echo "port 443 already in use in $ns"; return 1; }
+  wait_until 10 port_free "$ns" 0.0.0.0 443 || { echo "port 443 already in use in $ns"; return 1; }
   ip netns exec "$ns" nginx -p "$p/" -c "$p/conf/nginx.conf" -e "$p/logs/error.log" >>"$p/logs/stdout.log" 2>&1 &
   pid=$!
   track "$pid"
   NGINX_PID[$lb]=$pid
-  wait_until 5 port_open "$ns" 0.0.0.0 443 && alive "$pid" || { tail -n 5 "$p/logs/error.log"; return 1; }
+  wait_until 20 port_open "$ns" 0.0.0.0 443 && alive "$pid" || { tail -n 5 "$p/logs/error.log"; return 1; }
 }
 
 # registry_start NODE SECRET STORAGE WORK: docker-registry on the node's address and
@@ -100,12 +100,12 @@ http:
   addr: ${ADDR[$node]}:$port
   secret: "$secret"
 EOF
-  port_free "$ns" "${ADDR[$node]}" "$port" || { echo "port ${ADDR[$node]}:$port already in use in $ns"; return 1; }
+  wait_until 10 port_free "$ns" "${ADDR[$node]}" "$port" || { echo "port ${ADDR[$node]}:$port already in use in $ns"; return 1; }
   ip netns exec "$ns" docker-registry serve "$cfg" >>"$work/registry-$node.log" 2>&1 &
   pid=$!
   track "$pid"
   REG_PID[$node]=$pid
-  wait_until 5 port_open "$ns" "${ADDR[$node]}" "$port" && alive "$pid" || { tail -n 5 "$work/registry-$node.log"; return 1; }
+  wait_until 20 port_open "$ns" "${ADDR[$node]}" "$port" && alive "$pid" || { tail -n 5 "$work/registry-$node.log"; return 1; }
 }
 declare -gA NODE_PORT=()
 

@@ -53,7 +53,7 @@ EOF
   ip netns exec "$ns" redis-server "$dir/redis.conf" >"$dir/stdout.log" 2>&1 &
   pid=$!
   track "$pid"
-  if ! wait_until 5 port_open "$ns" "$addr" "$port" || ! alive "$pid"; then
+  if ! wait_until 20 port_open "$ns" "$addr" "$port" || ! alive "$pid"; then
     fail "redis-server does not start with the bundle's redis.conf" "$(tail -n 8 "$dir/stdout.log" "$dir/redis.log" 2>/dev/null)"
     return 1
   fi
