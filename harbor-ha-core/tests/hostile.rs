@@ -50,3 +50,77 @@ fn injections_are_refused_with_a_rule_code() {
         }
     }
 }
+
+/// Secrets made of every character that breaks a quoting layer, resolved at render time.
+const HOSTILE_SECRETS: &[&str] = &[
+    "Aa1'\"$`#; \\x",
+    "Aa1 $(touch /tmp/pwned) `id` ${HOME}",
+    "Aa1: {a: [b]} # not a comment\t&anchor *alias !tag",
+    "Aa1-ünïcødé-密码-🔑",
+    "Aa1-line-one\nline-two",
+];
+
+struct Hostile(String);
+
+impl harbor_ha_core::render::SecretResolver for Hostile {
+    fn resolve(&self, s: &harbor_ha_core::model::secret::Secret) -> Result<String, String> {
+        match s {
+            harbor_ha_core::model::secret::Secret::Literal(v) => Ok(v.clone()),
+            harbor_ha_core::model::secret::Secret::Env { env } if env.contains("ADMIN") => Ok(admin_value(&self.0)),
+            _ => Ok(self.0.clone()),
+        }
+    }
+}
+
+/// Harbor caps the admin password at 128 characters (HB002): the long value goes to the
+/// other secrets only.
+fn admin_value(v: &str) -> String {
+    v.chars().take(128).collect()
+}
+
+#[test]
+fn hostile_secrets_survive_yaml_or_are_refused() {
+    let long = format!("Aa1{}", "x'\"$\\".repeat(50));
+    let mut values: Vec<String> = HOSTILE_SECRETS.iter().map(ToString::to_string).collect();
+    values.push(long);
+    let key = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/test-token.key")).unwrap();
+    let crt = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/keys/test-token.crt")).unwrap();
+    let s3 = include_str!("../src/examples/s3.yaml");
+    for text in [SEED, s3] {
+        let topo = load_str(text).unwrap().validate().topology.unwrap();
+        let secrets = topo
+            .sites
+            .iter()
+            .map(|s| (s.name.to_string(), harbor_ha_core::secrets::SiteSecrets::deterministic("h", &key, &crt)))
+            .collect();
+        for v in &values {
+            let r = harbor_ha_core::render::render(
+                &topo,
+                &harbor_ha_core::render::RenderInputs { secrets: &secrets, resolver: &Hostile(v.clone()) },
+            );
+            if v.contains('\n') {
+                // A newline cannot be carried by every target (env files, redis.conf): refused, named, not shown.
+                let d = r.expect_err("a secret with a newline must be refused");
+                assert!(d.iter().all(|d| d.code.as_str() == "SC002" && !d.message.contains(v.trim_end())));
+                continue;
+            }
+            let b = r.unwrap_or_else(|d| panic!("{v:?}: {d:#?}"));
+            for (path, f) in &b.files {
+                if !path.ends_with("harbor.yml") {
+                    continue;
+                }
+                let y: serde_yaml::Value = serde_yaml::from_str(&f.content).unwrap();
+                assert_eq!(y["harbor_admin_password"].as_str(), Some(admin_value(v).as_str()), "{path}");
+                if let Some(pw) = y["external_database"]["harbor"]["password"].as_str() {
+                    assert_eq!(pw, v, "{path}: database password");
+                }
+                if let Some(pw) = y["external_redis"]["password"].as_str() {
+                    assert_eq!(pw, v, "{path}: redis password");
+                }
+                if let Some(sk) = y["storage_service"]["s3"]["secretkey"].as_str() {
+                    assert_eq!(sk, v, "{path}: S3 secret key");
+                }
+            }
+        }
+    }
+}
