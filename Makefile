@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 
 .PHONY: help test deps lint fmt unit demo schema render-example
-.PHONY: e2e
+.PHONY: e2e bench fuzz-smoke
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -21,6 +21,12 @@ unit: ## Rust unit, doc, snapshot and CLI tests
 
 e2e: ## real-component tests (root): nginx, registries + skopeo, PostgreSQL, Redis, keepalived, install scripts
 	bash tests/e2e/run.sh
+
+bench: ## criterion benches (quick) and whole-process figures: seed validate+render, 4,000 hosts, peak RSS
+	bash scripts/bench.sh
+
+fuzz-smoke: ## build the cargo-fuzz targets (fuzz/) and run each 15 s (FUZZ_SECONDS=N for longer)
+	bash scripts/fuzz-smoke.sh
 
 fmt: ## format the code
 	$(CARGO) fmt --all

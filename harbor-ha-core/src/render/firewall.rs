@@ -71,7 +71,9 @@ fn harbor_sources(ctx: &RoleCtx) -> Option<Vec<IpAddr>> {
 pub fn rules(ctx: &RoleCtx) -> Vec<Rule> {
     let site = ctx.site;
     let host = ctx.host;
-    let nodes: Vec<IpNet> = site.harbor_nodes().map(|h| IpNet::from(h.address)).collect();
+    // Built only for the PostgreSQL and Redis hosts: collecting it for every host would
+    // make a site of n hosts cost n².
+    let nodes = || -> Vec<IpNet> { site.harbor_nodes().map(|h| IpNet::from(h.address)).collect() };
     let mut set = BTreeSet::new();
     let mut add = |proto: Proto, sources: Vec<Option<IpNet>>| {
         for source in sources {
@@ -86,12 +88,12 @@ pub fn rules(ctx: &RoleCtx) -> Vec<Rule> {
     }
     if let Database::External(db) = &site.database {
         if db.installed_on.as_ref() == Some(&host.name) {
-            add(Proto::Tcp(db.port), some(&nodes));
+            add(Proto::Tcp(db.port), some(&nodes()));
         }
     }
     if let Redis::External(r) = &site.redis {
         if r.installed_on.as_ref() == Some(&host.name) {
-            add(Proto::Tcp(r.port), some(&nodes));
+            add(Proto::Tcp(r.port), some(&nodes()));
         }
     }
     if host.has(Role::Harbor) {

@@ -156,9 +156,15 @@ pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ct
         graph.entry(e.from.as_str()).or_default().insert(e.to.as_str());
         parents.entry(e.to.as_str()).or_default().insert(e.from.as_str());
     }
+    // The first edge into each site, and (below) the first edge inside each cycle: looked up,
+    // not searched for per finding, so that thousands of edges stay linear.
+    let mut first_into: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in &resolved.edges {
+        first_into.entry(e.to.as_str()).or_insert(e.index);
+    }
     for (child, ps) in &parents {
         if ps.len() > 1 {
-            let first = resolved.edges.iter().find(|e| e.to.as_str() == *child).map_or(0, |e| e.index);
+            let first = first_into.get(child).copied().unwrap_or(0);
             ctx.emit(
                 RuleCode::RP007,
                 format!("replication[{first}].to"),
@@ -171,12 +177,19 @@ pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ct
             );
         }
     }
-    for comp in cycles(&graph) {
-        let first = resolved
-            .edges
-            .iter()
-            .find(|e| comp.contains(e.from.as_str()) && comp.contains(e.to.as_str()))
-            .map_or(0, |e| e.index);
+    let comps = cycles(&graph);
+    let comp_of: BTreeMap<&str, usize> =
+        comps.iter().enumerate().flat_map(|(ci, c)| c.iter().map(move |s| (*s, ci))).collect();
+    let mut first_inside: Vec<Option<usize>> = vec![None; comps.len()];
+    for e in &resolved.edges {
+        if let (Some(a), Some(b)) = (comp_of.get(e.from.as_str()), comp_of.get(e.to.as_str())) {
+            if a == b && first_inside[*a].is_none() {
+                first_inside[*a] = Some(e.index);
+            }
+        }
+    }
+    for (ci, comp) in comps.iter().enumerate() {
+        let first = first_inside[ci].unwrap_or(0);
         ctx.emit(
             RuleCode::RP002,
             format!("replication[{first}]"),
@@ -189,69 +202,81 @@ pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ct
     }
 }
 
-/// Strongly connected components with more than two sites (Tarjan, iterative enough for
-/// the handful of sites a file has; recursion depth is bounded by the site count).
+/// Strongly connected components with more than two sites (Tarjan's algorithm with an
+/// explicit stack: a replication chain of any length — a hostile file can hold tens of
+/// thousands of sites — cannot exhaust the thread's stack). Components come out in the
+/// order of the recursive formulation.
 fn cycles<'a>(graph: &BTreeMap<&'a str, BTreeSet<&'a str>>) -> Vec<BTreeSet<&'a str>> {
     struct T<'a, 'g> {
         g: &'g BTreeMap<&'a str, BTreeSet<&'a str>>,
+        none: &'g BTreeSet<&'a str>,
         index: BTreeMap<&'a str, usize>,
         low: BTreeMap<&'a str, usize>,
         stack: Vec<&'a str>,
         on: BTreeSet<&'a str>,
-        next: usize,
-        out: Vec<BTreeSet<&'a str>>,
+        // Depth-first frames: a site and the successors it has still to look at.
+        frames: Vec<(&'a str, std::collections::btree_set::Iter<'g, &'a str>)>,
     }
-    impl<'a> T<'a, '_> {
-        fn visit(&mut self, v: &'a str) {
-            self.index.insert(v, self.next);
-            self.low.insert(v, self.next);
-            self.next += 1;
+    impl<'a, 'g> T<'a, 'g> {
+        fn enter(&mut self, v: &'a str) {
+            let n = self.index.len();
+            self.index.insert(v, n);
+            self.low.insert(v, n);
             self.stack.push(v);
             self.on.insert(v);
-            let succ: Vec<&'a str> = self.g.get(v).map(|s| s.iter().copied().collect()).unwrap_or_default();
-            for w in succ {
-                if !self.index.contains_key(w) {
-                    self.visit(w);
-                    let lw = self.low[w];
-                    let lv = self.low.get_mut(v).expect("visited");
-                    *lv = (*lv).min(lw);
-                } else if self.on.contains(w) {
-                    let iw = self.index[w];
-                    let lv = self.low.get_mut(v).expect("visited");
+            self.frames.push((v, self.g.get(v).unwrap_or(self.none).iter()));
+        }
+    }
+    let none = BTreeSet::new();
+    let mut t = T {
+        g: graph,
+        none: &none,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on: BTreeSet::new(),
+        frames: Vec::new(),
+    };
+    let mut out = Vec::new();
+    for &root in graph.keys() {
+        if t.index.contains_key(root) {
+            continue;
+        }
+        t.enter(root);
+        while let Some((v, succ)) = t.frames.last_mut() {
+            let v = *v;
+            if let Some(&w) = succ.next() {
+                if !t.index.contains_key(w) {
+                    t.enter(w);
+                } else if t.on.contains(w) {
+                    let iw = t.index[w];
+                    let lv = t.low.get_mut(v).expect("visited");
                     *lv = (*lv).min(iw);
                 }
+                continue;
             }
-            if self.low[v] == self.index[v] {
+            t.frames.pop();
+            if t.low[v] == t.index[v] {
                 let mut comp = BTreeSet::new();
-                while let Some(w) = self.stack.pop() {
-                    self.on.remove(w);
+                while let Some(w) = t.stack.pop() {
+                    t.on.remove(w);
                     comp.insert(w);
                     if w == v {
                         break;
                     }
                 }
                 if comp.len() > 2 {
-                    self.out.push(comp);
+                    out.push(comp);
                 }
+            }
+            if let Some(&(parent, _)) = t.frames.last() {
+                let lv = t.low[v];
+                let lp = t.low.get_mut(parent).expect("visited");
+                *lp = (*lp).min(lv);
             }
         }
     }
-    let mut t = T {
-        g: graph,
-        index: BTreeMap::new(),
-        low: BTreeMap::new(),
-        stack: Vec::new(),
-        on: BTreeSet::new(),
-        next: 0,
-        out: Vec::new(),
-    };
-    let nodes: Vec<&str> = graph.keys().copied().collect();
-    for v in nodes {
-        if !t.index.contains_key(v) {
-            t.visit(v);
-        }
-    }
-    t.out
+    out
 }
 
 #[cfg(test)]
@@ -266,6 +291,45 @@ mod tests {
         assert!(!cron_ok("0 * * * *"));
         assert!(!cron_ok("0 0 25 * * *"));
         assert!(!cron_ok("0 0 * * * * ; rm"));
+    }
+
+    #[test]
+    fn cycles_are_found_without_recursion() {
+        // A chain far longer than any stack could recurse through, on a small stack.
+        let found = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let names: Vec<String> = (0..50_000).map(|i| format!("s{i}")).collect();
+                let mut chain: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+                for w in names.windows(2) {
+                    chain.entry(w[0].as_str()).or_default().insert(w[1].as_str());
+                }
+                let plain = cycles(&chain).len();
+                chain.entry("s49999").or_default().insert("s0");
+                let ring = cycles(&chain).iter().map(BTreeSet::len).collect::<Vec<_>>();
+                (plain, ring)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(found, (0, vec![50_000]));
+        // Two-site pairs are not cycles; a triangle and a separate square are, in DFS order.
+        let g: BTreeMap<&str, BTreeSet<&str>> = [
+            ("a", vec!["b"]),
+            ("b", vec!["a", "c"]),
+            ("c", vec!["d"]),
+            ("d", vec!["e"]),
+            ("e", vec!["c"]),
+            ("p", vec!["q"]),
+            ("q", vec!["r"]),
+            ("r", vec!["s"]),
+            ("s", vec!["p"]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().collect()))
+        .collect();
+        let comps: Vec<Vec<&str>> = cycles(&g).into_iter().map(|c| c.into_iter().collect()).collect();
+        assert_eq!(comps, vec![vec!["c", "d", "e"], vec!["p", "q", "r", "s"]]);
     }
 
     #[test]

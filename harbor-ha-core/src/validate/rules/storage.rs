@@ -40,8 +40,13 @@ pub(super) fn check(site: &Site, _raw: &SiteSpec, ctx: &mut Ctx) {
     }
     // ST003: the export must admit every node.
     if let Storage::Nfs(n) = &site.storage {
+        // Single-address clients by hash, so that a site of thousands of nodes stays linear.
+        let full = |c: &&ipnet::IpNet| c.prefix_len() == c.max_prefix_len();
+        let exact: std::collections::HashSet<std::net::IpAddr> =
+            n.clients.iter().filter(full).map(|c| c.addr()).collect();
+        let ranges: Vec<&ipnet::IpNet> = n.clients.iter().filter(|c| !full(c)).collect();
         for h in &nodes {
-            if !n.clients.iter().any(|c| c.contains(&h.address)) {
+            if !exact.contains(&h.address) && !ranges.iter().any(|c| c.contains(&h.address)) {
                 ctx.emit(
                     RuleCode::ST003,
                     format!("{s}.storage.nfs.clients"),
@@ -143,30 +148,72 @@ fn location(st: &Storage) -> Option<String> {
 }
 
 /// RD005: independent Harbor clusters must not share a Redis or a storage location.
+///
+/// Each site is reported once per kind, naming the first earlier site it shares with (and
+/// how many more there are): sites are indexed by storage location and Redis identity, so
+/// thousands of sites cost linear time, and a hostile file of many sites on one bucket gets
+/// one finding per site, not one per pair.
 pub(super) fn check_shared_between_sites(resolved: &Resolved, ctx: &mut Ctx) {
     use crate::model::resolved::Redis;
+    use std::collections::{BTreeSet, HashMap};
+    /// A Redis identity: plain `host:port`, or one (master set, sentinel) of a Sentinel setup.
+    #[derive(PartialEq, Eq, Hash)]
+    enum RedisKey {
+        Plain(String, u16),
+        Sentinel(String, String),
+    }
+    let more = |n: usize, a: &Site| {
+        if n > 1 {
+            format!(" (and {} more site{} before `{}`)", n - 1, if n > 2 { "s" } else { "" }, a.name)
+        } else {
+            String::new()
+        }
+    };
     let sites: Vec<&Site> = resolved.sites.iter().flatten().collect();
+    // Earlier sites (positions in `sites`) by storage location and by Redis identity.
+    let mut by_location: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_redis: HashMap<RedisKey, Vec<usize>> = HashMap::new();
     for (i, a) in sites.iter().enumerate() {
-        for b in &sites[..i] {
-            if let (Some(la), Some(lb)) = (location(&a.storage), location(&b.storage)) {
-                if la == lb {
-                    ctx.emit(
-                        RuleCode::RD005,
-                        format!("{}.storage", sp(a.index)),
-                        format!("sites `{}` and `{}` use the same storage location", b.name, a.name),
-                        "give each site its own export, bucket or root directory: each Harbor's garbage collection assumes it owns the storage",
-                    );
-                }
+        let la = location(&a.storage);
+        if let Some(twins) = la.as_ref().and_then(|l| by_location.get(l)) {
+            let b = sites[twins[0]];
+            ctx.emit(
+                RuleCode::RD005,
+                format!("{}.storage", sp(a.index)),
+                format!("sites `{}` and `{}` use the same storage location{}", b.name, a.name, more(twins.len(), a)),
+                "give each site its own export, bucket or root directory: each Harbor's garbage collection assumes it owns the storage",
+            );
+        }
+        let keys: Vec<RedisKey> = match &a.redis {
+            Redis::External(r) => match &r.sentinel {
+                None => vec![RedisKey::Plain(r.host.to_string(), r.port)],
+                Some(s) => s.hosts.iter().map(|h| RedisKey::Sentinel(s.master_set.clone(), h.clone())).collect(),
+            },
+            Redis::Internal => Vec::new(),
+        };
+        // Every site under one of these keys shares this site's Redis (same_redis agrees).
+        let twins: BTreeSet<usize> = keys.iter().filter_map(|k| by_redis.get(k)).flatten().copied().collect();
+        if let (Some(&j), Redis::External(ra)) = (twins.first(), &a.redis) {
+            let b = sites[j];
+            if let Some(which) = match &b.redis {
+                Redis::External(rb) => same_redis(ra, rb),
+                Redis::Internal => None,
+            } {
+                ctx.emit(
+                    RuleCode::RD005,
+                    format!("{}.redis", sp(a.index)),
+                    format!("sites `{}` and `{}` use the same Redis ({which}){}", b.name, a.name, more(twins.len(), a)),
+                    "give each site its own Redis: core's db 0 and the job queue namespace are fixed, so two clusters on one Redis steal each other's jobs and sessions",
+                );
             }
-            if let (Redis::External(ra), Redis::External(rb)) = (&a.redis, &b.redis) {
-                if let Some(which) = same_redis(ra, rb) {
-                    ctx.emit(
-                        RuleCode::RD005,
-                        format!("{}.redis", sp(a.index)),
-                        format!("sites `{}` and `{}` use the same Redis ({which})", b.name, a.name),
-                        "give each site its own Redis: core's db 0 and the job queue namespace are fixed, so two clusters on one Redis steal each other's jobs and sessions",
-                    );
-                }
+        }
+        if let Some(la) = la {
+            by_location.entry(la).or_default().push(i);
+        }
+        for k in keys {
+            let v = by_redis.entry(k).or_default();
+            if v.last() != Some(&i) {
+                v.push(i);
             }
         }
     }
@@ -182,5 +229,37 @@ fn same_redis(a: &crate::model::resolved::ExternalRedis, b: &crate::model::resol
             (x.master_set == y.master_set).then(|| format!("master set {} via sentinel {common}", x.master_set))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::validate::codes::RuleCode;
+
+    /// Many sites on one bucket and one Redis: one RD005 per site and kind, not one per pair
+    /// (a hostile file of 50,000 such sites would otherwise produce billions of findings).
+    #[test]
+    fn rd005_is_linear_in_the_sites_that_share() {
+        let n = 300;
+        let mut y = String::from("version: 1\nsites:\n");
+        for i in 0..n {
+            y.push_str(&format!(
+                "- {{name: s{i}, harbor: {{version: '2.11.1', external_url: 'http://s{i}.example.com', admin_password: {{env: P}}}}, \
+                 network: {{subnet: 10.0.0.0/8}}, hosts: [{{name: h{i}, address: 10.0.{}.{}, roles: [harbor]}}], \
+                 storage: {{s3: {{bucket: same, region: us-east-1, accesskey: {{env: K}}, secretkey: {{env: S}}}}}}, \
+                 redis: {{host: redis.example.com, password: {{env: R}}}}}}\n",
+                i / 250,
+                i % 250 + 1
+            ));
+        }
+        let report = crate::load_str(&y).unwrap().validate();
+        let rd005: Vec<&str> =
+            report.diagnostics.iter().filter(|d| d.code == RuleCode::RD005).map(|d| d.message.as_str()).collect();
+        assert_eq!(rd005.len(), 2 * (n - 1), "{rd005:#?}");
+        assert!(rd005.contains(&"sites `s0` and `s1` use the same storage location"), "{rd005:#?}");
+        assert!(rd005.contains(&"sites `s0` and `s2` use the same storage location (and 1 more site before `s2`)"));
+        assert!(rd005.contains(
+            &"sites `s0` and `s3` use the same Redis (redis.example.com:6379) (and 2 more sites before `s3`)"
+        ));
     }
 }
