@@ -7,7 +7,7 @@ CARGO ?= cargo
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-test: deps lint unit e2e test-python ## everything CI runs: fmt, clippy, Rust tests, real-component e2e, Python
+test: deps lint unit e2e test-python fuzz-smoke ## everything CI runs: fmt, clippy, Rust tests, real-component e2e, Python, 15 s fuzzing per target
 
 deps: ## install the real programs the tests use (apt, only when missing)
 	bash scripts/install-test-deps.sh
