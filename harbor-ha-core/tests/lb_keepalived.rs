@@ -16,31 +16,6 @@ use harbor_ha_core::model::spec::Role;
 const CONF: &str = "etc/keepalived/keepalived.conf";
 const CHECK: &str = "etc/keepalived/check_nginx.sh";
 
-/// A directory under the target dir (root-owned, not world-writable: keepalived's script
-/// security accepts scripts there), removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A network namespace with a veth named `ifname` (up, holding `addr/prefix`); deleted on
 /// drop, also when the test panics.
 struct Netns(String);
@@ -81,40 +56,9 @@ fn run(cmd: &mut Command) {
     assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// An IPv6 site with two LBs (no fixture has one).
-const IPV6_PAIR: &str = r#"
-version: 1
-sites:
-  - name: six
-    os: debian12
-    harbor:
-      version: "2.11.1"
-      external_url: https://[2001:db8::50]
-      admin_password: Abcdefg-1
-    network:
-      subnet: 2001:db8::/64
-    hosts:
-      - {name: st, address: "2001:db8::5", roles: [nfs, postgres, redis]}
-      - {name: h1, address: "2001:db8::11", roles: [harbor]}
-      - {name: h2, address: "2001:db8::12", roles: [harbor], http_port: 8080}
-      - {name: lb1, address: "2001:db8::2", roles: [lb]}
-      - {name: lb2, address: "2001:db8::3", roles: [lb]}
-    storage:
-      nfs: {export: /srv/harbor, mount: /data}
-    database: {version: "15", password: Abcdefg-1}
-    redis: {password: Abcdefg-1}
-    load_balancer:
-      tls: {self_signed: true}
-      vip: "2001:db8::100"
-"#;
-
 /// Every renderable fixture and the inline IPv6 pair, with a label.
 fn topologies() -> Vec<(String, Topology)> {
-    let mut v: Vec<(String, Topology)> =
-        common::renderable_fixtures().into_iter().map(|p| (p.display().to_string(), common::topology(&p))).collect();
-    let report = harbor_ha_core::load_str(IPV6_PAIR).unwrap().validate();
-    v.push(("inline: IPv6 pair".to_string(), report.topology.unwrap_or_else(|| panic!("{:#?}", report.diagnostics))));
-    v
+    common::fixture_and_inline_topologies(&[("inline: IPv6 pair", common::IPV6_LB_PAIR)])
 }
 
 /// A site with two LB hosts, its topology's label and its bundle.
@@ -244,7 +188,7 @@ fn check_script_passes_shellcheck() {
     if !common::require_tool("shellcheck") {
         return;
     }
-    let dir = TempDir::new("lb-ka-sc");
+    let dir = common::TempDir::new("lb-ka-sc");
     for pair in pairs() {
         for h in pair.lbs() {
             let path = dir.0.join(format!("{}.sh", h.name));
@@ -284,7 +228,7 @@ fn real_keepalived_accepts_every_pair_config() {
     }
     for pair in pairs() {
         for h in pair.lbs() {
-            let dir = TempDir::new("lb-ka");
+            let dir = common::TempDir::new("lb-ka");
             let conf = config_copy(&pair, h, &dir.0);
             let ns = Netns::new(h.interface.as_str(), &cidr(&pair, h));
             let out = ns.exec(&["keepalived", "-t", "-e", "-f", &conf.display().to_string()]);
@@ -310,45 +254,11 @@ fn real_keepalived_rejects_a_missing_interface() {
     }
     let pair = pairs().into_iter().next().unwrap();
     let h = pair.lbs()[0];
-    let dir = TempDir::new("lb-ka-neg");
+    let dir = common::TempDir::new("lb-ka-neg");
     let conf = config_copy(&pair, h, &dir.0);
     let ns = Netns::new("hhaother0", &cidr(&pair, h));
     let out = ns.exec(&["keepalived", "-t", "-e", "-f", &conf.display().to_string()]);
     assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// The rendered nginx config, with only the certificate paths pointing at a test pair.
-fn nginx_conf_copy(pair: &Pair, host: &Host, dir: &Path) -> PathBuf {
-    let crt = dir.join("test.crt");
-    let key = dir.join("test.key");
-    std::fs::copy(common::root().join("tests/keys/test-token.crt"), &crt).unwrap();
-    std::fs::copy(common::root().join("tests/keys/test-token.key"), &key).unwrap();
-    let conf = &pair.file(host, "etc/nginx/conf.d/harbor.conf").content;
-    let mut out = String::new();
-    for line in conf.lines() {
-        let t = line.trim_start();
-        if t.starts_with("ssl_certificate ") {
-            out.push_str(&format!("    ssl_certificate \"{}\";\n", crt.display()));
-        } else if t.starts_with("ssl_certificate_key ") {
-            out.push_str(&format!("    ssl_certificate_key \"{}\";\n", key.display()));
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    for d in ["conf", "logs", "client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    std::fs::write(dir.join("conf/harbor.conf"), out).unwrap();
-    let pd = dir.display();
-    std::fs::write(
-        dir.join("conf/nginx.conf"),
-        format!(
-            "pid {pd}/nginx.pid;\nevents {{}}\nhttp {{\n    client_body_temp_path {pd}/client_body;\n    proxy_temp_path {pd}/proxy;\n    fastcgi_temp_path {pd}/fastcgi;\n    uwsgi_temp_path {pd}/uwsgi;\n    scgi_temp_path {pd}/scgi;\n    include {pd}/conf/harbor.conf;\n}}\n"
-        ),
-    )
-    .unwrap();
-    dir.join("conf/nginx.conf")
 }
 
 /// Kills the nginx master named in a pid file on drop (if a test panics while it runs).
@@ -378,9 +288,9 @@ fn check_script_follows_nginx() {
 /// stop nginx, run it again.
 fn check_script_against_nginx(pair: &Pair) {
     let h = pair.lbs()[0];
-    let dir = TempDir::new("lb-ka-live");
+    let dir = common::TempDir::new("lb-ka-live");
     let d = dir.0.display().to_string();
-    nginx_conf_copy(pair, h, &dir.0);
+    common::nginx_prefix(&dir.0, &pair.file(h, "etc/nginx/conf.d/harbor.conf").content);
     let script = dir.0.join("check_nginx.sh");
     std::fs::write(&script, &pair.file(h, CHECK).content).unwrap();
     let _guard = NginxGuard(dir.0.join("nginx.pid"));

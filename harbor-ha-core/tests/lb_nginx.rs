@@ -5,35 +5,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use harbor_ha_core::model::resolved::{Site, Tls, Topology};
 use harbor_ha_core::model::spec::{Affinity, Role};
-
-/// A directory under the target dir, removed on drop (also when a test panics).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Topologies the fixtures do not cover: plain HTTP (no TLS) with round robin on
 /// CentOS 7 and Harbor 1.10, and an IPv6 site with two LBs.
@@ -64,45 +40,12 @@ sites:
       affinity: none
 "#,
     ),
-    (
-        "inline: IPv6, two LBs, self-signed",
-        r#"
-version: 1
-sites:
-  - name: six
-    os: debian12
-    harbor:
-      version: "2.11.1"
-      external_url: https://[2001:db8::50]
-      admin_password: Abcdefg-1
-    network:
-      subnet: 2001:db8::/64
-    hosts:
-      - {name: st, address: "2001:db8::5", roles: [nfs, postgres, redis]}
-      - {name: h1, address: "2001:db8::11", roles: [harbor]}
-      - {name: h2, address: "2001:db8::12", roles: [harbor], http_port: 8080}
-      - {name: lb1, address: "2001:db8::2", roles: [lb]}
-      - {name: lb2, address: "2001:db8::3", roles: [lb]}
-    storage:
-      nfs: {export: /srv/harbor, mount: /data}
-    database: {version: "15", password: Abcdefg-1}
-    redis: {password: Abcdefg-1}
-    load_balancer:
-      tls: {self_signed: true}
-      vip: "2001:db8::100"
-"#,
-    ),
+    ("inline: IPv6, two LBs, self-signed", common::IPV6_LB_PAIR),
 ];
 
 /// Every renderable fixture and the inline topologies, with a label.
 fn topologies() -> Vec<(String, Topology)> {
-    let mut v: Vec<(String, Topology)> =
-        common::renderable_fixtures().into_iter().map(|p| (p.display().to_string(), common::topology(&p))).collect();
-    for (label, yaml) in INLINE {
-        let report = harbor_ha_core::load_str(yaml).unwrap_or_else(|d| panic!("{label}: {d:?}")).validate();
-        v.push((label.to_string(), report.topology.unwrap_or_else(|| panic!("{label}: {:#?}", report.diagnostics))));
-    }
-    v
+    common::fixture_and_inline_topologies(INLINE)
 }
 
 /// One LB host's rendered config.
@@ -267,52 +210,15 @@ impl TlsEnabled for harbor_ha_core::model::resolved::LoadBalancer {
     }
 }
 
-/// The copy of `conf` that `nginx -t` checks: the ONLY change is that `ssl_certificate`
-/// and `ssl_certificate_key` point at a test certificate and key in `dir` (the real paths
-/// do not exist on the test machine and nginx loads them during the test).
-fn with_test_certificate(conf: &str, dir: &Path) -> String {
-    let crt = dir.join("test.crt");
-    let key = dir.join("test.key");
-    std::fs::copy(common::root().join("tests/keys/test-token.crt"), &crt).unwrap();
-    std::fs::copy(common::root().join("tests/keys/test-token.key"), &key).unwrap();
-    let mut out = String::new();
-    let mut changed = 0;
-    for line in conf.lines() {
-        let t = line.trim_start();
-        let indent = &line[..line.len() - t.len()];
-        if t.starts_with("ssl_certificate ") {
-            out.push_str(&format!("{indent}ssl_certificate \"{}\";\n", crt.display()));
-            changed += 1;
-        } else if t.starts_with("ssl_certificate_key ") {
-            out.push_str(&format!("{indent}ssl_certificate_key \"{}\";\n", key.display()));
-            changed += 1;
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    assert!(changed == 0 || changed == 2, "expected one certificate and one key, rewrote {changed} lines");
-    out
-}
-
 /// Run `nginx -t` on `conf` included inside `http {}` of a minimal main config under a
 /// temporary prefix. The access log path (/var/log/nginx/…) is opened by the test, so it
 /// runs in a private mount namespace with a tmpfs over /var/log/nginx: nothing is written
 /// to the real directory. Returns (success, messages).
 fn nginx_test(conf: &str) -> (bool, String) {
-    let dir = TempDir::new("lb-nginx");
+    let dir = common::TempDir::new("lb-nginx");
     let p = &dir.0;
-    for d in ["conf", "logs", "client_body", "proxy", "fastcgi", "uwsgi", "scgi"] {
-        std::fs::create_dir_all(p.join(d)).unwrap();
-    }
-    let included = p.join("conf/harbor.conf");
-    std::fs::write(&included, with_test_certificate(conf, p)).unwrap();
+    common::nginx_prefix(p, conf);
     let pd = p.display();
-    let main = format!(
-        "pid {pd}/nginx.pid;\nevents {{}}\nhttp {{\n    client_body_temp_path {pd}/client_body;\n    proxy_temp_path {pd}/proxy;\n    fastcgi_temp_path {pd}/fastcgi;\n    uwsgi_temp_path {pd}/uwsgi;\n    scgi_temp_path {pd}/scgi;\n    include {};\n}}\n",
-        included.display()
-    );
-    std::fs::write(p.join("conf/nginx.conf"), main).unwrap();
     let err = p.join("error.log");
     let nginx = format!("nginx -t -p {pd}/ -c conf/nginx.conf -e {}", err.display());
     let script = if Path::new("/var/log/nginx").is_dir() {
