@@ -61,8 +61,11 @@ crit() { # median in ms of a criterion benchmark, e.g. crit all 4000
 ms() { printf '%.2f' "$1"; }
 
 # The seed, as a whole process. The first render generates the RSA token key (seconds);
-# the timed renders reuse the secrets it left in the bundle, as a re-render does.
-seed_median() { # seed_median DIR → median ms of validate && render
+# the timed renders reuse the secrets it left in the bundle, as a re-render does. Two cases:
+# a re-render of an unchanged topology (the bundle is compared and left alone), and a
+# re-render after a change (hyperfine --prepare edits a file of the bundle, so the render
+# writes the whole bundle to a temp dir, swaps it in and deletes the old one).
+seed_median() { # seed_median DIR → "unchanged-ms changed-ms" medians of validate && render
   local d=$1
   "$BIN" init --example seed >"$d/seed.yaml"
   "$BIN" render "$d/seed.yaml" --out "$d/seed-out" >/dev/null
@@ -70,14 +73,17 @@ seed_median() { # seed_median DIR → median ms of validate && render
   hyperfine --warmup 5 --runs 40 --export-json "$d/seed.json" \
     "$BIN validate $d/seed.yaml && $BIN render $d/seed.yaml --out $d/seed-out" >/dev/null 2>"$d/hyperfine.err" ||
     { cat "$d/hyperfine.err" >&2; exit 1; }
-  jq '.results[0].median * 1000' "$d/seed.json"
+  hyperfine --warmup 5 --runs 40 --export-json "$d/seed-changed.json" --prepare "echo >>$d/seed-out/README.md" \
+    "$BIN validate $d/seed.yaml && $BIN render $d/seed.yaml --out $d/seed-out" >/dev/null 2>"$d/hyperfine.err" ||
+    { cat "$d/hyperfine.err" >&2; exit 1; }
+  echo "$(jq '.results[0].median * 1000' "$d/seed.json") $(jq '.results[0].median * 1000' "$d/seed-changed.json")"
 }
-seed_disk=$(seed_median "$WORK")
+read -r seed_disk seed_disk_changed <<<"$(seed_median "$WORK")"
 seed_validate=$(jq '.results[0].median * 1000' "$WORK/v.json")
-seed_shm=""
+seed_shm="" seed_shm_changed=""
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
   SHM=$(mktemp -d /dev/shm/harbor-ha-bench.XXXXXX)
-  seed_shm=$(seed_median "$SHM")
+  read -r seed_shm seed_shm_changed <<<"$(seed_median "$SHM")"
 fi
 
 # Synthetic topologies (sites of ten hosts). Their sites reuse the seed's shared secrets,
@@ -94,9 +100,13 @@ synthetic 400
 synthetic 4000
 hyperfine -N --warmup 1 --runs 10 --export-json "$WORK/v400.json" "$BIN validate $WORK/h400.yaml" >/dev/null
 hyperfine -N --warmup 1 --runs 5 --export-json "$WORK/v4000.json" "$BIN validate $WORK/h4000.yaml" >/dev/null
-hyperfine -N --warmup 1 --runs 3 --export-json "$WORK/r400.json" "$BIN render $WORK/h400.yaml --out $WORK/o400" >/dev/null
-hyperfine -N --runs 2 --export-json "$WORK/r4000.json" "$BIN render $WORK/h4000.yaml --out $WORK/o4000" >/dev/null
+# A stray file makes every timed render write the whole bundle (an unchanged one is left alone).
+hyperfine -N --warmup 1 --runs 3 --prepare "touch $WORK/o400/stray" --export-json "$WORK/r400.json" \
+  "$BIN render $WORK/h400.yaml --out $WORK/o400" >/dev/null
+hyperfine -N --runs 2 --prepare "touch $WORK/o4000/stray" --export-json "$WORK/r4000.json" \
+  "$BIN render $WORK/h4000.yaml --out $WORK/o4000" >/dev/null
 med() { jq '.results[0].median * 1000' "$1"; }
+touch "$WORK/o4000/stray"
 /usr/bin/time -v "$BIN" render "$WORK/h4000.yaml" --out "$WORK/o4000" >/dev/null 2>"$WORK/time.txt"
 rss_kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")
 files=$(find "$WORK/o4000" -type f | wc -l)
@@ -148,8 +158,12 @@ if [ "${BENCH_CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null; then
 fi
 echo
 echo "== targets"
-check "seed: validate && render, median ($(dirname "$WORK"))" "$(ms "$seed_disk")" 10 ms
-if [ -n "$seed_shm" ]; then check "seed: validate && render, median (/dev/shm)" "$(ms "$seed_shm")" 10 ms; fi
+check "seed: validate && render, unchanged ($(dirname "$WORK"))" "$(ms "$seed_disk")" 10 ms
+check "seed: validate && render, after a change ($(dirname "$WORK"))" "$(ms "$seed_disk_changed")" 10 ms
+if [ -n "$seed_shm" ]; then
+  check "seed: validate && render, unchanged (/dev/shm)" "$(ms "$seed_shm")" 10 ms
+  check "seed: validate && render, after a change (/dev/shm)" "$(ms "$seed_shm_changed")" 10 ms
+fi
 check "4,000 hosts: parse+validate+render (in process)" "$(ms "$all4000")" 1000 ms
 check "4,000 / 400 hosts: parse+validate+render (best of 5)" "$best_ratio" 12 x
 check "4,000 hosts: peak RSS of harbor-ha render" "$((rss_kb / 1024))" 200 MB

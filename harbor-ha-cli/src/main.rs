@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use harbor_ha_core::{examples, load_file, LoadError, RuleCode};
+use harbor_ha_env::EnvResolver;
 
 #[derive(Parser)]
 #[command(name = "harbor-ha", version, about = "Model, validate and render a highly available Harbor deployment")]
@@ -123,22 +124,6 @@ fn load_valid(file: &PathBuf) -> Result<(harbor_ha_core::Topology, harbor_ha_cor
     }
 }
 
-/// Resolves `{env}` from this process's environment and `{file}` from disk.
-struct EnvResolver;
-
-impl harbor_ha_core::render::SecretResolver for EnvResolver {
-    fn resolve(&self, secret: &harbor_ha_core::model::secret::Secret) -> Result<String, String> {
-        use harbor_ha_core::model::secret::Secret;
-        match secret {
-            Secret::Literal(v) => Ok(v.clone()),
-            Secret::Env { env } => std::env::var(env).map_err(|_| format!("environment variable {env} is not set")),
-            Secret::File { file } => std::fs::read_to_string(file)
-                .map(|s| s.strip_suffix('\n').map_or(s.as_str(), |x| x.strip_suffix('\r').unwrap_or(x)).to_string())
-                .map_err(|e| format!("cannot read {file}: {}", e.kind())),
-        }
-    }
-}
-
 fn render(file: &PathBuf, dir: &std::path::Path, force: bool) -> ExitCode {
     let (topo, doc) = match load_valid(file) {
         Ok(t) => t,
@@ -162,11 +147,19 @@ fn render(file: &PathBuf, dir: &std::path::Path, force: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Err(e) = bundle.write_to(dir, force) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
+    let (n, d) = (bundle.files.len(), dir.display());
+    match bundle.write_to(dir, force) {
+        Ok(harbor_ha_core::bundle::WriteOutcome::Written) => {
+            out(&format!("wrote {n} files to {d}; start with {d}/README.md\n"))
+        }
+        Ok(harbor_ha_core::bundle::WriteOutcome::Unchanged) => {
+            out(&format!("{d} is up to date ({n} files unchanged); start with {d}/README.md\n"))
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
-    out(&format!("wrote {} files to {}; start with {}/README.md\n", bundle.files.len(), dir.display(), dir.display()))
 }
 
 fn out(s: &str) -> ExitCode {

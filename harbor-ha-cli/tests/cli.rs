@@ -219,6 +219,7 @@ fn render_writes_a_bundle_and_keeps_its_secrets() {
     let out = base.join("bundle");
     let (c, o, e) = render_cmd(&out, &[]);
     assert_eq!(c, 0, "{o}{e}");
+    assert!(o.starts_with("wrote ") && o.contains(" files to "), "{o}");
     assert!(out.join("README.md").is_file() && out.join(".harbor-ha-bundle").is_file());
     let key = std::fs::read_to_string(out.join("secrets/prod/token_private_key.pem")).unwrap();
     let csrf = std::fs::read_to_string(out.join("secrets/prod/csrf_key")).unwrap();
@@ -234,6 +235,13 @@ fn render_writes_a_bundle_and_keeps_its_secrets() {
     assert_eq!(std::fs::read_to_string(out.join("secrets/prod/token_private_key.pem")).unwrap(), key);
     assert_eq!(std::fs::read_to_string(out.join("secrets/prod/csrf_key")).unwrap(), csrf);
     assert_eq!(walk_files(&out), before, "a second render changed the bundle");
+    assert!(o.contains(" is up to date (") && o.contains(" files unchanged)"), "{o}");
+    // A hand edit in the bundle is undone by the next render, which says it wrote.
+    std::fs::write(out.join("README.md"), "edited by hand\n").unwrap();
+    let (c, o, e) = render_cmd(&out, &[]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(o.starts_with("wrote "), "{o}");
+    assert_eq!(walk_files(&out), before, "the render did not restore the bundle");
     // No secret in what the command printed.
     assert!(!o.contains("Adm1n-Passw0rd") && !e.contains("Adm1n-Passw0rd"));
     std::fs::remove_dir_all(&base).unwrap();

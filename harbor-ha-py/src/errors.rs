@@ -138,6 +138,7 @@ pub fn write_error(e: WriteError) -> PyErr {
     match e {
         WriteError::NotABundle(_) => PyFileExistsError::new_err(format!("{e}; pass force=True to replace it")),
         WriteError::NotADirectory(_) => PyNotADirectoryError::new_err(e.to_string()),
+        WriteError::UnsafePath(_) => PyValueError::new_err(e.to_string()),
         WriteError::Io { path, source } => os_error(&path, &source),
     }
 }

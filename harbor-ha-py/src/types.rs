@@ -6,10 +6,10 @@ use std::time::SystemTime;
 
 use harbor_ha_core::bundle::Bundle as CoreBundle;
 use harbor_ha_core::diag::Diagnostic as CoreDiagnostic;
-use harbor_ha_core::model::secret::Secret;
-use harbor_ha_core::render::{render, RenderInputs, SecretResolver};
+use harbor_ha_core::render::{render, RenderInputs};
 use harbor_ha_core::secrets::{generate_with_os_rng, load_or_generate, SiteSecrets};
 use harbor_ha_core::{Document, RuleCode};
+use harbor_ha_env::EnvResolver;
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -30,22 +30,6 @@ pub struct Topology {
 impl Topology {
     pub fn new(doc: Document) -> Self {
         Topology { doc }
-    }
-}
-
-/// Resolves `{env}` from this process's environment and `{file}` from disk, exactly as the
-/// CLI does.
-struct EnvResolver;
-
-impl SecretResolver for EnvResolver {
-    fn resolve(&self, secret: &Secret) -> Result<String, String> {
-        match secret {
-            Secret::Literal(v) => Ok(v.clone()),
-            Secret::Env { env } => std::env::var(env).map_err(|_| format!("environment variable {env} is not set")),
-            Secret::File { file } => std::fs::read_to_string(file)
-                .map(|s| s.strip_suffix('\n').map_or(s.as_str(), |x| x.strip_suffix('\r').unwrap_or(x)).to_string())
-                .map_err(|e| format!("cannot read {file}: {}", e.kind())),
-        }
     }
 }
 
@@ -285,7 +269,7 @@ impl Bundle {
     /// empty, a previous bundle, or `force` is true.
     #[pyo3(signature = (dir, force = false))]
     fn write(&self, py: Python<'_>, dir: PathBuf, force: bool) -> PyResult<()> {
-        guard(|| py.detach(|| self.inner.write_to(&dir, force)).map_err(write_error))
+        guard(|| py.detach(|| self.inner.write_to(&dir, force)).map(|_| ()).map_err(write_error))
     }
 }
 

@@ -1,0 +1,161 @@
+//! `Bundle::write_to`: an unchanged bundle is left alone, any difference replaces the whole
+//! directory, files get their final mode, and no path can leave the output directory.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use common::TempDir;
+use harbor_ha_core::bundle::{Bundle, WriteError, WriteOutcome, MARKER};
+
+fn sample() -> Bundle {
+    let mut b = Bundle::default();
+    b.add("README.md", "# bundle\n", 0o644);
+    b.add("hosts/lb-1/install.sh", "#!/bin/sh\necho lb\n", 0o755);
+    b.add("hosts/lb-1/files/etc/nginx/conf.d/harbor.conf", "events {}\n", 0o644);
+    b.add("secrets/prod/core_secret", "s3cr3t\n", 0o600);
+    b
+}
+
+/// Every file under `dir` (relative path → content, mode, mtime), the marker included.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>, u32, SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((
+                    rel,
+                    std::fs::read(e.path()).unwrap(),
+                    m.permissions().mode() & 0o7777,
+                    m.modified().unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn age(dir: &Path) {
+    // Move every mtime an hour back, so that a rewrite is visible even on coarse clocks.
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    for (rel, ..) in snapshot(dir) {
+        let f = std::fs::File::options().write(true).open(dir.join(rel)).unwrap();
+        f.set_modified(old).unwrap();
+    }
+}
+
+#[test]
+fn first_write_then_unchanged_rewrite_touches_nothing() {
+    let t = TempDir::new("bw-same");
+    let out = t.0.join("out");
+    let b = sample();
+    assert_eq!(b.write_to(&out, false).unwrap(), WriteOutcome::Written);
+    let before = snapshot(&out);
+    assert_eq!(before.len(), b.files.len() + 1, "the files and the marker");
+    for (rel, content, mode, _) in &before {
+        if rel == MARKER {
+            continue;
+        }
+        let f = &b.files[rel];
+        assert_eq!((content.as_slice(), *mode), (f.content.as_bytes(), f.mode), "{rel}");
+    }
+    age(&out);
+    let aged = snapshot(&out);
+    assert_eq!(b.write_to(&out, false).unwrap(), WriteOutcome::Unchanged);
+    assert_eq!(snapshot(&out), aged, "an unchanged bundle keeps its files and their mtimes");
+}
+
+#[test]
+fn any_difference_rewrites_the_whole_directory() {
+    type Mutate = fn(&Path);
+    let cases: [(&str, Mutate); 7] = [
+        ("content", |o| std::fs::write(o.join("README.md"), "# edited\n").unwrap()),
+        ("same length", |o| std::fs::write(o.join("README.md"), "# bundlE\n").unwrap()),
+        ("mode", |o| {
+            std::fs::set_permissions(o.join("secrets/prod/core_secret"), std::fs::Permissions::from_mode(0o644))
+                .unwrap();
+        }),
+        ("extra file", |o| std::fs::write(o.join("hosts/lb-1/stray.txt"), "x").unwrap()),
+        ("extra dir", |o| std::fs::create_dir(o.join("hosts/old-host")).unwrap()),
+        ("missing file", |o| std::fs::remove_file(o.join("hosts/lb-1/install.sh")).unwrap()),
+        ("symlink instead of file", |o| {
+            std::fs::remove_file(o.join("README.md")).unwrap();
+            std::os::unix::fs::symlink("/etc/hostname", o.join("README.md")).unwrap();
+        }),
+    ];
+    let b = sample();
+    for (what, mutate) in cases {
+        let t = TempDir::new("bw-diff");
+        let out = t.0.join("out");
+        b.write_to(&out, false).unwrap();
+        let expected: Vec<_> = snapshot(&out).into_iter().map(|(r, c, m, _)| (r, c, m)).collect();
+        mutate(&out);
+        assert_eq!(b.write_to(&out, false).unwrap(), WriteOutcome::Written, "{what}");
+        let got: Vec<_> = snapshot(&out).into_iter().map(|(r, c, m, _)| (r, c, m)).collect();
+        assert_eq!(got, expected, "{what}: the directory holds exactly the bundle again");
+        let leftovers: Vec<_> = std::fs::read_dir(&t.0).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("out")], "{what}: no temp or old directory left");
+    }
+}
+
+#[test]
+fn a_file_where_a_directory_belongs_is_a_difference() {
+    let t = TempDir::new("bw-shape");
+    let out = t.0.join("out");
+    let b = sample();
+    b.write_to(&out, false).unwrap();
+    std::fs::remove_file(out.join("README.md")).unwrap();
+    std::fs::create_dir(out.join("README.md")).unwrap();
+    assert_eq!(b.write_to(&out, false).unwrap(), WriteOutcome::Written);
+    assert!(out.join("README.md").is_file());
+}
+
+#[test]
+fn files_get_exactly_their_mode() {
+    // The mode is given at creation and then set exactly on the open file: a 0755 script
+    // stays 0755 whatever the umask, and a 0600 secret is never created wider.
+    let t = TempDir::new("bw-mode");
+    let out = t.0.join("out");
+    sample().write_to(&out, false).unwrap();
+    let mode = |rel: &str| std::fs::metadata(out.join(rel)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode("hosts/lb-1/install.sh"), 0o755);
+    assert_eq!(mode("secrets/prod/core_secret"), 0o600);
+    assert_eq!(mode("README.md"), 0o644);
+}
+
+#[test]
+fn paths_that_could_leave_the_output_directory_are_refused() {
+    for bad in ["../escape", "/etc/passwd", "hosts/../../x", "a//b", "./a", "a/.", "", MARKER, "hosts/x/"] {
+        let t = TempDir::new("bw-unsafe");
+        let out = t.0.join("out");
+        let mut b = sample();
+        b.add(bad, "x", 0o644);
+        match b.write_to(&out, false) {
+            Err(WriteError::UnsafePath(p)) => assert_eq!(p, bad),
+            other => panic!("{bad:?}: expected UnsafePath, got {other:?}"),
+        }
+        assert!(!out.exists(), "{bad:?}: nothing written");
+        assert!(!t.0.parent().unwrap().join("escape").exists());
+    }
+}
+
+#[test]
+fn a_foreign_directory_is_still_refused_without_force() {
+    let t = TempDir::new("bw-foreign");
+    let out = t.0.join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("precious.txt"), "keep me").unwrap();
+    assert!(matches!(sample().write_to(&out, false), Err(WriteError::NotABundle(_))));
+    assert_eq!(std::fs::read_to_string(out.join("precious.txt")).unwrap(), "keep me");
+    assert_eq!(sample().write_to(&out, true).unwrap(), WriteOutcome::Written);
+    assert!(!out.join("precious.txt").exists());
+}
