@@ -305,7 +305,7 @@ pub fn load_or_generate(
             Some(s) => s,
             None => generate_with_os_rng(now)?,
         };
-        out.insert(site.name.to_string(), s);
+        out.insert(site.name.as_str().to_string(), s);
     }
     Ok(out)
 }

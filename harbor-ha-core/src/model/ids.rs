@@ -10,6 +10,29 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// Write `s` with its control characters escaped, so that it stays on one line.
+pub(crate) fn write_one_line(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    if !s.chars().any(char::is_control) {
+        return f.write_str(s);
+    }
+    for c in s.chars() {
+        if c.is_control() {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            f.write_char(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// `s` with its control characters escaped (see [`write_one_line`]).
+#[must_use]
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let _ = write_one_line(&mut out, s);
+    out
+}
+
 macro_rules! id_newtype {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
@@ -26,9 +49,11 @@ macro_rules! id_newtype {
             }
         }
 
+        /// For messages and comments: control characters are shown escaped (`\n`, `\u{1b}`),
+        /// so the text never breaks a line or a comment. Quoted contexts use [`Self::as_str`].
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                write_one_line(f, &self.0)
             }
         }
 
@@ -128,6 +153,16 @@ pub fn is_plain_sql_ident(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_never_breaks_a_line() {
+        assert_eq!(HostName::from("harbor-1").to_string(), "harbor-1");
+        assert_eq!(SiteName::from("a\nrm -rf /\r").to_string(), "a\\nrm -rf /\\r");
+        assert_eq!(HostPath::from("/x\u{1b}[2J").to_string(), "/x\\u{1b}[2J");
+        // The exact text stays available for quoted contexts.
+        assert_eq!(SiteName::from("a\nb").as_str(), "a\nb");
+        assert_eq!(one_line("tab\there"), "tab\\there");
+    }
 
     #[test]
     fn names() {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_yaml::Value;
 
 use super::os::PkgManager;
-use super::quote::sh;
+use super::quote::{octal_field, sh, systemd_word};
 use super::{HostOut, RoleCtx};
 use crate::model::resolved::{Database, Redis, Site, Storage};
 use crate::model::spec::{Component, SslMode};
@@ -329,7 +329,7 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
                 host: db.host.to_string(),
                 port: db.port,
                 db_name: name.to_string(),
-                username: db.username.to_string(),
+                username: db.username.as_str().to_string(),
                 password: ctx.values.db_password.clone().unwrap_or_default(),
                 ssl_mode: ssl_mode(db.ssl_mode),
                 max_idle_conns: db.max_idle_conns,
@@ -478,7 +478,12 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
             std::net::IpAddr::V6(a) => format!("[{a}]"),
             a @ std::net::IpAddr::V4(_) => a.to_string(),
         };
-        let line = format!("{server}:{} {} nfs {} 0 0", n.export, n.mount, n.options);
+        let line = format!(
+            "{} {} nfs {} 0 0",
+            octal_field(&format!("{server}:{}", n.export.as_str())),
+            octal_field(n.mount.as_str()),
+            octal_field(&n.options)
+        );
         let _ = writeln!(b, "ensure_line /etc/fstab {}", sh(&line));
         let _ = writeln!(b, "mountpoint -q {m} || {{ mount {m}; CHANGED=1; }}", m = sh(n.mount.as_str()));
     }
@@ -487,7 +492,8 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     out.file(
         "/etc/systemd/system/docker.service.d/harbor-data-volume.conf",
         format!(
-            "# harbor-ha: start Docker only once Harbor's data volume is mounted.\n[Unit]\nRequiresMountsFor={data}\n"
+            "# harbor-ha: start Docker only once Harbor's data volume is mounted.\n[Unit]\nRequiresMountsFor={}\n",
+            systemd_word(&data)
         ),
         0o644,
     );
@@ -537,8 +543,11 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     let _ = writeln!(b, "HARBOR_DIR={}", sh(&harbor_dir));
     let _ = writeln!(
         b,
-        "[ -x \"$HARBOR_DIR/install.sh\" ] || die \"unpack harbor-offline-installer-v{v}.tgz into {} first (tar xzf harbor-offline-installer-v{v}.tgz -C {})\"",
-        site.harbor.install_dir, site.harbor.install_dir
+        "[ -x \"$HARBOR_DIR/install.sh\" ] || die {}",
+        sh(&format!(
+            "unpack harbor-offline-installer-v{v}.tgz into {d} first (tar xzf harbor-offline-installer-v{v}.tgz -C {d})",
+            d = site.harbor.install_dir.as_str()
+        ))
     );
     let _ = writeln!(b, "put \"$HARBOR_DIR/harbor.yml\" 0600");
     let _ = writeln!(b, "FRESH=0");

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::nginx::{host_header, HEALTH_PATH};
-use super::quote::{conf_string, sh};
+use super::quote::{conf_string, conf_word, sh};
 use super::{HostOut, RoleCtx};
 use crate::model::spec::Role;
 
@@ -66,7 +66,7 @@ pub fn keepalived_conf(ctx: &RoleCtx) -> String {
     let Some(pos) = lbs.iter().position(|h| h.index == ctx.host.index) else { return String::new() };
     let peers: Vec<_> = lbs.iter().filter(|h| h.index != ctx.host.index).collect();
     let priority = if pos == 0 { PRIORITY_FIRST } else { PRIORITY_SECOND };
-    let ifc = ctx.host.interface.as_str();
+    let ifc = conf_word(ctx.host.interface.as_str());
     let names: Vec<String> = lbs
         .iter()
         .enumerate()
@@ -86,7 +86,7 @@ pub fn keepalived_conf(ctx: &RoleCtx) -> String {
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "global_defs {{");
-    let _ = writeln!(s, "    router_id {}", ctx.host.name);
+    let _ = writeln!(s, "    router_id {}", conf_word(ctx.host.name.as_str()));
     let _ = writeln!(s, "    # Run the check only if no other user can change it, and say as whom.");
     let _ = writeln!(s, "    enable_script_security");
     let _ = writeln!(s, "    script_user root");
@@ -100,7 +100,7 @@ pub fn keepalived_conf(ctx: &RoleCtx) -> String {
     let _ = writeln!(s, "    rise 2");
     let _ = writeln!(s, "}}");
     let _ = writeln!(s);
-    let _ = writeln!(s, "vrrp_instance harbor_{} {{", site.name);
+    let _ = writeln!(s, "vrrp_instance harbor_{} {{", conf_word(site.name.as_str()));
     let _ = writeln!(s, "    # Both LBs start as BACKUP; the election gives the VIP to the higher priority.");
     let _ = writeln!(s, "    state BACKUP");
     let _ = writeln!(s, "    interface {ifc}");

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use ipnet::IpNet;
 
-use super::quote::sh;
+use super::quote::{octal_field, sh};
 use super::{HostOut, RoleCtx};
 use crate::model::resolved::{Nfs, Storage};
 
@@ -39,7 +39,7 @@ pub fn exports(ctx: &RoleCtx, n: &Nfs) -> String {
     );
     let _ = writeln!(s, "# Harbor's shared data volume, mounted by the Harbor nodes at {} (NFSv4.1).", n.mount);
     let clients: Vec<String> = n.clients.iter().map(|c| format!("{}({EXPORT_OPTIONS})", client(c))).collect();
-    let _ = writeln!(s, "{} {}", n.export, clients.join(" "));
+    let _ = writeln!(s, "{} {}", octal_field(n.export.as_str()), clients.join(" "));
     s
 }
 

@@ -152,7 +152,19 @@ fn external_authority(site: &Site) -> String {
 
 /// A site's name as an Ansible group name (`-` is not allowed there).
 fn ini_group(site: &Site) -> String {
-    format!("site_{}", site.name.as_str().replace('-', "_"))
+    format!("site_{}", ini_word(site.name.as_str()).replace('-', "_"))
+}
+
+/// A value for inventory.ini. Ansible reads host lines with shlex and templates variable
+/// values with Jinja2, and INI has no quoting for section names, so every character outside
+/// `[A-Za-z0-9_.:/@+-]` becomes `_`: no value can add a variable (`ansible_ssh_common_args`),
+/// a section, or a `{{ lookup('pipe', ...) }}`. Valid topologies only use these characters.
+fn ini_word(s: &str) -> String {
+    s.chars()
+        .map(
+            |c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '@' | '+' | '-') { c } else { '_' },
+        )
+        .collect()
 }
 
 /// The plans of `site`, in install order.
@@ -449,7 +461,7 @@ fn edge_desc(e: &Edge) -> String {
 
 fn readme(topo: &Topology, plans: &[Plan], replication_scripts: &[String]) -> String {
     let mut s = String::new();
-    let names: Vec<&str> = topo.sites.iter().map(|x| x.name.as_str()).collect();
+    let names: Vec<String> = topo.sites.iter().map(|x| x.name.to_string()).collect();
     let _ = writeln!(s, "# Harbor HA deployment: {}\n", names.join(", "));
     let _ = writeln!(
         s,
@@ -682,7 +694,7 @@ fn inventory(topo: &Topology, plans: &[Plan]) -> String {
     }
     let line = |site: &Site, h: &Host| -> String {
         let order = orders.get(&(site.index, h.index)).copied().unwrap_or(0);
-        format!("{} ansible_host={} harbor_ha_order={order}", h.name, h.address)
+        format!("{} ansible_host={} harbor_ha_order={order}", ini_word(h.name.as_str()), h.address)
     };
     let mut group = |name: &str, pick: &dyn Fn(&Site, &Host) -> bool| {
         let _ = writeln!(s, "\n[{name}]");
@@ -702,9 +714,9 @@ fn inventory(topo: &Topology, plans: &[Plan]) -> String {
     }
     for site in &topo.sites {
         let _ = writeln!(s, "\n[{}:vars]", ini_group(site));
-        let _ = writeln!(s, "harbor_ha_site={}", site.name);
+        let _ = writeln!(s, "harbor_ha_site={}", ini_word(site.name.as_str()));
         let _ = writeln!(s, "harbor_version={}", site.harbor.version);
-        let _ = writeln!(s, "harbor_external_url={}", external_url(site));
+        let _ = writeln!(s, "harbor_external_url={}", ini_word(&external_url(site)));
     }
     s
 }
