@@ -3,7 +3,7 @@
 # (nginx, docker-registry + skopeo, PostgreSQL 15, Redis, keepalived), each on a simulated
 # host (a network namespace) with the topology's own address. See tests/e2e/README.md.
 #
-# Usage: tests/e2e/run.sh [FIXTURE... | --install-only]   (as root; `make e2e`)
+# Usage: tests/e2e/run.sh [FIXTURE... | --install-only | --canary-only]   (as root; `make e2e`)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
 #        E2E_KEEP=1    keep the work directory (printed at the end)
@@ -35,6 +35,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/docker_user.sh"
 # shellcheck source=lib/install.sh
 . "$HERE/lib/install.sh"
+# shellcheck source=lib/canary.sh
+. "$HERE/lib/canary.sh"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
@@ -91,7 +93,7 @@ preflight() {
     summary; exit 0
   fi
   pass "tools present: nginx $(nginx -v 2>&1 | sed 's/.*\///'), docker-registry $(docker-registry --version | awk '{print $3}'), skopeo $(skopeo --version | awk '{print $3}'), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), keepalived $(keepalived --version 2>&1 | head -n1 | awk '{print $2}')"
-  if out="$(cd "$HERE" && shellcheck -x -f gcc run.sh lib/in-root.sh lib/systemctl-shim.sh 2>&1)"; then
+  if out="$(cd "$HERE" && shellcheck -x -f gcc run.sh lib/in-root.sh lib/systemctl-shim.sh canary/run-in-root.sh 2>&1)"; then
     pass "the suite's own scripts pass shellcheck"
   else fail "shellcheck of tests/e2e" "$out"; fi
   if out="$(cd "$ROOT" && cargo build -q -p harbor-ha-cli 2>&1)"; then pass "cargo build -p harbor-ha-cli"
@@ -179,8 +181,10 @@ install_job() {
 main() {
   local fixtures=("$@") i=0 f
   [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
-  # --install-only: only the install scripts (development).
-  [ "${fixtures[0]}" = --install-only ] && fixtures=()
+  # --install-only / --canary-only: only the install scripts / the canary test (development).
+  local canary=1
+  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0
+  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0; fi
   WORK="$(mktemp -d /tmp/harbor-ha-e2e.XXXXXX)"
   chmod 711 "$WORK"
   trap finish EXIT
@@ -198,6 +202,10 @@ main() {
     i=$((i + 1))
     run_fixture "$f" "$i"
   done
+  if [ "$canary" = 1 ]; then
+    test_canary
+    cleanup
+  fi
   if [ -n "$INSTALL_PID" ]; then
     wait "$INSTALL_PID"
     INSTALL_PID=""

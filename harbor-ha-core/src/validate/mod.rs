@@ -82,3 +82,20 @@ pub fn validate(spec: &TopologySpec, map: &SourceMap) -> Report {
     let topology = if has_errors(&diagnostics) { None } else { resolved.into_topology() };
     Report { diagnostics, topology }
 }
+
+/// Test support, behind the `unchecked` feature: resolve `spec` into a topology even when
+/// validation finds errors, together with those errors. It exists to prove that the quoting
+/// of every generated file holds on its own, for the values validation refuses (IN001–IN003,
+/// HA002, …): a test renders such a topology and runs the scripts in a sandbox. Never render
+/// a real deployment from it. `None` when a site cannot be resolved at all (an unusable
+/// Harbor version or external_url).
+#[cfg(feature = "unchecked")]
+#[doc(hidden)]
+#[must_use]
+pub fn resolve_unchecked(spec: &TopologySpec) -> (Option<Topology>, Vec<Diagnostic>) {
+    let map = SourceMap::empty();
+    let mut ctx = Ctx::new(&map);
+    let resolved = resolve::resolve(spec, &mut ctx);
+    rules::run(spec, &resolved, &mut ctx);
+    (resolved.into_topology(), ctx.diags)
+}
