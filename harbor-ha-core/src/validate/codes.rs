@@ -99,6 +99,7 @@ catalog! {
     RP006, Error, "replication-filter", "A replication filter Harbor would reject.";
     RP007, Warning, "replication-two-parents", "A site is fed by two upstream sites.";
     RP008, Error, "dual-master-shared-backend", "A dual-master site uses shared storage, an external database or an external Redis.";
+    RP009, Error, "replication-credentials-missing", "A replication edge names a non-admin account but gives no credentials.";
     SC001, Warning, "literal-secret", "A secret is written literally in the topology file.";
     SC002, Error, "secret-unavailable", "At render time a secret cannot be resolved (unset variable, unreadable file) or holds a value its target cannot carry.";
     IN001, Error, "unsafe-path", "A path is not absolute, contains `..`, or has characters outside [A-Za-z0-9._/+-].";

@@ -127,6 +127,17 @@ pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ct
                 );
             }
         }
+        if e.credentials.is_none() && e.username != "admin" {
+            ctx.emit(
+                RuleCode::RP009,
+                format!("{p}.username"),
+                format!(
+                    "replication edge logs in as `{}` but has no `credentials`: the scripts would send the remote site's admin password for that account",
+                    e.username.escape_debug()
+                ),
+                "add `credentials: {env: NAME}` with that account's password or robot secret, or drop `username` to use the remote admin account",
+            );
+        }
         for (key, v) in [("repository", &e.filters.repository), ("tag", &e.filters.tag)] {
             if let Some(v) = v {
                 if !filter_ok(v) {
