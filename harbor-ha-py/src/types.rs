@@ -266,7 +266,8 @@ impl Bundle {
 
     /// Write the bundle into `dir` as `harbor-ha render --out dir` does: into a temporary
     /// sibling first, then renamed into place. An existing `dir` is replaced only when it is
-    /// empty, a previous bundle, or `force` is true.
+    /// empty, a previous bundle, or `force` is true. A previous bundle that already holds
+    /// exactly these files is left untouched.
     #[pyo3(signature = (dir, force = false))]
     fn write(&self, py: Python<'_>, dir: PathBuf, force: bool) -> PyResult<()> {
         guard(|| py.detach(|| self.inner.write_to(&dir, force)).map(|_| ()).map_err(write_error))

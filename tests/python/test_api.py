@@ -114,7 +114,12 @@ def test_write_replaces_a_bundle_but_not_another_directory(
     b = harbor_ha.load(SEED).render(secrets_dir=seed_secrets_dir)
     out = tmp_path / "out"
     b.write(out)
-    b.write(out)  # a previous bundle is replaced
+    readme = out / "README.md"
+    os.utime(readme, (1_000_000_000, 1_000_000_000))
+    b.write(out)  # the same bundle: left untouched
+    assert readme.stat().st_mtime == 1_000_000_000
+    readme.write_text("edited")
+    b.write(out)  # a different one is replaced
     for p, f in b.items():
         assert (out / p).read_text() == f.content
         assert stat.S_IMODE((out / p).stat().st_mode) == f.mode

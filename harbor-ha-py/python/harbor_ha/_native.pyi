@@ -117,7 +117,8 @@ class Bundle(Mapping[str, File]):
 
         The files go to a temporary sibling first, which is then renamed into place. An
         existing ``dir`` is replaced only when it is empty, a previous bundle, or ``force``
-        is true (otherwise :class:`FileExistsError`).
+        is true (otherwise :class:`FileExistsError`). A previous bundle that already holds
+        exactly these files (content and mode) is left untouched.
         """
 
 @final
