@@ -62,6 +62,24 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError {
     move |source| WriteError::Io { path, source }
 }
 
+/// Mode of a bundle directory, by its path relative to the bundle: `secrets/` and its
+/// per-site directories are private (0700), like the files in them; the others 0755.
+fn rel_dir_mode(rel: &str) -> u32 {
+    if rel == SECRETS_DIR || rel.starts_with(&format!("{SECRETS_DIR}/")) {
+        0o700
+    } else {
+        0o755
+    }
+}
+
+/// [`rel_dir_mode`] of the directory `dir` under the bundle root `root`.
+fn dir_mode(dir: &Path, root: &Path) -> u32 {
+    dir.strip_prefix(root).ok().and_then(Path::to_str).map_or(0o755, rel_dir_mode)
+}
+
+/// Top-level directory holding each site's shared secrets.
+const SECRETS_DIR: &str = "secrets";
+
 /// Whether `rel` is a relative path of plain parts: no `..`, `.`, empty or absolute parts.
 fn is_plain_relative(rel: &str) -> bool {
     !rel.is_empty()
@@ -152,7 +170,7 @@ impl Bundle {
     #[cfg(unix)]
     fn write_files(&self, root: &Path) -> Result<(), WriteError> {
         use std::io::Write as _;
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
         let mut made: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
         let marker = (MARKER.to_string(), BundleFile { content: MARKER_TEXT.to_string(), mode: 0o644 });
         for (rel, f) in self.files.iter().chain(std::iter::once((&marker.0, &marker.1))) {
@@ -163,7 +181,9 @@ impl Bundle {
             for part in &parts[..parts.len() - 1] {
                 d.push(part);
                 if !made.contains(&d) {
-                    std::fs::create_dir(&d).map_err(io_at(&d))?;
+                    std::fs::DirBuilder::new().mode(dir_mode(&d, root)).create(&d).map_err(io_at(&d))?;
+                    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(dir_mode(&d, root)))
+                        .map_err(io_at(&d))?;
                     made.insert(d.clone());
                 }
             }
@@ -211,7 +231,10 @@ impl Bundle {
                 let Ok(meta) = entry.metadata() else { return false };
                 let file = self.files.get(&child_rel);
                 if meta.is_dir() {
-                    if file.is_some() || child_rel == MARKER {
+                    if file.is_some()
+                        || child_rel == MARKER
+                        || meta.permissions().mode() & 0o7777 != rel_dir_mode(&child_rel)
+                    {
                         return false;
                     }
                     stack.push((entry.path(), child_rel));

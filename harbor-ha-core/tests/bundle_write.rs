@@ -77,12 +77,15 @@ fn first_write_then_unchanged_rewrite_touches_nothing() {
 #[test]
 fn any_difference_rewrites_the_whole_directory() {
     type Mutate = fn(&Path);
-    let cases: [(&str, Mutate); 7] = [
+    let cases: [(&str, Mutate); 8] = [
         ("content", |o| std::fs::write(o.join("README.md"), "# edited\n").unwrap()),
         ("same length", |o| std::fs::write(o.join("README.md"), "# bundlE\n").unwrap()),
         ("mode", |o| {
             std::fs::set_permissions(o.join("secrets/prod/core_secret"), std::fs::Permissions::from_mode(0o644))
                 .unwrap();
+        }),
+        ("secrets directory opened", |o| {
+            std::fs::set_permissions(o.join("secrets/prod"), std::fs::Permissions::from_mode(0o755)).unwrap();
         }),
         ("extra file", |o| std::fs::write(o.join("hosts/lb-1/stray.txt"), "x").unwrap()),
         ("extra dir", |o| std::fs::create_dir(o.join("hosts/old-host")).unwrap()),
@@ -102,6 +105,8 @@ fn any_difference_rewrites_the_whole_directory() {
         assert_eq!(b.write_to(&out, false).unwrap(), WriteOutcome::Written, "{what}");
         let got: Vec<_> = snapshot(&out).into_iter().map(|(r, c, m, _)| (r, c, m)).collect();
         assert_eq!(got, expected, "{what}: the directory holds exactly the bundle again");
+        let secrets_mode = std::fs::metadata(out.join("secrets/prod")).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(secrets_mode, 0o700, "{what}");
         let leftovers: Vec<_> = std::fs::read_dir(&t.0).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("out")], "{what}: no temp or old directory left");
     }
@@ -130,6 +135,10 @@ fn files_get_exactly_their_mode() {
     assert_eq!(mode("hosts/lb-1/install.sh"), 0o755);
     assert_eq!(mode("secrets/prod/core_secret"), 0o600);
     assert_eq!(mode("README.md"), 0o644);
+    // The directories holding the shared secrets are private too; the others are not.
+    assert_eq!(mode("secrets"), 0o700);
+    assert_eq!(mode("secrets/prod"), 0o700);
+    assert_eq!(mode("hosts/lb-1/files"), 0o755);
 }
 
 #[test]
