@@ -47,8 +47,9 @@ pub enum Outcome {
     Rendered,
 }
 
-/// Parse, validate and (when valid) plan and render `text` twice; the two renders must be
-/// identical (rendering is deterministic given the same secrets).
+/// Parse, validate and (when valid) plan and render `text` twice; the render guard must
+/// accept what validation accepted, and the two renders must be identical (rendering is
+/// deterministic given the same secrets).
 pub fn run(text: &str, resolver: &FuzzResolver) -> Outcome {
     let Ok(doc) = harbor_ha_core::load_str(text) else { return Outcome::ParseError };
     let report = doc.validate();
@@ -57,6 +58,10 @@ pub fn run(text: &str, resolver: &FuzzResolver) -> Outcome {
         assert!(!d.message.is_empty(), "empty message for {}", d.code.as_str());
     }
     let Some(topo) = report.topology else { return Outcome::Invalid };
+    // The render guard re-checks names, paths and text with validation's predicates: it
+    // must never refuse what validation accepted.
+    let refused = harbor_ha_core::render::guard::check(&topo);
+    assert!(refused.is_empty(), "validation accepted values the render guard refuses: {refused:?}");
     let _ = plan(&topo);
     let secrets: BTreeMap<String, SiteSecrets> = topo
         .sites

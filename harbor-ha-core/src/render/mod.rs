@@ -17,6 +17,7 @@
 //! | quoting for shell, SQL, nginx, Redis | [`quote`] |
 
 pub mod firewall;
+pub mod guard;
 pub mod harbor;
 pub mod keepalived;
 pub mod nfs;
@@ -231,8 +232,30 @@ fn site_values(site: &Site, resolver: &dyn SecretResolver, diags: &mut Vec<Diagn
 ///
 /// # Errors
 /// Diagnostics (SC002, HB002) when a secret cannot be resolved or used, or when the
-/// secrets of a site are missing from `inputs`.
+/// secrets of a site are missing from `inputs`; and, from [`guard::check`], when the
+/// topology holds a name, path or text value validation refuses as unsafe (a `Topology`
+/// built or changed by hand).
 pub fn render(topo: &Topology, inputs: &RenderInputs) -> Result<Bundle, Vec<Diagnostic>> {
+    let unsafe_values = guard::check(topo);
+    if !unsafe_values.is_empty() {
+        return Err(unsafe_values);
+    }
+    render_unguarded(topo, inputs)
+}
+
+/// [`render`] without [`guard::check`]: test support (feature `unchecked`), to prove that the
+/// quoting alone keeps hostile values inert (tests/e2e/lib/canary.sh). Never use it to render
+/// a real deployment.
+///
+/// # Errors
+/// As [`render`], except the guard's.
+#[cfg(feature = "unchecked")]
+#[doc(hidden)]
+pub fn render_unchecked(topo: &Topology, inputs: &RenderInputs) -> Result<Bundle, Vec<Diagnostic>> {
+    render_unguarded(topo, inputs)
+}
+
+fn render_unguarded(topo: &Topology, inputs: &RenderInputs) -> Result<Bundle, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut bundle = Bundle::default();
     let mut plans = Vec::new();

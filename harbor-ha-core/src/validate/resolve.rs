@@ -95,6 +95,16 @@ fn check_dns(ctx: &mut Ctx, path: &str, value: &str) {
     }
 }
 
+/// NFS mount options: a non-empty comma-separated list of `[A-Za-z0-9=_.-]`.
+pub(crate) fn is_mount_options(o: &str) -> bool {
+    !o.is_empty() && o.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b',' | b'=' | b'_' | b'.' | b'-'))
+}
+
+/// Whether `h` is a Sentinel address, `host:port`.
+pub(crate) fn is_sentinel_addr(h: &str) -> bool {
+    h.rsplit_once(':').is_some_and(|(host, port)| is_valid_dns_name(host) && port.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
 /// Free text that ends up inside generated YAML, JSON, shell or config files.
 pub(crate) fn is_safe_text(s: &str) -> bool {
     !s.is_empty() && s.len() <= 1024 && !s.chars().any(|c| c.is_control() || matches!(c, '"' | '\'' | '`' | '\\'))
@@ -333,9 +343,7 @@ fn resolve_storage(sp: &str, s: &SiteSpec, ctx: &mut Ctx) -> Storage {
             check_path(ctx, &format!("{p}.nfs.mount"), m);
         }
         if let Some(o) = &n.options {
-            if o.is_empty()
-                || !o.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b',' | b'=' | b'_' | b'.' | b'-'))
-            {
+            if !is_mount_options(o) {
                 ctx.emit(
                     RuleCode::IN003,
                     format!("{p}.nfs.options"),
@@ -508,10 +516,7 @@ fn resolve_redis(sp: &str, s: &SiteSpec, hosts: &[Host], ctx: &mut Ctx) -> Redis
     let sentinel = r.sentinel.as_ref().map(|sn| {
         check_text(ctx, &format!("{p}.sentinel.master_set"), sn.master_set.as_deref());
         for (i, h) in sn.hosts.iter().enumerate() {
-            let ok = h
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| is_valid_dns_name(host) && port.parse::<u16>().is_ok_and(|p| p > 0));
-            if !ok {
+            if !is_sentinel_addr(h) {
                 ctx.emit(
                     RuleCode::IN002,
                     format!("{p}.sentinel.hosts[{i}]"),

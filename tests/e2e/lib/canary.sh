@@ -2,7 +2,8 @@
 # The canary test: quoting alone keeps hostile values inert. tests/e2e/canary/hostile.yaml
 # puts an injection attempt in every string that reaches a generated file, each creating its
 # own canary file (hha-canary-<field>) if it ever ran. Validation refuses that topology; the
-# `render_unchecked` example (feature `unchecked`) renders it anyway, and then:
+# `render_unchecked` example (feature `unchecked`) checks that render()'s own guard refuses it
+# too, renders it anyway past both, and then:
 #   - no config file (anything but a script) has a line that a value's newline started;
 #   - nginx -t (real) accepts the hostile LB config, and `include /etc/passwd` included nothing;
 #   - every script of the bundle runs in a disposable root (an overlay of this machine with a
@@ -38,6 +39,13 @@ test_canary() {
   for want in IN001 IN002 IN003 HA002; do [[ " $codes " == *" $want "* ]] || missing+=("$want"); done
   [ "${#missing[@]}" -eq 0 ] && pass "rendered without validation; validation would refuse it with: $codes" ||
     fail "the hostile topology should trip ${missing[*]} (got: $codes)"
+  # The second layer: render() itself refuses such values (render/guard.rs); this part
+  # renders past it to test the first layer, the quoting.
+  codes=$(sed -n 's/^render-guard-refuses: //p' <<<"$out")
+  missing=()
+  for want in IN001 IN002 IN003 HA002; do [[ " $codes " == *" $want "* ]] || missing+=("$want"); done
+  [ "${#missing[@]}" -eq 0 ] && pass "the render guard refuses it too: $codes" ||
+    fail "the render guard should refuse ${missing[*]} (got: $codes)"
   canary_files "$b" >"$w/before"
   [ ! -s "$w/before" ] || { setup_fail "the bundle already holds canary-named files" "$(cat "$w/before")"; return 1; }
 

@@ -11,6 +11,7 @@ mod secrets;
 mod storage;
 
 pub use harbor::admin_password_ok;
+pub(crate) use replication::filter_ok;
 
 use super::resolve::Resolved;
 use super::Ctx;
