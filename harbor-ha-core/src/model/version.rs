@@ -31,6 +31,17 @@ impl Version {
         (self.major, self.minor)
     }
 
+    /// A PostgreSQL version as people write it: `9.6`, but `15` rather than `15.0` (since
+    /// PostgreSQL 10 the major version is one number).
+    #[must_use]
+    pub fn postgres_text(&self) -> String {
+        if self.major >= 10 && self.minor == 0 && self.patch.is_none() {
+            self.major.to_string()
+        } else {
+            self.to_string()
+        }
+    }
+
     /// Whether this is at least `major.minor`.
     #[must_use]
     pub fn at_least(&self, major: u32, minor: u32) -> bool {
@@ -107,5 +118,21 @@ impl<'de> Deserialize<'de> for VersionText {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Version;
+
+    #[test]
+    fn postgres_versions_are_written_as_postgres_writes_them() {
+        let v = |s: &str| s.parse::<Version>().unwrap().postgres_text();
+        assert_eq!(v("15"), "15");
+        assert_eq!(v("15.0"), "15");
+        assert_eq!(v("15.4"), "15.4");
+        assert_eq!(v("9.6"), "9.6");
+        assert_eq!(v("9.6.24"), "9.6.24");
+        assert_eq!(v("15.0.1"), "15.0.1");
     }
 }

@@ -17,7 +17,6 @@ use crate::bundle::Bundle;
 use crate::model::resolved::{Database, Edge, Host, Redis, Site, Storage, Tls, Topology};
 use crate::model::secret::Secret;
 use crate::model::spec::{Affinity, EdgeMode, OsFamily, Role, SiteMode, SslMode, Trigger};
-use crate::model::version::Version;
 
 /// One host of the install plan: its site, itself, and the absolute target paths of its files.
 type Plan<'a> = (&'a Site, &'a Host, Vec<String>);
@@ -83,16 +82,6 @@ fn libtrust_key_id(bytes: &[u8]) -> String {
     }
     let groups: Vec<&str> = b32.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
     groups.join(":")
-}
-
-/// A PostgreSQL version as people write it: `9.6`, but `15` rather than `15.0` (since 10
-/// the major version is one number).
-fn pg_version(v: Version) -> String {
-    if v.major >= 10 && v.minor == 0 && v.patch.is_none() {
-        v.major.to_string()
-    } else {
-        v.to_string()
-    }
 }
 
 fn ssl_mode_name(m: SslMode) -> &'static str {
@@ -259,7 +248,7 @@ fn database_desc(site: &Site) -> String {
             match &db.installed_on {
                 Some(h) => format!(
                     "PostgreSQL {} installed on {} ({at}), user {}, databases {dbs}, sslmode {}",
-                    pg_version(db.version),
+                    db.version.postgres_text(),
                     code(h),
                     code(&db.username),
                     code(ssl_mode_name(db.ssl_mode))
@@ -344,7 +333,7 @@ fn host_does(site: &Site, h: &Host) -> Vec<String> {
         if let Database::External(db) = &site.database {
             v.push(format!(
                 "PostgreSQL {}: listens on {} port {}, creates user {} and the databases {}, `pg_hba.conf` entries for exactly the Harbor nodes ({}), `max_connections` {}",
-                pg_version(db.version),
+                db.version.postgres_text(),
                 code(h.address),
                 db.port,
                 code(&db.username),

@@ -47,7 +47,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             ctx.emit(
                 RuleCode::DB002,
                 vpath,
-                format!("site `{}`: PostgreSQL {pg} is too old for Harbor {v}: {why}", site.name),
+                format!("site `{}`: PostgreSQL {} is too old for Harbor {v}: {why}", site.name, pg.postgres_text()),
                 format!(
                     "use PostgreSQL {} or later (set database.version)",
                     if major == 9 { "9.6".to_string() } else { major.to_string() }
