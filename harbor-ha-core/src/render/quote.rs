@@ -35,14 +35,16 @@ pub fn conf_word(s: &str) -> String {
 }
 
 /// A whitespace-separated field of `/etc/fstab` or `/etc/exports`: every byte outside
-/// `[A-Za-z0-9._/+,:=@-]` is written as a backslash and three octal digits (`\040` for a
+/// `[A-Za-z0-9._/+,:=@[]-]` (brackets for an IPv6 server) is written as a backslash and three octal digits (`\040` for a
 /// space), which fstab(5) and exports(5) decode. No value can add a field, an entry or a
 /// comment (a space followed by `*(rw,no_root_squash)` would export to the world).
 #[must_use]
 pub fn octal_field(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'+' | b',' | b':' | b'=' | b'@' | b'-') {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'.' | b'_' | b'/' | b'+' | b',' | b':' | b'=' | b'@' | b'[' | b']' | b'-')
+        {
             out.push(char::from(b));
         } else {
             let _ = write!(out, "\\{b:03o}");
@@ -52,8 +54,8 @@ pub fn octal_field(s: &str) -> String {
 }
 
 /// A word in a systemd unit setting that unquotes its words (`RequiresMountsFor=`): as is
-/// when it is plain `[A-Za-z0-9._/+-]`, otherwise double-quoted, `\` and `"` escaped, control characters as `\xNN`, and `%` doubled
-/// so that no specifier is expanded.
+/// when it is plain `[A-Za-z0-9._/+-]`; otherwise double-quoted, with `\` and `"` escaped,
+/// control characters as `\xNN`, and `%` doubled so that no specifier is expanded.
 #[must_use]
 pub fn systemd_word(s: &str) -> String {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'+' | b'-')) {
@@ -122,6 +124,7 @@ mod tests {
     fn octal_fields_keep_one_field() {
         assert_eq!(octal_field("/srv/nfs/harbor"), "/srv/nfs/harbor");
         assert_eq!(octal_field("rw,vers=4.1,_netdev"), "rw,vers=4.1,_netdev");
+        assert_eq!(octal_field("[2001:db8::5]:/data"), "[2001:db8::5]:/data");
         // A space would add a field (an export to the world); a newline an entry.
         assert_eq!(octal_field("/x *(rw,no_root_squash)"), "/x\\040\\052\\050rw,no_root_squash\\051");
         assert_eq!(octal_field("/a\nb#c\\"), "/a\\012b\\043c\\134");
