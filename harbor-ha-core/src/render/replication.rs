@@ -442,15 +442,16 @@ fn holder_and_remote(e: &Edge) -> (&str, &str) {
 fn plan(topo: &Topology) -> Vec<SitePlan<'_>> {
     let by_name: BTreeMap<&str, &Site> = topo.sites.iter().map(|s| (s.name.as_str(), s)).collect();
     let mut out = Vec::new();
+    // Each edge under the site that holds its policy (one pass, not one per site).
+    let mut held: BTreeMap<&str, Vec<(&Edge, &Site)>> = BTreeMap::new();
+    for e in &topo.edges {
+        let (h, r) = holder_and_remote(e);
+        if let Some(rs) = by_name.get(r) {
+            held.entry(h).or_default().push((e, *rs));
+        }
+    }
     for site in &topo.sites {
-        let edges: Vec<(&Edge, &Site)> = topo
-            .edges
-            .iter()
-            .filter_map(|e| {
-                let (h, r) = holder_and_remote(e);
-                (h == site.name.as_str()).then(|| by_name.get(r).map(|rs| (e, *rs))).flatten()
-            })
-            .collect();
+        let edges: Vec<(&Edge, &Site)> = held.remove(site.name.as_str()).unwrap_or_default();
         let dual = site.mode == SiteMode::Replication;
         if !dual && edges.is_empty() {
             continue;
@@ -612,32 +613,32 @@ fn plan(topo: &Topology) -> Vec<SitePlan<'_>> {
 /// Holding sites in replication order: a site after every site it receives from (file
 /// order otherwise, and for what a cycle leaves).
 fn replication_order<'a>(topo: &Topology, plans: &'a [SitePlan<'a>]) -> Vec<&'a SitePlan<'a>> {
-    let names: Vec<&str> = topo.sites.iter().map(|s| s.name.as_str()).collect();
-    let mut indeg: BTreeMap<&str, usize> = names.iter().map(|n| (*n, 0)).collect();
-    for e in &topo.edges {
-        if e.from != e.to {
-            if let Some(d) = indeg.get_mut(e.to.as_str()) {
-                *d += 1;
-            }
+    // Kahn's algorithm, always taking the first ready site in file order; when a cycle
+    // leaves none ready, the first site not yet placed. Index sets keep it O(n log n).
+    let index: BTreeMap<&str, usize> = topo.sites.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
+    let mut indeg = vec![0usize; topo.sites.len()];
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); topo.sites.len()];
+    for e in topo.edges.iter().filter(|e| e.from != e.to) {
+        if let (Some(&f), Some(&t)) = (index.get(e.from.as_str()), index.get(e.to.as_str())) {
+            indeg[t] += 1;
+            out[f].push(t);
         }
     }
-    let mut order: Vec<&str> = Vec::new();
-    let mut done: BTreeSet<&str> = BTreeSet::new();
-    while order.len() < names.len() {
-        let next = names
-            .iter()
-            .find(|n| !done.contains(*n) && indeg[*n] == 0)
-            .or_else(|| names.iter().find(|n| !done.contains(*n)));
-        let Some(n) = next else { break };
-        done.insert(n);
+    let mut pending: BTreeSet<usize> = (0..topo.sites.len()).collect();
+    let mut ready: BTreeSet<usize> = pending.iter().copied().filter(|&i| indeg[i] == 0).collect();
+    let mut order = Vec::with_capacity(topo.sites.len());
+    while let Some(n) = ready.pop_first().or_else(|| pending.first().copied()) {
+        pending.remove(&n);
         order.push(n);
-        for e in topo.edges.iter().filter(|e| e.from.as_str() == *n && e.from != e.to) {
-            if let Some(d) = indeg.get_mut(e.to.as_str()) {
-                *d = d.saturating_sub(1);
+        for &t in &out[n] {
+            indeg[t] = indeg[t].saturating_sub(1);
+            if indeg[t] == 0 && pending.contains(&t) {
+                ready.insert(t);
             }
         }
     }
-    order.iter().filter_map(|n| plans.iter().find(|p| p.site.name.as_str() == *n)).collect()
+    let by_site: BTreeMap<&str, &'a SitePlan<'a>> = plans.iter().map(|p| (p.site.name.as_str(), p)).collect();
+    order.iter().filter_map(|&i| by_site.get(topo.sites[i].name.as_str()).copied()).collect()
 }
 
 // ---- rendering ------------------------------------------------------------------------------
