@@ -56,7 +56,8 @@ enum Command {
     Render {
         /// The topology file.
         file: PathBuf,
-        /// Output directory; replaced atomically. Secrets under <out>/secrets/ are reused.
+        /// Output directory; replaced atomically, left untouched when it already holds this
+        /// exact bundle. Secrets under <out>/secrets/ are reused.
         #[arg(long)]
         out: PathBuf,
         /// Replace --out even when it is not a previous bundle.
