@@ -199,7 +199,8 @@ impl Bundle {
 
     /// Whether the directory `dir` holds exactly this bundle: the same files with the same
     /// content and mode, the marker, and nothing else. Any doubt (an unreadable entry, a
-    /// symlink, an extra directory) counts as a difference.
+    /// symlink, an extra directory) counts as a difference. Names, types, modes and sizes
+    /// are compared over the whole tree first; contents only when all of those match.
     #[cfg(unix)]
     fn matches_dir(&self, dir: &Path) -> bool {
         use std::os::unix::fs::PermissionsExt;
@@ -216,6 +217,7 @@ impl Bundle {
         }
         expected.insert(MARKER);
         let mut found = 0usize;
+        let mut to_read: Vec<(PathBuf, &BundleFile)> = Vec::new();
         let mut stack = vec![(dir.to_path_buf(), String::new())];
         while let Some((abs, rel)) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&abs) else { return false };
@@ -241,17 +243,17 @@ impl Bundle {
                 } else if !meta.is_file() {
                     return false;
                 } else if let Some(f) = file {
-                    if meta.permissions().mode() & 0o7777 != f.mode
-                        || meta.len() != f.content.len() as u64
-                        || std::fs::read(entry.path()).map_or(true, |c| c != f.content.as_bytes())
-                    {
+                    if meta.permissions().mode() & 0o7777 != f.mode || meta.len() != f.content.len() as u64 {
                         return false;
                     }
+                    to_read.push((entry.path(), f));
                 } else if child_rel != MARKER {
                     return false;
                 }
             }
         }
+        // Contents last: a missing, extra or resized file is found without reading any.
         found == expected.len()
+            && to_read.iter().all(|(p, f)| std::fs::read(p).is_ok_and(|c| c == f.content.as_bytes()))
     }
 }
