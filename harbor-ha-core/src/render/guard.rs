@@ -15,7 +15,7 @@ use crate::diag::Diagnostic;
 use crate::model::ids::{is_plain_sql_ident, is_safe_path, is_valid_dns_name, is_valid_interface, is_valid_name};
 use crate::model::resolved::{Database, Redis, Storage, Tls, Topology};
 use crate::validate::codes::RuleCode;
-use crate::validate::{filter_ok, is_mount_options, is_safe_text, is_sentinel_addr};
+use crate::validate::{default_tls_path, filter_ok, is_mount_options, is_safe_text, is_sentinel_addr};
 
 /// Every unsafe value of `topo`, as diagnostics with the topology path of the value.
 #[must_use]
@@ -81,8 +81,13 @@ pub fn check(topo: &Topology) -> Vec<Diagnostic> {
             let p = format!("{sp}.load_balancer");
             g.dns(&format!("{p}.server_name"), lb.server_name.as_str());
             if let Tls::Files { certificate, key } | Tls::SelfSigned { certificate, key } = &lb.tls {
-                g.path(&format!("{p}.tls.certificate"), certificate.as_str());
-                g.path(&format!("{p}.tls.key"), key.as_str());
+                // Validation checks the paths written in the file; the defaults are built from
+                // the server name (checked above), which may be an IPv6 address with `:`.
+                for (k, v, ext) in [("certificate", certificate, "crt"), ("key", key, "key")] {
+                    if v.as_str() != default_tls_path(lb.server_name.as_str(), ext) {
+                        g.path(&format!("{p}.tls.{k}"), v.as_str());
+                    }
+                }
             }
         }
     }

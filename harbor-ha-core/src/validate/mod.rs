@@ -14,7 +14,7 @@ use crate::model::resolved::Topology;
 use crate::model::spec::TopologySpec;
 use crate::source::SourceMap;
 use codes::RuleCode;
-pub(crate) use resolve::{is_mount_options, is_safe_text, is_sentinel_addr};
+pub(crate) use resolve::{default_tls_path, is_mount_options, is_safe_text, is_sentinel_addr};
 pub use rules::admin_password_ok;
 pub(crate) use rules::filter_ok;
 

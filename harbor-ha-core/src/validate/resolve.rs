@@ -105,6 +105,11 @@ pub(crate) fn is_sentinel_addr(h: &str) -> bool {
     h.rsplit_once(':').is_some_and(|(host, port)| is_valid_dns_name(host) && port.parse::<u16>().is_ok_and(|p| p > 0))
 }
 
+/// Where the LB's certificate (`crt`) or key (`key`) is when the topology does not say.
+pub(crate) fn default_tls_path(server_name: &str, ext: &str) -> String {
+    format!("/etc/nginx/ssl/{server_name}.{ext}")
+}
+
 /// Free text that ends up inside generated YAML, JSON, shell or config files.
 pub(crate) fn is_safe_text(s: &str) -> bool {
     !s.is_empty() && s.len() <= 1024 && !s.chars().any(|c| c.is_control() || matches!(c, '"' | '\'' | '`' | '\\'))
@@ -575,8 +580,8 @@ fn resolve_lb(sp: &str, s: &SiteSpec, hosts: &[Host], url: Option<&Url>, ctx: &m
             if let Some(k) = &t.key {
                 check_path(ctx, &format!("{p}.tls.key"), k);
             }
-            let default_cert = || HostPath(format!("/etc/nginx/ssl/{}.crt", server_name.as_str()));
-            let default_key = || HostPath(format!("/etc/nginx/ssl/{}.key", server_name.as_str()));
+            let default_cert = || HostPath(default_tls_path(server_name.as_str(), "crt"));
+            let default_key = || HostPath(default_tls_path(server_name.as_str(), "key"));
             if t.self_signed == Some(true) {
                 Tls::SelfSigned {
                     certificate: t.certificate.clone().unwrap_or_else(default_cert),
