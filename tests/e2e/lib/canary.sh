@@ -57,12 +57,9 @@ test_canary() {
   # The sandbox: an overlay of this machine, the bundle at /root/bundle, the TLS files the
   # LB scripts want at the topology's (hostile) paths.
   sroot="$w/root"
-  mkdir -p "$w/t" "$sroot" "$w/mask"
+  mkdir -p "$w/mask"
   : >"$w/keys"
-  if ! { mount -t tmpfs -o mode=755 tmpfs "$w/t" && CREATED_MOUNTS+=("$w/t") && mkdir -p "$w/t/upper" "$w/t/work" &&
-    mount -t overlay overlay -o "lowerdir=/,upperdir=$w/t/upper,workdir=$w/t/work" "$sroot" && CREATED_MOUNTS+=("$sroot"); }; then
-    setup_fail "overlay root for the canary run"; return 1
-  fi
+  overlay_root "$w/t" "$sroot" || { setup_fail "overlay root for the canary run"; return 1; }
   rm -f "$sroot/etc/nginx/sites-enabled/default"
   mkdir -p "$sroot/root/bundle"
   cp -a "$b/." "$sroot/root/bundle/"

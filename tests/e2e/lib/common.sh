@@ -48,6 +48,19 @@ quiet() {
   return "$rc"
 }
 
+# overlay_root T ROOT: a disposable root at ROOT, an overlay whose lower layer is this
+# machine's own / and whose upper layer lives on a tmpfs mounted at T. Both mounts are
+# recorded for cleanup; nothing written under ROOT reaches this machine.
+overlay_root() {
+  local t=$1 r=$2
+  mkdir -p "$t" "$r"
+  mount -t tmpfs -o mode=755 tmpfs "$t" || return 1
+  CREATED_MOUNTS+=("$t")
+  mkdir -p "$t/upper" "$t/work"
+  mount -t overlay overlay -o "lowerdir=/,upperdir=$t/upper,workdir=$t/work" "$r" || return 1
+  CREATED_MOUNTS+=("$r")
+}
+
 # ms: milliseconds since the epoch.
 ms() { date +%s%3N; }
 

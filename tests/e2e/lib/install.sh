@@ -16,12 +16,8 @@ global_sysctl_keys() {
 # directory at /root/harbor-ha/HOST and the systemctl stand-in.
 install_root() {
   local h=$1 d="$INSTALL_WORK/$1" bundle=$INSTALL_BUNDLE
-  mkdir -p "$d/t" "$d/root" "$d/mask"
-  mount -t tmpfs -o mode=755 tmpfs "$d/t" || return 1
-  CREATED_MOUNTS+=("$d/t")
-  mkdir -p "$d/t/upper" "$d/t/work"
-  mount -t overlay overlay -o "lowerdir=/,upperdir=$d/t/upper,workdir=$d/t/work" "$d/root" || return 1
-  CREATED_MOUNTS+=("$d/root")
+  mkdir -p "$d/mask"
+  overlay_root "$d/t" "$d/root" || return 1
   install -m 0755 "$HERE/lib/systemctl-shim.sh" "$d/root/usr/local/sbin/systemctl"
   mkdir -p "$d/root/root/harbor-ha"
   cp -a "$bundle/hosts/$h" "$d/root/root/harbor-ha/$h"
