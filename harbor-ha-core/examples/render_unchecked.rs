@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use harbor_ha_core::model::secret::Secret;
-use harbor_ha_core::render::{render, render_unchecked, RenderInputs, SecretResolver};
+use harbor_ha_core::render::{render_unchecked, RenderInputs, SecretResolver};
 use harbor_ha_core::Severity;
 
 /// Its own resolver: `harbor-ha-env` depends on the core, so a core example using it would
@@ -65,12 +65,13 @@ fn main() -> ExitCode {
         };
     let inputs = RenderInputs { secrets: &secrets, resolver: &Resolver };
     // The render guard refuses it too (the second layer); this test is about the first.
-    let guard = match render(&topo, &inputs) {
-        Ok(_) => String::new(),
-        Err(d) => {
-            d.iter().map(|x| x.code.to_string()).collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(" ")
-        }
-    };
+    let guard = harbor_ha_core::render::guard::check(&topo)
+        .iter()
+        .map(|x| x.code.to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>()
+        .join(" ");
     eprintln!("render-guard-refuses: {guard}");
     let bundle = match render_unchecked(&topo, &inputs) {
         Ok(b) => b,

@@ -181,9 +181,10 @@ impl Bundle {
             for part in &parts[..parts.len() - 1] {
                 d.push(part);
                 if !made.contains(&d) {
-                    std::fs::DirBuilder::new().mode(dir_mode(&d, root)).create(&d).map_err(io_at(&d))?;
-                    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(dir_mode(&d, root)))
-                        .map_err(io_at(&d))?;
+                    // Exact mode whatever the umask, as for the files.
+                    let mode = dir_mode(&d, root);
+                    std::fs::DirBuilder::new().mode(mode).create(&d).map_err(io_at(&d))?;
+                    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(mode)).map_err(io_at(&d))?;
                     made.insert(d.clone());
                 }
             }

@@ -5,13 +5,13 @@
 //! validation, which reports every offender with a rule code; rendering only ever sees
 //! values that validation accepted.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Write `s` with its control characters escaped, so that it stays on one line.
-pub(crate) fn write_one_line(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
+fn write_one_line(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     if !s.chars().any(char::is_control) {
         return f.write_str(s);
     }
@@ -23,14 +23,6 @@ pub(crate) fn write_one_line(f: &mut impl fmt::Write, s: &str) -> fmt::Result {
         }
     }
     Ok(())
-}
-
-/// `s` with its control characters escaped (see [`write_one_line`]).
-#[must_use]
-pub fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let _ = write_one_line(&mut out, s);
-    out
 }
 
 macro_rules! id_newtype {
@@ -161,7 +153,7 @@ mod tests {
         assert_eq!(HostPath::from("/x\u{1b}[2J").to_string(), "/x\\u{1b}[2J");
         // The exact text stays available for quoted contexts.
         assert_eq!(SiteName::from("a\nb").as_str(), "a\nb");
-        assert_eq!(one_line("tab\there"), "tab\\there");
+        assert_eq!(HostPath::from("tab\there").to_string(), "tab\\there");
     }
 
     #[test]

@@ -17,21 +17,32 @@ pub fn sh(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// `s` with every character that is not ASCII alphanumeric and not in `keep` replaced by `_`.
+fn underscore_outside(s: &str, keep: &[char]) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || keep.contains(&c) { c } else { '_' }).collect()
+}
+
 /// A bare token for a config that has no quoting for it (keepalived's `router_id`,
 /// `interface`, instance names): every character outside `[A-Za-z0-9_.:-]` becomes `_`, so
 /// no value can end the line, open or close a block, start a comment or a `$` definition.
 /// Validation only admits names of these characters, which pass unchanged.
 #[must_use]
 pub fn conf_word(s: &str) -> String {
-    let w: String = s
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-') { c } else { '_' })
-        .collect();
+    let w = underscore_outside(s, &['_', '.', ':', '-']);
     if w.is_empty() {
         "_".to_string()
     } else {
         w
     }
+}
+
+/// A value for inventory.ini. Ansible reads host lines with shlex and templates variable
+/// values with Jinja2, and INI has no quoting for section names, so every character outside
+/// `[A-Za-z0-9_.:/@+-]` becomes `_`: no value can add a variable (`ansible_ssh_common_args`),
+/// a section, or a `{{ lookup('pipe', ...) }}`. Valid topologies only use these characters.
+#[must_use]
+pub fn ini_word(s: &str) -> String {
+    underscore_outside(s, &['_', '.', ':', '/', '@', '+', '-'])
 }
 
 /// A whitespace-separated field of `/etc/fstab` or `/etc/exports`: every byte outside
@@ -146,6 +157,14 @@ mod tests {
         assert_eq!(conf_word("e\n notify_master /bin/evil"), "e__notify_master__bin_evil");
         assert_eq!(conf_word("x { $A } # !"), "x____A______");
         assert_eq!(conf_word(""), "_");
+    }
+
+    #[test]
+    fn ini_words_add_no_variable_or_template() {
+        assert_eq!(ini_word("https://harbor.example.org:8443"), "https://harbor.example.org:8443");
+        assert_eq!(ini_word("h ansible_ssh_common_args=x"), "h_ansible_ssh_common_args_x");
+        let w = ini_word("{{ lookup('pipe','id') }}");
+        assert!(w.contains("lookup") && !w.contains(['{', '}', '\'', '(', ' ', ',']), "{w}");
     }
 
     #[test]

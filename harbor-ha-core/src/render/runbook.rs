@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use super::harbor::{harbor_databases, installer_flags, ping_path};
 use super::os;
-use super::quote::sh;
+use super::quote::{ini_word, sh};
 use crate::bundle::Bundle;
 use crate::model::resolved::{Database, Edge, Host, Redis, Site, Storage, Tls, Topology};
 use crate::model::secret::Secret;
@@ -142,18 +142,6 @@ fn external_authority(site: &Site) -> String {
 /// A site's name as an Ansible group name (`-` is not allowed there).
 fn ini_group(site: &Site) -> String {
     format!("site_{}", ini_word(site.name.as_str()).replace('-', "_"))
-}
-
-/// A value for inventory.ini. Ansible reads host lines with shlex and templates variable
-/// values with Jinja2, and INI has no quoting for section names, so every character outside
-/// `[A-Za-z0-9_.:/@+-]` becomes `_`: no value can add a variable (`ansible_ssh_common_args`),
-/// a section, or a `{{ lookup('pipe', ...) }}`. Valid topologies only use these characters.
-fn ini_word(s: &str) -> String {
-    s.chars()
-        .map(
-            |c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '@' | '+' | '-') { c } else { '_' },
-        )
-        .collect()
 }
 
 /// The plans of `site`, in install order.

@@ -68,10 +68,7 @@ impl<'a> Ctx<'a> {
 /// that did not come from text).
 #[must_use]
 pub fn validate(spec: &TopologySpec, map: &SourceMap) -> Report {
-    let mut ctx = Ctx::new(map);
-    let resolved = resolve::resolve(spec, &mut ctx);
-    rules::run(spec, &resolved, &mut ctx);
-    let mut diagnostics = ctx.diags;
+    let (resolved, mut diagnostics) = check(spec, map);
     diagnostics.sort_by(|a, b| {
         (a.line.unwrap_or(usize::MAX), a.column.unwrap_or(0), a.code, &a.path).cmp(&(
             b.line.unwrap_or(usize::MAX),
@@ -95,9 +92,14 @@ pub fn validate(spec: &TopologySpec, map: &SourceMap) -> Report {
 #[doc(hidden)]
 #[must_use]
 pub fn resolve_unchecked(spec: &TopologySpec) -> (Option<Topology>, Vec<Diagnostic>) {
-    let map = SourceMap::empty();
-    let mut ctx = Ctx::new(&map);
+    let (resolved, diagnostics) = check(spec, &SourceMap::empty());
+    (resolved.into_topology(), diagnostics)
+}
+
+/// Resolve `spec` and run every rule: the resolved sites and the findings, unsorted.
+fn check(spec: &TopologySpec, map: &SourceMap) -> (resolve::Resolved, Vec<Diagnostic>) {
+    let mut ctx = Ctx::new(map);
     let resolved = resolve::resolve(spec, &mut ctx);
     rules::run(spec, &resolved, &mut ctx);
-    (resolved.into_topology(), ctx.diags)
+    (resolved, ctx.diags)
 }

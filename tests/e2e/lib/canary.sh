@@ -20,8 +20,15 @@ canary_files() {
   find "$@" -xdev -type f -regextype posix-extended -regex '.*/hha-canary-[a-z0-9-]+' 2>/dev/null | sort
 }
 
+# codes_missing "CODE...": which of the codes every layer must report are not in the list.
+codes_missing() {
+  local want out=()
+  for want in IN001 IN002 IN003 HA002; do [[ " $1 " == *" $want "* ]] || out+=("$want"); done
+  printf '%s' "${out[*]}"
+}
+
 test_canary() {
-  local w="$WORK/canary" b out codes sroot rc f bad=() n_ok=0 n_all=0 line
+  local w="$WORK/canary" b out codes missing sroot rc f bad=() n_ok=0 n_all=0 line
   section "Canary: hostile values rendered without validation, scripts run in a sandbox"
   CURRENT_FIXTURE=canary
   mkdir -p "$w"
@@ -35,17 +42,15 @@ test_canary() {
   out=$("$ROOT/target/debug/examples/render_unchecked" "$CANARY_DIR/hostile.yaml" "$b" 2>&1); rc=$?
   if [ "$rc" -ne 0 ]; then setup_fail "render_unchecked (exit $rc)" "$(tail -n 10 <<<"$out")"; return 1; fi
   codes=$(sed -n 's/^refused-by: //p' <<<"$out")
-  local want missing=()
-  for want in IN001 IN002 IN003 HA002; do [[ " $codes " == *" $want "* ]] || missing+=("$want"); done
-  [ "${#missing[@]}" -eq 0 ] && pass "rendered without validation; validation would refuse it with: $codes" ||
-    fail "the hostile topology should trip ${missing[*]} (got: $codes)"
+  missing=$(codes_missing "$codes")
+  [ -z "$missing" ] && pass "rendered without validation; validation would refuse it with: $codes" ||
+    fail "the hostile topology should trip $missing (got: $codes)"
   # The second layer: render() itself refuses such values (render/guard.rs); this part
   # renders past it to test the first layer, the quoting.
   codes=$(sed -n 's/^render-guard-refuses: //p' <<<"$out")
-  missing=()
-  for want in IN001 IN002 IN003 HA002; do [[ " $codes " == *" $want "* ]] || missing+=("$want"); done
-  [ "${#missing[@]}" -eq 0 ] && pass "the render guard refuses it too: $codes" ||
-    fail "the render guard should refuse ${missing[*]} (got: $codes)"
+  missing=$(codes_missing "$codes")
+  [ -z "$missing" ] && pass "the render guard refuses it too: $codes" ||
+    fail "the render guard should refuse $missing (got: $codes)"
   canary_files "$b" >"$w/before"
   [ ! -s "$w/before" ] || { setup_fail "the bundle already holds canary-named files" "$(cat "$w/before")"; return 1; }
 
