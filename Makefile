@@ -15,7 +15,7 @@ deps: ## install the real programs the tests use (apt, only when missing)
 lint: ## rustfmt check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy -p harbor-ha-core --all-targets --features unchecked -- -D warnings
+	$(CARGO) clippy -p harbor-ha-core -p harbor-ha-io --all-targets --features harbor-ha-io/unchecked -- -D warnings
 
 unit: ## Rust unit, doc, snapshot and CLI tests
 	INSTA_UPDATE=no $(CARGO) test --workspace

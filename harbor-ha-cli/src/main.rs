@@ -1,17 +1,19 @@
-//! `harbor-ha`: a thin command line over harbor-ha-core. It parses arguments, reads files,
-//! prints what the core returns, and maps outcomes to exit codes (0 clean, 1 errors,
+//! `harbor-ha`: a thin command line over harbor-ha-core (validate, explain, schema, plan)
+//! and harbor-ha-io (reading topology files, rendering into a directory). It parses
+//! arguments, prints what those return, and maps outcomes to exit codes (0 clean, 1 errors,
 //! 2 usage, I/O or parse failure).
 #![deny(missing_docs)]
+#![allow(clippy::disallowed_macros, clippy::disallowed_methods, reason = "the command line prints and exits")]
 
 mod report;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use harbor_ha_core::{examples, load_file, LoadError, RuleCode};
-use harbor_ha_env::EnvResolver;
+use harbor_ha_core::{examples, RuleCode};
+use harbor_ha_io::{load_file, render_to_dir, LoadError, RenderError, RenderOptions, WriteOutcome};
 
 #[derive(Parser)]
 #[command(name = "harbor-ha", version, about = "Model, validate and render a highly available Harbor deployment")]
@@ -95,29 +97,18 @@ fn main() -> ExitCode {
         Command::Validate { file, format, strict } => validate(&file, format, strict),
         Command::Render { file, out: dir, force } => render(&file, &dir, force),
         Command::Plan { file } => match load_valid(&file) {
-            Ok((t, _)) => out(&harbor_ha_core::render::plan(&t)),
+            Ok(t) => out(&harbor_ha_core::render::plan(&t)),
             Err(code) => code,
         },
     }
 }
 
 /// Load and validate; on errors print them as `validate` does and give the exit code.
-fn load_valid(file: &PathBuf) -> Result<(harbor_ha_core::Topology, harbor_ha_core::Document), ExitCode> {
-    let (doc, text) = match load_file(file) {
-        Ok(x) => x,
-        Err(LoadError::Parse(d)) => {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            print_diags(Format::Text, file, &text, std::slice::from_ref(&d));
-            return Err(ExitCode::from(2));
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Err(ExitCode::from(2));
-        }
-    };
+fn load_valid(file: &Path) -> Result<harbor_ha_core::ValidTopology, ExitCode> {
+    let (doc, text) = load_or_report(file, Format::Text)?;
     let report = doc.validate();
     match report.topology {
-        Some(t) => Ok((t, doc)),
+        Some(t) => Ok(t),
         None => {
             print_diags(Format::Text, file, &text, &report.diagnostics);
             Err(ExitCode::from(1))
@@ -125,36 +116,35 @@ fn load_valid(file: &PathBuf) -> Result<(harbor_ha_core::Topology, harbor_ha_cor
     }
 }
 
-fn render(file: &PathBuf, dir: &std::path::Path, force: bool) -> ExitCode {
-    let (topo, doc) = match load_valid(file) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let secrets =
-        match harbor_ha_core::secrets::load_or_generate(&topo, &dir.join("secrets"), std::time::SystemTime::now()) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        };
-    let inputs = harbor_ha_core::render::RenderInputs { secrets: &secrets, resolver: &EnvResolver };
-    let bundle = match harbor_ha_core::render::render(&topo, &inputs) {
-        Ok(b) => b,
-        Err(mut diags) => {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            diags.iter_mut().for_each(|d| doc.source.locate(d));
-            print_diags(Format::Text, file, &text, &diags);
-            return ExitCode::from(1);
+/// Read and parse `file`; a parse error is printed in `format` (exit 2), as are I/O errors.
+fn load_or_report(file: &Path, format: Format) -> Result<(harbor_ha_core::Document, String), ExitCode> {
+    match load_file(file) {
+        Ok(x) => Ok(x),
+        Err(LoadError::Parse { diagnostic, text }) => {
+            print_diags(format, file, &text, std::slice::from_ref(&*diagnostic));
+            Err(ExitCode::from(2))
         }
-    };
-    let (n, d) = (bundle.files.len(), dir.display());
-    match bundle.write_to(dir, force) {
-        Ok(harbor_ha_core::bundle::WriteOutcome::Written) => {
-            out(&format!("wrote {n} files to {d}; start with {d}/README.md\n"))
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(2))
         }
-        Ok(harbor_ha_core::bundle::WriteOutcome::Unchanged) => {
-            out(&format!("{d} is up to date ({n} files unchanged); start with {d}/README.md\n"))
+    }
+}
+
+fn render(file: &Path, dir: &Path, force: bool) -> ExitCode {
+    let d = dir.display();
+    match render_to_dir(file, dir, &RenderOptions { force }) {
+        Ok(o) if o.write == WriteOutcome::Written => {
+            out(&format!("wrote {} files to {d}; start with {d}/README.md\n", o.files))
+        }
+        Ok(o) => out(&format!("{d} is up to date ({} files unchanged); start with {d}/README.md\n", o.files)),
+        Err(RenderError::Load(LoadError::Parse { diagnostic, text })) => {
+            print_diags(Format::Text, file, &text, std::slice::from_ref(&*diagnostic));
+            ExitCode::from(2)
+        }
+        Err(RenderError::Invalid { diagnostics, text }) => {
+            print_diags(Format::Text, file, text.as_deref().unwrap_or_default(), &diagnostics);
+            ExitCode::from(1)
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -171,18 +161,10 @@ fn out(s: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn validate(file: &PathBuf, format: Format, strict: bool) -> ExitCode {
-    let (doc, text) = match load_file(file) {
+fn validate(file: &Path, format: Format, strict: bool) -> ExitCode {
+    let (doc, text) = match load_or_report(file, format) {
         Ok(x) => x,
-        Err(LoadError::Parse(d)) => {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            print_diags(format, file, &text, std::slice::from_ref(&d));
-            return ExitCode::from(2);
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let report = doc.validate();
     print_diags(format, file, &text, &report.diagnostics);

@@ -1,6 +1,13 @@
 //! The built `harbor-ha` binary: exit codes and output, with one snapshot per fixture
 //! holding the text and the JSON diagnostics.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros,
+    reason = "tests run the command and set up files"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

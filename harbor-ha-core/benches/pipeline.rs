@@ -5,15 +5,18 @@
 //! `cargo bench -p harbor-ha-core --bench pipeline` (add `-- --quick` for a fast run;
 //! `make bench` does that and prints the whole-process figures too).
 
+#![allow(clippy::disallowed_methods, clippy::disallowed_types, reason = "a benchmark reads the test keys")]
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use harbor_ha_core::model::secret::Secret;
-use harbor_ha_core::render::{render, RenderInputs, SecretResolver};
+use harbor_ha_core::model::secret::{Secret, SecretResolver};
+use harbor_ha_core::render::render;
 use harbor_ha_core::secrets::SiteSecrets;
+use harbor_ha_core::validate::resolve_secrets;
 use harbor_ha_core::{load_str, synthetic, Topology};
 
 /// Resolves every secret to a fixed value that meets the password policy; no environment.
@@ -66,21 +69,28 @@ fn pipeline(c: &mut Criterion) {
                     g.bench_with_input(id, &doc, |b, doc| b.iter(|| black_box(doc).validate()));
                 }
                 "render" => {
+                    // The secrets resolved and checked, then the bundle.
                     let topo = load_str(&text).expect("parses").validate().topology.expect("valid");
                     let secrets = secrets_for(&topo);
-                    let inputs = RenderInputs { secrets: &secrets, resolver: &BenchResolver };
                     g.bench_with_input(id, &topo, |b, topo| {
-                        b.iter(|| render(black_box(topo), &inputs).map_err(|d| d.len()).expect("renders"));
+                        b.iter(|| {
+                            let input = resolve_secrets(black_box(topo), &BenchResolver, secrets.clone())
+                                .map_err(|d| d.len())
+                                .expect("secrets resolve");
+                            render(&input)
+                        });
                     });
                 }
                 _ => {
                     let topo = load_str(&text).expect("parses").validate().topology.expect("valid");
                     let secrets = secrets_for(&topo);
-                    let inputs = RenderInputs { secrets: &secrets, resolver: &BenchResolver };
                     g.bench_with_input(id, &text, |b, text| {
                         b.iter(|| {
                             let topo = load_str(black_box(text)).expect("parses").validate().topology.expect("valid");
-                            render(&topo, &inputs).map_err(|d| d.len()).expect("renders")
+                            let input = resolve_secrets(&topo, &BenchResolver, secrets.clone())
+                                .map_err(|d| d.len())
+                                .expect("ok");
+                            render(&input)
                         });
                     });
                 }

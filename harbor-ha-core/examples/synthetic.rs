@@ -10,15 +10,21 @@
 //! rendered in process (placeholder secrets, no files written) and the time of each stage
 //! goes to stderr. Under `valgrind --tool=callgrind` this gives instruction counts that do
 //! not depend on the machine's load.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_macros,
+    reason = "a command-line example: arguments, timing, printing"
+)]
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
 
-use harbor_ha_core::model::secret::Secret;
-use harbor_ha_core::render::{render, RenderInputs, SecretResolver};
+use harbor_ha_core::model::secret::{Secret, SecretResolver};
+use harbor_ha_core::render::render;
 use harbor_ha_core::secrets::SiteSecrets;
 use harbor_ha_core::synthetic;
+use harbor_ha_core::validate::resolve_secrets;
 
 const USAGE: &str = "usage: synthetic SITES NODES_PER_SITE [--pipeline] | synthetic --hosts N [--pipeline] (N >= 4)";
 
@@ -68,8 +74,9 @@ fn main() {
     let secrets: BTreeMap<String, SiteSecrets> =
         topo.sites.iter().map(|s| (s.name.to_string(), dummy.clone())).collect();
     let t_render = Instant::now();
-    let bundle = render(&topo, &RenderInputs { secrets: &secrets, resolver: &FixedResolver })
-        .unwrap_or_else(|d| panic!("render: {} diagnostics, first {:?}", d.len(), d.first()));
+    let input = resolve_secrets(&topo, &FixedResolver, secrets)
+        .unwrap_or_else(|d| panic!("secrets: {} diagnostics, first {:?}", d.len(), d.first()));
+    let bundle = render(&input);
     let rendering = t_render.elapsed();
     let bytes: usize = bundle.files.values().map(|f| f.content.len()).sum();
     eprintln!(

@@ -5,9 +5,14 @@
 //! config file and install script needed to stand it up.
 //!
 //! The pipeline is visible in the modules: [`parse`] (text → raw [`model::spec`]) →
-//! [`validate`] (rules → [`diag::Diagnostic`]s and a resolved [`model::resolved::Topology`]).
-//! The core prints nothing, reads no environment and spawns no process; it touches files
-//! only in [`load_file`].
+//! [`validate`] (rules → [`diag::Diagnostic`]s and a [`model::resolved::ValidTopology`]) →
+//! [`validate::resolve_secrets`] (the topology's secrets, with the generated [`secrets`]) →
+//! [`render`] (one module per output family) → [`bundle`] (files with their modes).
+//!
+//! The core is pure: it prints nothing, reads no file and no environment, spawns no process
+//! and draws no OS randomness or time; `clippy.toml` forbids those calls and
+//! `[workspace.lints]` makes that an error. The I/O crate (`harbor-ha-io`) reads topology
+//! files and the secrets directory, draws the random keys and writes bundles.
 //!
 //! ```
 //! let text = harbor_ha_core::examples::get("seed").unwrap();
@@ -41,13 +46,11 @@ pub mod source;
 pub mod synthetic;
 pub mod validate;
 
-use std::path::{Path, PathBuf};
-
+pub use diag::RuleCode;
 pub use diag::{Diagnostic, Severity};
-pub use model::resolved::Topology;
+pub use model::resolved::{Topology, ValidTopology};
 pub use model::spec::TopologySpec;
 pub use source::SourceMap;
-pub use validate::codes::RuleCode;
 pub use validate::{validate, Report};
 
 /// A parsed topology file and where its values came from.
@@ -81,53 +84,4 @@ impl Document {
 pub fn load_str(text: &str) -> Result<Document, Box<Diagnostic>> {
     let (spec, source) = parse::parse_str(text)?;
     Ok(Document { spec, source })
-}
-
-/// Why a topology file could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The path is a directory.
-    #[error("{path} is a directory, not a topology file")]
-    IsDirectory {
-        /// The path.
-        path: PathBuf,
-    },
-    /// The file is not UTF-8.
-    #[error("{path} is not UTF-8 text (byte {offset} is invalid)")]
-    NotUtf8 {
-        /// The file.
-        path: PathBuf,
-        /// First invalid byte.
-        offset: usize,
-    },
-    /// The text is not a topology.
-    #[error("{}", .0.message)]
-    Parse(Box<Diagnostic>),
-}
-
-/// Read and parse a topology file. The text is returned too, for source excerpts.
-///
-/// # Errors
-/// [`LoadError`] for I/O, encoding and parse failures.
-pub fn load_file(path: &Path) -> Result<(Document, String), LoadError> {
-    if path.is_dir() {
-        return Err(LoadError::IsDirectory { path: path.to_path_buf() });
-    }
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
-    if meta.len() > parse::MAX_INPUT_BYTES as u64 {
-        return Err(LoadError::Parse(Box::new(parse::too_large(usize::try_from(meta.len()).unwrap_or(usize::MAX)))));
-    }
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
-    let text = String::from_utf8(bytes)
-        .map_err(|e| LoadError::NotUtf8 { path: path.to_path_buf(), offset: e.utf8_error().valid_up_to() })?;
-    let doc = load_str(&text).map_err(LoadError::Parse)?;
-    Ok((doc, text))
 }

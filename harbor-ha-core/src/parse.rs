@@ -2,9 +2,9 @@
 //! never a panic, never a bare serde message.
 
 use crate::diag::Diagnostic;
+use crate::diag::RuleCode;
 use crate::model::spec::TopologySpec;
 use crate::source::{Position, SourceMap};
-use crate::validate::codes::RuleCode;
 
 /// The largest topology file accepted (bytes). Real files are a few KiB.
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;

@@ -1,6 +1,11 @@
-//! Harbor's per-deployment secrets: generated once per site, stored under
-//! `<out>/secrets/<site>/` (mode 0600), reused on every later render so that re-rendering
-//! never rotates them by accident, and put in place on every Harbor node.
+//! Secrets at render time: Harbor's per-deployment secrets ([`SiteSecrets`]: generated once
+//! per site, stored under `<out>/secrets/<site>/` (mode 0600), reused on every later render
+//! so that re-rendering never rotates them by accident, and put in place on every Harbor
+//! node), the values of the topology's own secret references ([`SiteValues`]), and the two
+//! bound to a valid topology ([`RenderInput`], which only validation makes).
+//!
+//! Pure: generation takes its random source and clock as arguments; reading and writing
+//! the secrets directory is the I/O crate's.
 //!
 //! Values that Harbor's `prepare` regenerates on every run (core and jobservice secrets,
 //! CSRF key, robot scanner prefix) and values it creates once on the data volume
@@ -8,11 +13,12 @@
 //! `research/harbor-yml-and-secrets.md` §3.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use rand_core::{CryptoRng, RngCore};
+
+use crate::model::resolved::{Site, ValidTopology};
 
 /// Alphabet of every generated string secret (as Harbor's prepare: `[A-Za-z0-9]`).
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -49,7 +55,7 @@ impl std::fmt::Debug for SiteSecrets {
 }
 
 /// File names under `secrets/<site>/`, with the expected length of string secrets.
-const FIELDS: &[(&str, Option<usize>)] = &[
+pub const FIELDS: &[(&str, Option<usize>)] = &[
     ("core_secret", Some(16)),
     ("jobservice_secret", Some(16)),
     ("csrf_key", Some(32)),
@@ -65,14 +71,6 @@ const FIELDS: &[(&str, Option<usize>)] = &[
 /// Why stored secrets cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
-    /// A file is missing or unreadable.
-    #[error("cannot read secret file {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
     /// A file holds a value of the wrong shape (never shows the value).
     #[error("secret file {path} is malformed: {why}")]
     Malformed {
@@ -216,24 +214,6 @@ impl SiteSecrets {
             token_certificate: format!("{}\n", next()?),
         })
     }
-
-    /// Read `dir` (`<out>/secrets/<site>`) if it exists. `Ok(None)` when absent.
-    ///
-    /// # Errors
-    /// When the directory exists but a file is missing, unreadable or malformed.
-    pub fn load_dir(dir: &Path) -> Result<Option<Self>, SecretsError> {
-        if !dir.exists() {
-            return Ok(None);
-        }
-        let mut files = BTreeMap::new();
-        for (name, _) in FIELDS {
-            let p = dir.join(name);
-            let v = std::fs::read_to_string(&p)
-                .map_err(|source| SecretsError::Io { path: p.display().to_string(), source })?;
-            files.insert((*name).to_string(), v);
-        }
-        Self::from_files(&dir.display().to_string(), &files).map(Some)
-    }
 }
 
 /// An RSA key (PKCS#1 PEM, as `openssl genrsa -traditional`) and a self-signed
@@ -279,33 +259,53 @@ pub fn token_key_pair<R: RngCore + CryptoRng>(
     Ok((pem, cpem))
 }
 
-/// Generation for the CLI and bindings: the OS's random source.
-///
-/// # Errors
-/// When generation fails.
-pub fn generate_with_os_rng(now: SystemTime) -> Result<SiteSecrets, SecretsError> {
-    SiteSecrets::generate(&mut rand_core::OsRng, now)
+/// The values of one site's secret references (`{env: …}`, `{file: …}`, literals),
+/// resolved when rendering. Never part of `Debug` output.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct SiteValues {
+    /// Harbor admin password.
+    pub admin_password: String,
+    /// External database password.
+    pub db_password: Option<String>,
+    /// External Redis password.
+    pub redis_password: Option<String>,
+    /// Object-storage credentials by key (`accesskey`, `secretkey`, …).
+    pub storage: BTreeMap<&'static str, String>,
 }
 
-/// The shared secrets of every site of `topo`: read from `<secrets_dir>/<site>/` when a
-/// previous render left them there, generated (OS randomness) otherwise. Nothing is
-/// written here: the secrets become part of the bundle (`secrets/<site>/`, mode 0600).
-///
-/// # Errors
-/// When stored secrets are unreadable or malformed, or generation fails.
-pub fn load_or_generate(
-    topo: &crate::model::resolved::Topology,
-    secrets_dir: &Path,
-    now: SystemTime,
-) -> Result<BTreeMap<String, SiteSecrets>, SecretsError> {
-    let mut out = BTreeMap::new();
-    for site in &topo.sites {
-        let dir = secrets_dir.join(site.name.as_str());
-        let s = match SiteSecrets::load_dir(&dir)? {
-            Some(s) => s,
-            None => generate_with_os_rng(now)?,
-        };
-        out.insert(site.name.as_str().to_string(), s);
+impl std::fmt::Debug for SiteValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SiteValues(<redacted>)")
     }
-    Ok(out)
+}
+
+/// What rendering needs: a valid topology, and for each of its sites the shared secrets
+/// and the resolved values. Made only by [`crate::validate::resolve_secrets`], which checks
+/// every value (SC002, HB002), so that rendering cannot fail.
+#[derive(Debug)]
+pub struct RenderInput<'t> {
+    topology: &'t ValidTopology,
+    sites: Vec<(SiteSecrets, SiteValues)>,
+}
+
+impl<'t> RenderInput<'t> {
+    /// Bind the secrets of every site (in site order) to `topology`.
+    pub(crate) fn new(topology: &'t ValidTopology, sites: Vec<(SiteSecrets, SiteValues)>) -> Self {
+        debug_assert_eq!(topology.sites.len(), sites.len());
+        RenderInput { topology, sites }
+    }
+
+    /// The topology.
+    #[must_use]
+    pub fn topology(&self) -> &'t ValidTopology {
+        self.topology
+    }
+
+    /// The shared secrets and the resolved values of `site` (a site of [`Self::topology`]).
+    #[must_use]
+    pub fn site(&self, site: &Site) -> (&SiteSecrets, &SiteValues) {
+        let (s, v) = &self.sites[site.index];
+        (s, v)
+    }
 }

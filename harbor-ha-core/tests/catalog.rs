@@ -1,16 +1,23 @@
 //! The rule catalog against the fixtures: every code has a fixture that triggers it and a
 //! near-miss that does not.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros,
+    reason = "tests set up files and run the real programs"
+)]
+
 use std::path::{Path, PathBuf};
 
 use std::collections::BTreeMap;
 
-use harbor_ha_core::model::secret::Secret;
-use harbor_ha_core::render::{render, RenderInputs, SecretResolver};
+use harbor_ha_core::model::secret::{Secret, SecretResolver};
 use harbor_ha_core::secrets::SiteSecrets;
+use harbor_ha_core::validate::resolve_secrets;
 use harbor_ha_core::{load_str, Diagnostic, RuleCode};
 
-/// Codes that only `render` can report (they need resolved secrets).
+/// Codes that only the render-time check of the secrets can report (they need resolved secrets).
 const RENDER_TIME: &[RuleCode] = &[RuleCode::SC002];
 
 /// Fails for the variable `HARBOR_HA_TEST_UNSET`, resolves everything else.
@@ -19,7 +26,7 @@ struct Resolver;
 impl SecretResolver for Resolver {
     fn resolve(&self, secret: &Secret) -> Result<String, String> {
         match secret {
-            Secret::Env { env } if env == "HARBOR_HA_TEST_UNSET" => {
+            Secret::Env { env } if env.as_str() == "HARBOR_HA_TEST_UNSET" => {
                 Err(format!("environment variable {env} is not set"))
             }
             Secret::Literal(v) => Ok(v.clone()),
@@ -48,7 +55,7 @@ fn all_diagnostics(path: &Path, code: RuleCode) -> Vec<Diagnostic> {
                 )
             })
             .collect();
-        if let Err(r) = render(&topo, &RenderInputs { secrets: &secrets, resolver: &Resolver }) {
+        if let Err(r) = resolve_secrets(&topo, &Resolver, secrets) {
             d.extend(r);
         }
     }

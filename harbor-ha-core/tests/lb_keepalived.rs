@@ -4,14 +4,21 @@
 //! the check script reports a running nginx (the rendered one) as healthy and a stopped one
 //! as failed.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros,
+    reason = "tests set up files and run the real programs"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use harbor_ha_core::bundle::Bundle;
-use harbor_ha_core::model::resolved::{Host, Site, Topology};
-use harbor_ha_core::model::spec::Role;
+use harbor_ha_core::model::enums::Role;
+use harbor_ha_core::model::resolved::{Host, Site, ValidTopology};
 
 const CONF: &str = "etc/keepalived/keepalived.conf";
 const CHECK: &str = "etc/keepalived/check_nginx.sh";
@@ -57,7 +64,7 @@ fn run(cmd: &mut Command) {
 }
 
 /// Every renderable fixture and the inline IPv6 pair, with a label.
-fn topologies() -> Vec<(String, Topology)> {
+fn topologies() -> Vec<(String, ValidTopology)> {
     common::fixture_and_inline_topologies(&[("inline: IPv6 pair", common::IPV6_LB_PAIR)])
 }
 

@@ -3,13 +3,20 @@
 //! affinity says so, the settings the field's failures call for), then the real
 //! `nginx -t` on it.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros,
+    reason = "tests set up files and run the real programs"
+)]
+
 mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use harbor_ha_core::model::resolved::{Site, Tls, Topology};
-use harbor_ha_core::model::spec::{Affinity, Role};
+use harbor_ha_core::model::enums::{Affinity, Role};
+use harbor_ha_core::model::resolved::{Site, Tls, ValidTopology};
 
 /// Topologies the fixtures do not cover: plain HTTP (no TLS) with round robin on
 /// CentOS 7 and Harbor 1.10, and an IPv6 site with two LBs.
@@ -44,7 +51,7 @@ sites:
 ];
 
 /// Every renderable fixture and the inline topologies, with a label.
-fn topologies() -> Vec<(String, Topology)> {
+fn topologies() -> Vec<(String, ValidTopology)> {
     common::fixture_and_inline_topologies(INLINE)
 }
 
@@ -186,7 +193,8 @@ fn content_follows_the_topology() {
                 assert!(!conf.contains("ssl"), "{at}: no TLS directive without TLS");
                 assert!(!conf.contains("proxy_redirect"), "{at}");
             }
-            Tls::Files { certificate, key } | Tls::SelfSigned { certificate, key } => {
+            Tls::Files(f) | Tls::SelfSigned(f) => {
+                let (certificate, key) = (f.certificate.path(), f.key.path());
                 assert_eq!(count("listen 80;"), 1, "{at}");
                 assert_eq!(count("listen 443 ssl;"), 1, "{at}");
                 assert_eq!(count("return 301 https://$host$request_uri;"), 1, "{at}");

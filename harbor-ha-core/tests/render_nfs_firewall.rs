@@ -10,14 +10,21 @@
 //!   Harbor port is run in network namespaces built like a Docker host: the LB gets through,
 //!   another host does not, and the containers' own outgoing connections are not affected.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros,
+    reason = "tests set up files and run the real programs"
+)]
+
 mod common;
 
 use std::collections::BTreeSet;
 use std::process::Command;
 
 use harbor_ha_core::bundle::Bundle;
-use harbor_ha_core::model::resolved::{Site, Storage, Topology};
-use harbor_ha_core::model::spec::Role;
+use harbor_ha_core::model::enums::Role;
+use harbor_ha_core::model::resolved::{Site, Storage, ValidTopology};
 
 fn script<'a>(b: &'a Bundle, host: &str) -> &'a str {
     &b.files.get(&format!("hosts/{host}/install.sh")).unwrap_or_else(|| panic!("no install.sh for {host}")).content
@@ -37,7 +44,7 @@ fn set(items: &[String]) -> BTreeSet<String> {
     items.iter().cloned().collect()
 }
 
-fn s3() -> (Topology, Bundle) {
+fn s3() -> (ValidTopology, Bundle) {
     let t = common::topology(&common::root().join("fixtures/examples/s3.yaml"));
     let b = common::render_topology(&t);
     (t, b)
@@ -222,7 +229,7 @@ fn check_docker_user(p: &std::path::Path, site: &Site, b: &Bundle) {
                 assert!(!lbs.is_empty());
                 assert_eq!(f.mode, 0o755);
                 let mut want: BTreeSet<String> = lbs.iter().cloned().collect();
-                if site.mode == harbor_ha_core::model::spec::SiteMode::Replication {
+                if site.mode == harbor_ha_core::model::enums::SiteMode::Replication {
                     want.extend(site.harbor_nodes().filter(|o| o.index != n.index).map(|o| o.address.to_string()));
                 }
                 let got: BTreeSet<String> = f

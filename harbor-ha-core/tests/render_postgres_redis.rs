@@ -17,6 +17,13 @@
 //! (after the `include` line in postgresql.conf, at the end of redis.conf): in both formats a
 //! later line wins, and the rendered lines are still parsed and checked.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros,
+    reason = "tests set up files and run the real programs"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -26,10 +33,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use harbor_ha_core::bundle::Bundle;
-use harbor_ha_core::model::resolved::{Database, Topology};
-use harbor_ha_core::model::secret::Secret;
-use harbor_ha_core::render::{render, RenderInputs, SecretResolver};
-use harbor_ha_core::secrets::SiteSecrets;
+use harbor_ha_core::model::resolved::{Database, Topology, ValidTopology};
+use harbor_ha_core::model::secret::{Secret, SecretResolver};
 use harbor_ha_core::{load_str, Report};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -56,17 +61,14 @@ impl SecretResolver for Resolver {
     }
 }
 
-fn topology_text(text: &str) -> Topology {
+fn topology_text(text: &str) -> ValidTopology {
     let doc = load_str(text).unwrap_or_else(|d| panic!("{d:?}"));
     let report: Report = doc.validate();
     report.topology.unwrap_or_else(|| panic!("{:#?}", report.diagnostics))
 }
 
-fn render_with(t: &Topology, env: &[(&'static str, String)]) -> Bundle {
-    let secrets: BTreeMap<String, SiteSecrets> =
-        t.sites.iter().map(|s| (s.name.to_string(), common::test_secrets(s.name.as_str()))).collect();
-    let resolver = Resolver(env.iter().cloned().collect());
-    render(t, &RenderInputs { secrets: &secrets, resolver: &resolver }).unwrap_or_else(|d| panic!("{d:#?}"))
+fn render_with(t: &ValidTopology, env: &[(&'static str, String)]) -> Bundle {
+    common::render_with(t, &Resolver(env.iter().cloned().collect()))
 }
 
 fn s3_text() -> String {
@@ -523,7 +525,7 @@ fn postgres_and_redis_file_facts() {
                 }
             }
             if let harbor_ha_core::model::resolved::Redis::External(r) = &site.redis {
-                if let Some(host) = &r.installed_on {
+                if let Some(host) = r.installed_on() {
                     let h = site.hosts.iter().find(|h| &h.name == host).unwrap();
                     let os = harbor_ha_core::render::os::info(h.os);
                     let f = &b.files[&format!("hosts/{host}/files{}", os.redis.2)];

@@ -3,6 +3,13 @@
 //! inventory that matches the topology, shellcheck-clean scripts without secrets, deploy.sh
 //! in dry-run mode, and verify.sh run for real against a small fake Harbor.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros,
+    reason = "tests set up files and run the real programs"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -12,14 +19,14 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use harbor_ha_core::bundle::Bundle;
-use harbor_ha_core::model::resolved::{Database, Redis, Site, Storage, Topology};
+use harbor_ha_core::model::enums::Role;
+use harbor_ha_core::model::resolved::{Database, Redis, Site, Storage, Topology, ValidTopology};
 use harbor_ha_core::model::secret::Secret;
-use harbor_ha_core::model::spec::Role;
 use harbor_ha_core::render::install_order;
 
 const ROOT_FILES: [&str; 4] = ["README.md", "inventory.ini", "deploy.sh", "verify.sh"];
 
-fn rendered() -> Vec<(PathBuf, Topology, Bundle)> {
+fn rendered() -> Vec<(PathBuf, ValidTopology, Bundle)> {
     let v: Vec<_> = common::renderable_fixtures()
         .into_iter()
         .map(|p| {
@@ -109,8 +116,8 @@ fn readme_lists_hosts_in_install_order_with_first_harbor_marked() {
         ] {
             assert!(readme.contains(needle), "{ctx}: README does not mention {needle}");
         }
-        let replicated =
-            !t.edges.is_empty() || t.sites.iter().any(|s| s.mode == harbor_ha_core::model::spec::SiteMode::Replication);
+        let replicated = !t.edges.is_empty()
+            || t.sites.iter().any(|s| s.mode == harbor_ha_core::model::enums::SiteMode::Replication);
         assert_eq!(readme.contains("## Replication"), replicated, "{ctx}: replication section");
     }
 }
@@ -302,7 +309,7 @@ fn deploy_dry_run_follows_install_order() {
         let ctx = p.display();
         let dir = temp_dir("deploy");
         let out_dir = dir.join("bundle");
-        b.write_to(&out_dir, false).unwrap();
+        common::write_tree(&b, &out_dir);
         let out =
             Command::new("bash").arg(out_dir.join("deploy.sh")).args(["--dry-run", "--user", "ops"]).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -487,7 +494,7 @@ sites:
     let t = common::topology(&topo_file);
     let b = common::render_topology(&t);
     let bundle_dir = dir.join("bundle");
-    b.write_to(&bundle_dir, false).unwrap();
+    common::write_tree(&b, &bundle_dir);
 
     let (pa, pb, plb) = (free_port("127.0.0.2"), free_port("127.0.0.3"), free_port("127.0.0.4"));
     let mut script = file(&b, "verify.sh").to_string();

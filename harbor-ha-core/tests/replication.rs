@@ -3,6 +3,13 @@
 //! stand-in (a Rust HTTP server in this file) that records requests and answers like
 //! Harbor: create with Location, list by name, 409 on a duplicate, update, executions.
 
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros,
+    reason = "tests set up files and run the real programs"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -14,7 +21,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use harbor_ha_core::bundle::Bundle;
 use harbor_ha_core::load_str;
-use harbor_ha_core::model::resolved::Topology;
+use harbor_ha_core::model::resolved::{Topology, ValidTopology};
 use serde_json::{json, Value as J};
 use serde_yaml::Value as Y;
 
@@ -259,7 +266,7 @@ fn server_rules(policy: &J, at: &str) -> Vec<String> {
 
 // ---- topologies ------------------------------------------------------------------------------
 
-fn load(text: &str) -> Topology {
+fn load(text: &str) -> ValidTopology {
     let doc = load_str(text).unwrap_or_else(|d| panic!("{d:?}"));
     let report = doc.validate();
     report.topology.unwrap_or_else(|| panic!("{:#?}", report.diagnostics))
@@ -786,7 +793,7 @@ const FILE_SECRET: &str = "F1le-Secret 'with' \"quotes\"";
 struct World {
     dir: PathBuf,
     out: PathBuf,
-    topo: Topology,
+    topo: ValidTopology,
     harbors: BTreeMap<&'static str, Harbor>,
     env: Vec<(String, String)>,
 }
@@ -799,7 +806,7 @@ impl World {
         let topo = load(&all_features(version, &secret_file));
         let b = common::render_topology(&topo);
         let out = dir.join("bundle");
-        b.write_to(&out, true).unwrap();
+        common::write_tree(&b, &out);
         let v = minor(&topo, "dm");
         let mut harbors = BTreeMap::new();
         harbors.insert("dm-a", Harbor::start(v, "admin", ADMIN_DM));

@@ -5,11 +5,11 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use harbor_ha_core::bundle::WriteError;
 use harbor_ha_core::diag::Diagnostic as CoreDiagnostic;
 use harbor_ha_core::secrets::SecretsError;
-use harbor_ha_core::source::Position;
-use harbor_ha_core::{LoadError, RuleCode};
+use harbor_ha_core::RuleCode;
+use harbor_ha_io::secrets::SecretsDirError;
+use harbor_ha_io::{LoadError, RenderError, WriteError};
 use pyo3::exceptions::{
     PyFileExistsError, PyIsADirectoryError, PyNotADirectoryError, PyOSError, PyRuntimeError, PyValueError,
 };
@@ -101,36 +101,26 @@ pub fn os_error(path: &Path, e: &std::io::Error) -> PyErr {
 }
 
 /// A failure of `load(path)`.
-pub fn load_error(py: Python<'_>, path: &Path, e: LoadError) -> PyErr {
+pub fn load_error(py: Python<'_>, e: LoadError) -> PyErr {
     match e {
         LoadError::Io { path, source } => os_error(&path, &source),
         LoadError::IsDirectory { path } => {
             PyIsADirectoryError::new_err(format!("{} is a directory, not a topology file", path.display()))
         }
-        LoadError::NotUtf8 { path: p, offset } => {
+        LoadError::NotUtf8 { path: p, offset, line, column } => {
             // Point at the offending byte, as for any other HA001.
-            let pos = std::fs::read(path).ok().map(|bytes| position_of(&bytes, offset));
             let mut d = CoreDiagnostic::new(
                 RuleCode::HA001,
                 "",
                 format!("{} is not UTF-8 text (byte {offset} is invalid)", p.display()),
                 "save the file as UTF-8",
             );
-            d.line = pos.map(|p| p.line);
-            d.column = pos.map(|p| p.column);
+            d.line = Some(line);
+            d.column = Some(column);
             validation_error(py, &[d])
         }
-        LoadError::Parse(d) => validation_error(py, std::slice::from_ref(&*d)),
+        LoadError::Parse { diagnostic, .. } => validation_error(py, std::slice::from_ref(&*diagnostic)),
     }
-}
-
-/// 1-based line and column (in characters) of byte `offset`.
-fn position_of(bytes: &[u8], offset: usize) -> Position {
-    let before = &bytes[..offset.min(bytes.len())];
-    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
-    Position { line, column }
 }
 
 /// A failure of `Bundle.write`.
@@ -144,10 +134,20 @@ pub fn write_error(e: WriteError) -> PyErr {
 }
 
 /// A failure to read or generate the shared secrets.
-pub fn secrets_error(e: SecretsError) -> PyErr {
+pub fn secrets_error(e: SecretsDirError) -> PyErr {
     match e {
-        SecretsError::Io { path, source } => os_error(Path::new(&path), &source),
-        SecretsError::Malformed { .. } => PyValueError::new_err(e.to_string()),
-        SecretsError::KeyGen(_) => PyRuntimeError::new_err(e.to_string()),
+        SecretsDirError::Io { path, source } => os_error(Path::new(&path), &source),
+        SecretsDirError::Secrets(SecretsError::Malformed { .. }) => PyValueError::new_err(e.to_string()),
+        SecretsDirError::Secrets(SecretsError::KeyGen(_)) => PyRuntimeError::new_err(e.to_string()),
+    }
+}
+
+/// A failure of `Topology.render()`.
+pub fn render_error(py: Python<'_>, e: RenderError) -> PyErr {
+    match e {
+        RenderError::Invalid { diagnostics, .. } => validation_error(py, &diagnostics),
+        RenderError::Secrets(e) => secrets_error(e),
+        RenderError::Write(e) => write_error(e),
+        RenderError::Load(e) => PyValueError::new_err(e.to_string()),
     }
 }

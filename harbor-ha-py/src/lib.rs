@@ -1,8 +1,9 @@
 //! Python bindings for harbor-ha: the `harbor_ha._native` extension module that maturin
 //! builds into the `harbor_ha` wheel (`pip install ./harbor-ha-py`).
 //!
-//! Thin by design: every function loads, validates or renders through `harbor-ha-core`
-//! exactly as the `harbor-ha` CLI does, so that both give the same bundle byte for byte.
+//! Thin by design: every function loads, renders and writes through `harbor-ha-io` (and
+//! validates, explains and lists rules through `harbor-ha-core`) exactly as the `harbor-ha`
+//! CLI does, so that both give the same bundle byte for byte.
 //! Nothing panics across the boundary: each call runs under `catch_unwind`, and a panic
 //! becomes `harbor_ha.InternalError` (a `RuntimeError`).
 //!
@@ -17,7 +18,8 @@ mod types;
 
 use std::path::PathBuf;
 
-use harbor_ha_core::{examples, load_file, load_str, Document, RuleCode};
+use harbor_ha_core::{examples, load_str, Document, RuleCode};
+use harbor_ha_io::load_file;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -30,7 +32,7 @@ use types::{Bundle, Diagnostic, File, Rule, Topology};
 fn load(py: Python<'_>, path: PathBuf) -> PyResult<Topology> {
     guard(|| match py.detach(|| load_file(&path)) {
         Ok((doc, _text)) => Ok(Topology::new(doc)),
-        Err(e) => Err(load_error(py, &path, e)),
+        Err(e) => Err(load_error(py, e)),
     })
 }
 

@@ -1,20 +1,16 @@
 //! The Python classes: `Topology`, `Diagnostic`, `Bundle`, `File`, `Rule`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 use harbor_ha_core::bundle::Bundle as CoreBundle;
 use harbor_ha_core::diag::Diagnostic as CoreDiagnostic;
-use harbor_ha_core::render::{render, RenderInputs};
-use harbor_ha_core::secrets::{generate_with_os_rng, load_or_generate, SiteSecrets};
 use harbor_ha_core::{Document, RuleCode};
-use harbor_ha_env::EnvResolver;
+use harbor_ha_io::{render_document, write_bundle};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use crate::errors::{describe, guard, secrets_error, validation_error, write_error};
+use crate::errors::{describe, guard, render_error, write_error};
 
 /// Python's `repr` of a string.
 fn repr(py: Python<'_>, s: &str) -> PyResult<String> {
@@ -33,35 +29,6 @@ impl Topology {
     }
 }
 
-enum RenderFailure {
-    Diagnostics(Vec<CoreDiagnostic>),
-    Secrets(harbor_ha_core::secrets::SecretsError),
-}
-
-impl Topology {
-    fn render_bundle(&self, secrets_dir: Option<PathBuf>) -> Result<CoreBundle, RenderFailure> {
-        let report = self.doc.validate();
-        let Some(topo) = report.topology else {
-            return Err(RenderFailure::Diagnostics(report.diagnostics));
-        };
-        let now = SystemTime::now();
-        let secrets: BTreeMap<String, SiteSecrets> = match secrets_dir {
-            Some(dir) => load_or_generate(&topo, &dir, now).map_err(RenderFailure::Secrets)?,
-            None => topo
-                .sites
-                .iter()
-                .map(|s| generate_with_os_rng(now).map(|x| (s.name.to_string(), x)))
-                .collect::<Result<_, _>>()
-                .map_err(RenderFailure::Secrets)?,
-        };
-        let inputs = RenderInputs { secrets: &secrets, resolver: &EnvResolver };
-        render(&topo, &inputs).map_err(|mut diags| {
-            diags.iter_mut().for_each(|d| self.doc.source.locate(d));
-            RenderFailure::Diagnostics(diags)
-        })
-    }
-}
-
 #[pymethods]
 impl Topology {
     /// Every finding (errors and warnings), ordered by position in the file.
@@ -77,10 +44,9 @@ impl Topology {
     /// from this process's environment and `{file: P}` from disk.
     #[pyo3(signature = (secrets_dir = None))]
     fn render(&self, py: Python<'_>, secrets_dir: Option<PathBuf>) -> PyResult<Bundle> {
-        guard(|| match py.detach(|| self.render_bundle(secrets_dir)) {
+        guard(|| match py.detach(|| render_document(&self.doc, secrets_dir.as_deref())) {
             Ok(b) => Bundle::new(py, b),
-            Err(RenderFailure::Diagnostics(d)) => Err(validation_error(py, &d)),
-            Err(RenderFailure::Secrets(e)) => Err(secrets_error(e)),
+            Err(e) => Err(render_error(py, e)),
         })
     }
 
@@ -270,7 +236,7 @@ impl Bundle {
     /// exactly these files is left untouched.
     #[pyo3(signature = (dir, force = false))]
     fn write(&self, py: Python<'_>, dir: PathBuf, force: bool) -> PyResult<()> {
-        guard(|| py.detach(|| self.inner.write_to(&dir, force)).map(|_| ()).map_err(write_error))
+        guard(|| py.detach(|| write_bundle(&self.inner, &dir, force)).map(|_| ()).map_err(write_error))
     }
 }
 

@@ -1,17 +1,26 @@
-//! String-like identifiers, one newtype each, so that a host name is never passed where a
-//! site name or a path is expected.
+//! String-like values, one newtype each, valid by construction: a host name is never passed
+//! where a site name or a path is expected, and no value that reaches a generated file can
+//! hold what its rule refuses.
 //!
-//! The newtypes carry the text as written. Whether it is acceptable is decided by
-//! validation, which reports every offender with a rule code; rendering only ever sees
-//! values that validation accepted.
+//! Each type's only public constructor is `parse`, and `parse` *is* the rule's predicate
+//! (validation reports the rule code; see [`crate::diag::RuleCode::owner`]). The raw model
+//! ([`super::spec`]) holds plain strings; validation turns them into these types, so a
+//! [`super::resolved::ValidTopology`] holds nothing else.
+//!
+//! `stand_in` is validation's placeholder for a value it has just reported as an error, so
+//! that the other rules still run; a topology holding one is never handed out as valid.
 
 use std::fmt::{self, Write as _};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Serialize, Serializer};
+
+/// Why a value does not parse: the kind of value that was expected. Never holds the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid {0}")]
+pub struct Invalid(pub &'static str);
 
 /// Write `s` with its control characters escaped, so that it stays on one line.
-fn write_one_line(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
+pub(crate) fn write_one_line(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     if !s.chars().any(char::is_control) {
         return f.write_str(s);
     }
@@ -25,15 +34,38 @@ fn write_one_line(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     Ok(())
 }
 
-macro_rules! id_newtype {
-    ($(#[$m:meta])* $name:ident) => {
+macro_rules! valid_string {
+    ($(#[$m:meta])* $name:ident, $what:literal, $pred:path) => {
         $(#[$m])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
-        #[serde(transparent)]
-        #[schemars(transparent)]
-        pub struct $name(pub String);
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
 
         impl $name {
+            /// The value, when it is valid (the rule's predicate).
+            ///
+            /// # Errors
+            /// [`Invalid`] naming the kind of value, never the value.
+            pub fn parse(s: &str) -> Result<Self, Invalid> {
+                if $pred(s) {
+                    Ok($name(s.to_string()))
+                } else {
+                    Err(Invalid($what))
+                }
+            }
+
+            /// Validation's placeholder for a value it has reported as an error.
+            #[allow(dead_code, reason = "not every type needs a placeholder")]
+            pub(crate) fn stand_in(s: &str) -> Self {
+                $name(s.to_string())
+            }
+
+            /// A value the code itself supplies (a default), which satisfies the predicate.
+            #[allow(dead_code, reason = "not every type has a default")]
+            pub(crate) fn known(s: &'static str) -> Self {
+                debug_assert!($pred(s), "default {s:?} is not a valid {}", $what);
+                $name(s.to_string())
+            }
+
             /// The text as written.
             #[must_use]
             pub fn as_str(&self) -> &str {
@@ -55,37 +87,86 @@ macro_rules! id_newtype {
             }
         }
 
-        impl From<&str> for $name {
-            fn from(s: &str) -> Self {
-                $name(s.to_string())
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
             }
         }
     };
 }
 
-id_newtype!(
-    /// A site's name: `[a-z0-9-]+`, unique in the file.
-    SiteName
+valid_string!(
+    /// A site's name: `[a-z0-9-]+`, 1–63 characters (HA002).
+    SiteName,
+    "site name",
+    is_valid_name
 );
-id_newtype!(
-    /// A host's inventory name: `[a-z0-9-]+`, unique in the whole file (each host gets `hosts/<name>/`).
-    HostName
+valid_string!(
+    /// A host's inventory name: `[a-z0-9-]+` (HA002); each host gets `hosts/<name>/`.
+    HostName,
+    "host name",
+    is_valid_name
 );
-id_newtype!(
-    /// An absolute filesystem path on a target host.
-    HostPath
+valid_string!(
+    /// An absolute filesystem path on a target host (IN001).
+    HostPath,
+    "absolute path",
+    is_safe_path
 );
-id_newtype!(
-    /// A DNS name (or address) that clients or Harbor use to reach a service.
-    DnsName
+valid_string!(
+    /// A DNS name (or address) that clients or Harbor use to reach a service (IN002).
+    DnsName,
+    "host name or address",
+    is_valid_dns_name
 );
-id_newtype!(
-    /// A network interface name on a host (keepalived's VRRP interface).
-    InterfaceName
+valid_string!(
+    /// A network interface name on a host, keepalived's VRRP interface (IN002).
+    InterfaceName,
+    "interface name",
+    is_valid_interface
 );
-id_newtype!(
-    /// A PostgreSQL role or database name.
-    SqlIdent
+valid_string!(
+    /// A PostgreSQL role or database name that needs no quoting (IN003).
+    SqlIdent,
+    "SQL identifier",
+    is_plain_sql_ident
+);
+valid_string!(
+    /// Free text that reaches generated YAML, JSON, shell or config files: no quotes,
+    /// backslashes, backticks or control characters (IN003).
+    Text,
+    "plain text value",
+    is_safe_text
+);
+valid_string!(
+    /// The name of an environment variable that holds a secret (IN003).
+    EnvName,
+    "environment variable name",
+    is_env_name
+);
+valid_string!(
+    /// NFS mount options: a comma-separated list of `[A-Za-z0-9=_.-]` (IN003).
+    MountOptions,
+    "list of mount options",
+    is_mount_options
+);
+valid_string!(
+    /// A Redis Sentinel endpoint, `host:port` (IN002).
+    SentinelAddr,
+    "Sentinel address",
+    is_sentinel_addr
+);
+valid_string!(
+    /// A replication filter Harbor accepts: a doublestar pattern (RP006).
+    Pattern,
+    "replication filter",
+    filter_ok
+);
+valid_string!(
+    /// Harbor's 6-field cron, `sec min hour dom month dow` (RP005).
+    CronExpr,
+    "Harbor cron expression",
+    cron_ok
 );
 
 /// Whether `s` is a valid site or host name: `[a-z0-9-]+`, 1–63 characters, not starting
@@ -142,18 +223,103 @@ pub fn is_plain_sql_ident(s: &str) -> bool {
         && s.len() <= 63
 }
 
+/// Free text that ends up inside generated YAML, JSON, shell or config files.
+#[must_use]
+pub fn is_safe_text(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 1024 && !s.chars().any(|c| c.is_control() || matches!(c, '"' | '\'' | '`' | '\\'))
+}
+
+/// An environment variable name: `[A-Za-z0-9_]+`.
+#[must_use]
+pub fn is_env_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// NFS mount options: a non-empty comma-separated list of `[A-Za-z0-9=_.-]`.
+#[must_use]
+pub fn is_mount_options(o: &str) -> bool {
+    !o.is_empty() && o.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b',' | b'=' | b'_' | b'.' | b'-'))
+}
+
+/// Whether `h` is a Sentinel address, `host:port`.
+#[must_use]
+pub fn is_sentinel_addr(h: &str) -> bool {
+    h.rsplit_once(':').is_some_and(|(host, port)| is_valid_dns_name(host) && port.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
+/// A doublestar pattern Harbor accepts: not empty, no whitespace or control characters,
+/// balanced `{}` and `[]`.
+#[must_use]
+pub fn filter_ok(p: &str) -> bool {
+    if p.is_empty()
+        || p.len() > 255
+        || p.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '`' | '\\' | '$' | ';'))
+    {
+        return false;
+    }
+    let (mut brace, mut bracket) = (0i32, 0i32);
+    for c in p.chars() {
+        match c {
+            '{' => brace += 1,
+            '}' => brace -= 1,
+            '[' => bracket += 1,
+            ']' => bracket -= 1,
+            _ => {}
+        }
+        if brace < 0 || !(0..=1).contains(&bracket) {
+            return false;
+        }
+    }
+    brace == 0 && bracket == 0
+}
+
+/// Harbor's cron: `sec min hour dom month dow`.
+#[must_use]
+pub fn cron_ok(expr: &str) -> bool {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    if fields.len() != 6 {
+        return false;
+    }
+    let limits = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
+    fields.iter().zip(limits).all(|(f, (lo, hi))| {
+        f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'/' | b',' | b'-' | b'?'))
+            && f.split([',', '-', '/']).all(|part| match part.parse::<u32>() {
+                Ok(n) => (lo..=hi).contains(&n) || f.contains('/'),
+                Err(_) => {
+                    part == "*" || part == "?" || (part.len() == 3 && part.bytes().all(|b| b.is_ascii_alphabetic()))
+                }
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn display_never_breaks_a_line() {
-        assert_eq!(HostName::from("harbor-1").to_string(), "harbor-1");
-        assert_eq!(SiteName::from("a\nrm -rf /\r").to_string(), "a\\nrm -rf /\\r");
-        assert_eq!(HostPath::from("/x\u{1b}[2J").to_string(), "/x\\u{1b}[2J");
+        assert_eq!(HostName::parse("harbor-1").unwrap().to_string(), "harbor-1");
+        assert_eq!(SiteName::stand_in("a\nrm -rf /\r").to_string(), "a\\nrm -rf /\\r");
+        assert_eq!(HostPath::stand_in("/x\u{1b}[2J").to_string(), "/x\\u{1b}[2J");
         // The exact text stays available for quoted contexts.
-        assert_eq!(SiteName::from("a\nb").as_str(), "a\nb");
-        assert_eq!(HostPath::from("tab\there").to_string(), "tab\\there");
+        assert_eq!(SiteName::stand_in("a\nb").as_str(), "a\nb");
+        assert_eq!(HostPath::stand_in("tab\there").to_string(), "tab\\there");
+    }
+
+    #[test]
+    fn parse_is_the_predicate() {
+        assert!(SiteName::parse("branch-1").is_ok());
+        assert_eq!(SiteName::parse("Branch 1"), Err(Invalid("site name")));
+        assert!(HostPath::parse("/data").is_ok());
+        assert_eq!(HostPath::parse("/data;rm"), Err(Invalid("absolute path")));
+        assert!(Text::parse("us-east-1").is_ok());
+        assert!(Text::parse("it's").is_err());
+        assert!(EnvName::parse("HARBOR_DB_PASSWORD").is_ok());
+        assert!(EnvName::parse("A-B").is_err());
+        assert!(CronExpr::parse("0 0 * * * *").is_ok());
+        assert!(Pattern::parse("library/**").is_ok());
+        // The error never holds the value.
+        assert_eq!(Invalid("absolute path").to_string(), "not a valid absolute path");
     }
 
     #[test]
@@ -181,5 +347,24 @@ mod tests {
         assert!(is_valid_dns_name("192.168.1.1"));
         assert!(!is_valid_dns_name("x; include /etc/passwd"));
         assert!(!is_valid_dns_name("a..b"));
+    }
+
+    #[test]
+    fn cron() {
+        assert!(cron_ok("0 0 * * * *"));
+        assert!(cron_ok("0 */15 * * * *"));
+        assert!(cron_ok("0 0 2 * * MON-FRI"));
+        assert!(!cron_ok("0 * * * *"));
+        assert!(!cron_ok("0 0 25 * * *"));
+        assert!(!cron_ok("0 0 * * * * ; rm"));
+    }
+
+    #[test]
+    fn filters() {
+        assert!(filter_ok("library/**"));
+        assert!(filter_ok("v{1,2}.*"));
+        assert!(!filter_ok("library/{a"));
+        assert!(!filter_ok("a b"));
+        assert!(!filter_ok(""));
     }
 }

@@ -1,5 +1,7 @@
-//! The topology: the raw file model ([`spec`]), identifiers, secrets and versions.
+//! The topology: the raw file model ([`spec`]), checked values ([`ids`], [`secret`],
+//! [`version`], [`enums`]) and the resolved model validation builds from them ([`resolved`]).
 
+pub mod enums;
 pub mod ids;
 pub mod resolved;
 pub mod secret;

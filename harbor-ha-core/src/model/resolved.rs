@@ -1,23 +1,45 @@
-//! The resolved topology: every default applied, every value parsed. Only
-//! [`crate::validate`] builds it, and only for input without errors, so renderers can
-//! rely on it.
+//! The resolved topology: every default applied, every value parsed into a checked type.
+//!
+//! Only [`crate::validate`] builds it, and it hands it out as a [`ValidTopology`] only when
+//! no rule found an error: renderers take a `&ValidTopology` and never re-check a value.
+//! The structs are `#[non_exhaustive]` (other crates read them but cannot build them), and
+//! they hold no raw (`*Spec`) type: every string is one of [`super::ids`].
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::ops::Deref;
 
 use ipnet::IpNet;
 use url::Url;
 
-use super::ids::{DnsName, HostName, HostPath, InterfaceName, SiteName, SqlIdent};
-use super::secret::Secret;
-use super::spec::{
-    Affinity, AzureSpec, Component, EdgeMode, FiltersSpec, GcsSpec, OsFamily, OssSpec, Role, S3Spec, SiteMode, SslMode,
-    SwiftSpec, Trigger,
+use super::enums::{Affinity, Component, EdgeMode, OsFamily, Role, SiteMode, SslMode};
+use super::ids::{
+    CronExpr, DnsName, HostName, HostPath, InterfaceName, MountOptions, Pattern, SentinelAddr, SiteName, SqlIdent, Text,
 };
+use super::secret::Secret;
 use super::version::Version;
 
-/// A validated deployment.
+/// A topology that passed validation without an error. Only validation makes one.
 #[derive(Debug, Clone)]
+pub struct ValidTopology(Topology);
+
+impl ValidTopology {
+    /// Wrap a topology validation found no error in.
+    pub(crate) fn new(t: Topology) -> Self {
+        ValidTopology(t)
+    }
+}
+
+impl Deref for ValidTopology {
+    type Target = Topology;
+    fn deref(&self) -> &Topology {
+        &self.0
+    }
+}
+
+/// A resolved deployment.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Topology {
     /// Sites in file order.
     pub sites: Vec<Site>,
@@ -25,8 +47,9 @@ pub struct Topology {
     pub edges: Vec<Edge>,
 }
 
-/// A validated site.
+/// A resolved site.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Site {
     /// Position in `sites` (for key paths).
     pub index: usize,
@@ -54,6 +77,7 @@ pub struct Site {
 
 /// Harbor settings of a site.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Harbor {
     /// The release.
     pub version: Version,
@@ -67,8 +91,9 @@ pub struct Harbor {
     pub components: BTreeSet<Component>,
 }
 
-/// A validated host.
+/// A resolved host.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Host {
     /// Position in the site's `hosts`.
     pub index: usize,
@@ -110,19 +135,20 @@ pub enum Storage {
     /// NFS mounted as `data_volume`.
     Nfs(Nfs),
     /// S3.
-    S3(S3Spec),
+    S3(S3),
     /// Swift.
-    Swift(SwiftSpec),
+    Swift(Swift),
     /// Azure.
-    Azure(AzureSpec),
+    Azure(Azure),
     /// GCS.
-    Gcs(GcsSpec),
+    Gcs(Gcs),
     /// OSS.
-    Oss(OssSpec),
+    Oss(Oss),
 }
 
 /// NFS settings.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Nfs {
     /// Exported directory.
     pub export: HostPath,
@@ -135,7 +161,93 @@ pub struct Nfs {
     /// Allowed clients.
     pub clients: Vec<IpNet>,
     /// Mount options.
-    pub options: String,
+    pub options: MountOptions,
+}
+
+/// S3 or S3-compatible storage (harbor.yml `storage_service.s3`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct S3 {
+    /// Bucket name.
+    pub bucket: Option<Text>,
+    /// Region.
+    pub region: Option<Text>,
+    /// Endpoint of an S3-compatible store.
+    pub regionendpoint: Option<Text>,
+    /// Access key.
+    pub accesskey: Option<Secret>,
+    /// Secret key.
+    pub secretkey: Option<Secret>,
+    /// Prefix inside the bucket.
+    pub rootdirectory: Option<Text>,
+    /// HTTPS to the store.
+    pub secure: Option<bool>,
+    /// Signature v4.
+    pub v4auth: Option<bool>,
+    /// Server-side encryption.
+    pub encrypt: Option<bool>,
+}
+
+/// OpenStack Swift.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Swift {
+    /// Keystone auth URL.
+    pub authurl: Option<Text>,
+    /// User name.
+    pub username: Option<Text>,
+    /// Password.
+    pub password: Option<Secret>,
+    /// Container name.
+    pub container: Option<Text>,
+    /// Region.
+    pub region: Option<Text>,
+    /// Tenant (project) name.
+    pub tenant: Option<Text>,
+    /// Domain name (Keystone v3).
+    pub domain: Option<Text>,
+}
+
+/// Azure blob storage.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Azure {
+    /// Storage account name.
+    pub accountname: Option<Text>,
+    /// Storage account key.
+    pub accountkey: Option<Secret>,
+    /// Container name.
+    pub container: Option<Text>,
+    /// Realm.
+    pub realm: Option<Text>,
+}
+
+/// Google Cloud Storage.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Gcs {
+    /// Bucket name.
+    pub bucket: Option<Text>,
+    /// Service-account key file on each node.
+    pub keyfile: Option<HostPath>,
+    /// Prefix inside the bucket.
+    pub rootdirectory: Option<Text>,
+}
+
+/// Alibaba OSS.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Oss {
+    /// Access key id.
+    pub accesskeyid: Option<Secret>,
+    /// Access key secret.
+    pub accesskeysecret: Option<Secret>,
+    /// Region.
+    pub region: Option<Text>,
+    /// Bucket.
+    pub bucket: Option<Text>,
+    /// Endpoint.
+    pub endpoint: Option<Text>,
 }
 
 /// Database.
@@ -149,6 +261,7 @@ pub enum Database {
 
 /// External PostgreSQL.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ExternalDb {
     /// Address or DNS name the nodes use.
     pub host: DnsName,
@@ -185,25 +298,57 @@ pub enum Redis {
 
 /// External Redis.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ExternalRedis {
-    /// Address or DNS name.
-    pub host: DnsName,
-    /// The host the bundle installs Redis on, if any.
-    pub installed_on: Option<HostName>,
-    /// Port.
+    /// One server, or Sentinel.
+    pub server: RedisServer,
+    /// Port of the single server (and of the data nodes behind Sentinel).
     pub port: u16,
     /// requirepass.
     pub password: Option<Secret>,
     /// ACL user.
-    pub username: Option<String>,
+    pub username: Option<Text>,
     /// Indexes.
     pub db_index: DbIndexes,
-    /// Sentinel.
-    pub sentinel: Option<Sentinel>,
+}
+
+/// Where Harbor finds Redis.
+#[derive(Debug, Clone)]
+pub enum RedisServer {
+    /// One server at `host:port`.
+    Single {
+        /// Address or DNS name.
+        host: DnsName,
+        /// The host the bundle installs Redis on, if any.
+        installed_on: Option<HostName>,
+    },
+    /// The master a set of Sentinels elects.
+    Sentinel(Sentinel),
+}
+
+impl ExternalRedis {
+    /// The Sentinel setup, when Harbor uses one.
+    #[must_use]
+    pub fn sentinel(&self) -> Option<&Sentinel> {
+        match &self.server {
+            RedisServer::Sentinel(s) => Some(s),
+            RedisServer::Single { .. } => None,
+        }
+    }
+
+    /// The host the bundle installs Redis on, if any.
+    #[must_use]
+    pub fn installed_on(&self) -> Option<&HostName> {
+        match &self.server {
+            RedisServer::Single { installed_on, .. } => installed_on.as_ref(),
+            RedisServer::Sentinel(_) => None,
+        }
+    }
 }
 
 /// Redis database indexes per component (core is 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DbIndexes {
     /// registry.
     pub registry: u8,
@@ -219,11 +364,12 @@ pub struct DbIndexes {
 
 /// Sentinel.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Sentinel {
     /// Master set name.
-    pub master_set: String,
-    /// `host:port` list.
-    pub hosts: Vec<String>,
+    pub master_set: Text,
+    /// The sentinels.
+    pub hosts: Vec<SentinelAddr>,
 }
 
 /// TLS at the LB.
@@ -232,23 +378,59 @@ pub enum Tls {
     /// Plain HTTP.
     None,
     /// Given certificate and key.
-    Files {
-        /// Certificate path.
-        certificate: HostPath,
-        /// Key path.
-        key: HostPath,
-    },
+    Files(TlsFiles),
     /// The LB script makes a self-signed certificate at these paths.
-    SelfSigned {
-        /// Certificate path.
-        certificate: HostPath,
-        /// Key path.
-        key: HostPath,
+    SelfSigned(TlsFiles),
+}
+
+/// Where the LB's certificate and key are.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TlsFiles {
+    /// Certificate (chain) path.
+    pub certificate: TlsPath,
+    /// Private key path.
+    pub key: TlsPath,
+}
+
+/// A certificate or key path: as given, or the default built from the server name.
+#[derive(Debug, Clone)]
+pub enum TlsPath {
+    /// Written in the topology.
+    Given(HostPath),
+    /// `/etc/nginx/ssl/<server_name>.<ext>`: valid by construction, since the server name is
+    /// a [`DnsName`] (an IPv6 address brings `:`, which nginx reads inside quotes).
+    Default {
+        /// The server name.
+        server_name: DnsName,
+        /// `crt` or `key`.
+        ext: &'static str,
     },
+}
+
+impl TlsPath {
+    /// The path on the LB hosts.
+    #[must_use]
+    pub fn path(&self) -> String {
+        match self {
+            TlsPath::Given(p) => p.as_str().to_string(),
+            TlsPath::Default { server_name, ext } => format!("/etc/nginx/ssl/{}.{ext}", server_name.as_str()),
+        }
+    }
+}
+
+impl std::fmt::Display for TlsPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsPath::Given(p) => p.fmt(f),
+            TlsPath::Default { .. } => f.write_str(&self.path()),
+        }
+    }
 }
 
 /// Load balancer.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct LoadBalancer {
     /// Served name.
     pub server_name: DnsName,
@@ -262,8 +444,32 @@ pub struct LoadBalancer {
     pub virtual_router_id: u8,
 }
 
+/// When a replication policy runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// On every push or delete.
+    EventBased,
+    /// Only when started by hand (or by `resync.sh`).
+    Manual,
+    /// On a Harbor 6-field cron.
+    Cron(CronExpr),
+}
+
+/// Replication filters.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Filters {
+    /// Repository name pattern.
+    pub repository: Option<Pattern>,
+    /// Tag pattern.
+    pub tag: Option<Pattern>,
+    /// Label name.
+    pub label: Option<Text>,
+}
+
 /// A replication edge.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Edge {
     /// Position in `replication`.
     pub index: usize,
@@ -276,11 +482,11 @@ pub struct Edge {
     /// Trigger.
     pub trigger: Trigger,
     /// Filters.
-    pub filters: FiltersSpec,
+    pub filters: Filters,
     /// Replicate deletions.
     pub deletion: bool,
     /// Remote account.
-    pub username: String,
+    pub username: Text,
     /// Remote account's secret.
     pub credentials: Option<Secret>,
 }

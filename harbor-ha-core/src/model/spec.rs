@@ -1,16 +1,116 @@
 //! The raw topology file, exactly as written: serde types that reject unknown keys.
 //!
 //! Nothing here applies defaults or checks consistency; that is [`crate::validate`]'s job.
-//! Optional keys are `Option` so that validation can tell "absent" from "given".
+//! Optional keys are `Option` so that validation can tell "absent" from "given", and a
+//! value that becomes a checked type ([`super::ids`]) is kept as its [`Raw`] text.
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::net::IpAddr;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::enums::{Affinity, Component, EdgeMode, OsFamily, Role, SiteMode, SslMode};
 use super::ids::{DnsName, HostName, HostPath, InterfaceName, SiteName, SqlIdent};
-use super::secret::Secret;
+use super::secret::SecretSpec;
 use super::version::VersionText;
+
+/// The text of a `T` as written in the file, before validation parses it into a `T`
+/// (`T::parse`). In the JSON Schema it is a string named and described after `T`.
+pub struct Raw<T> {
+    text: String,
+    of: PhantomData<fn() -> T>,
+}
+
+impl<T> Raw<T> {
+    /// Wrap text (e.g. when building a raw model in code).
+    #[must_use]
+    pub fn new(text: impl Into<String>) -> Self {
+        Raw { text: text.into(), of: PhantomData }
+    }
+
+    /// The text as written.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl<T> Clone for Raw<T> {
+    fn clone(&self) -> Self {
+        Raw::new(self.text.clone())
+    }
+}
+
+impl<T> PartialEq for Raw<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl<T> Eq for Raw<T> {}
+
+/// Control characters escaped, as the checked types show themselves in messages.
+impl<T> fmt::Display for Raw<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        super::ids::write_one_line(f, &self.text)
+    }
+}
+
+impl<T> fmt::Debug for Raw<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.text)
+    }
+}
+
+impl<T> Serialize for Raw<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de, T> Deserialize<'de> for Raw<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Raw::new)
+    }
+}
+
+/// How a checked string type appears in the JSON Schema of the file format.
+pub trait SchemaDoc {
+    /// The definition's name.
+    const NAME: &'static str;
+    /// Its description.
+    const DOC: &'static str;
+}
+
+macro_rules! schema_doc {
+    ($($t:ident => $doc:literal;)*) => {
+        $(impl SchemaDoc for $t {
+            const NAME: &'static str = stringify!($t);
+            const DOC: &'static str = $doc;
+        })*
+    };
+}
+
+schema_doc! {
+    SiteName => "A site's name: `[a-z0-9-]+`, unique in the file.";
+    HostName => "A host's inventory name: `[a-z0-9-]+`, unique in the whole file (each host gets `hosts/<name>/`).";
+    HostPath => "An absolute filesystem path on a target host.";
+    DnsName => "A DNS name (or address) that clients or Harbor use to reach a service.";
+    InterfaceName => "A network interface name on a host (keepalived's VRRP interface).";
+    SqlIdent => "A PostgreSQL role or database name.";
+}
+
+impl<T: SchemaDoc> JsonSchema for Raw<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::NAME.into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({ "description": T::DOC, "type": "string" })
+    }
+}
 
 /// A whole deployment: one or more sites and the replication between them.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -25,69 +125,12 @@ pub struct TopologySpec {
     pub replication: Vec<EdgeSpec>,
 }
 
-/// How a site's Harbor nodes are kept consistent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum SiteMode {
-    /// N nodes share storage, one PostgreSQL and one Redis (the seed guide's recommendation).
-    SharedStorage,
-    /// Two self-contained nodes kept in sync by Harbor replication (dual master).
-    Replication,
-}
-
-/// Operating-system family of a host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
-pub enum OsFamily {
-    /// CentOS 7 (yum).
-    #[serde(rename = "centos7")]
-    Centos7,
-    /// Rocky Linux 9 (dnf).
-    #[serde(rename = "rocky9")]
-    Rocky9,
-    /// Debian 12 (apt).
-    #[serde(rename = "debian12")]
-    Debian12,
-    /// Ubuntu 22.04 (apt).
-    #[serde(rename = "ubuntu22.04")]
-    Ubuntu2204,
-}
-
-/// A role a host plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// NFS server exporting the shared data volume.
-    Nfs,
-    /// PostgreSQL server for Harbor's database.
-    Postgres,
-    /// Redis server shared by the Harbor nodes.
-    Redis,
-    /// A Harbor node (offline installer + docker compose).
-    Harbor,
-    /// An Nginx load balancer (keepalived when there are two).
-    Lb,
-}
-
-/// Optional Harbor components.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Component {
-    /// Trivy scanner (2.0+).
-    Trivy,
-    /// Clair scanner (until 2.1).
-    Clair,
-    /// ChartMuseum (until 2.7).
-    Chartmuseum,
-    /// Notary (until 2.8).
-    Notary,
-}
-
 /// One site.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SiteSpec {
     /// `[a-z0-9-]+`, unique.
-    pub name: SiteName,
+    pub name: Raw<SiteName>,
     /// `shared-storage` (default) or `replication` (dual master).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<SiteMode>,
@@ -123,10 +166,10 @@ pub struct HarborSpec {
     /// What docker clients use; the LB serves it. Scheme, host and port only.
     pub external_url: String,
     /// The initial admin password.
-    pub admin_password: Secret,
+    pub admin_password: SecretSpec,
     /// Where the offline installer is unpacked (`harbor/` inside). Default `/usr/local`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub install_dir: Option<HostPath>,
+    pub install_dir: Option<Raw<HostPath>>,
     /// Optional components, checked against the version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Vec<Component>>,
@@ -146,7 +189,7 @@ pub struct NetworkSpec {
 #[serde(deny_unknown_fields)]
 pub struct HostSpec {
     /// Inventory name, `[a-z0-9-]+`.
-    pub name: HostName,
+    pub name: Raw<HostName>,
     /// The host's address.
     pub address: IpAddr,
     /// What the host does.
@@ -159,10 +202,10 @@ pub struct HostSpec {
     pub http_port: Option<u16>,
     /// Harbor role: the data volume (default: `storage.nfs.mount`, or `/data`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_volume: Option<HostPath>,
+    pub data_volume: Option<Raw<HostPath>>,
     /// The network interface carrying `address` (keepalived VRRP; default `eth0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interface: Option<InterfaceName>,
+    pub interface: Option<Raw<InterfaceName>>,
 }
 
 /// Storage backends; exactly one must be given.
@@ -200,10 +243,10 @@ pub struct StorageSpec {
 #[serde(deny_unknown_fields)]
 pub struct NfsSpec {
     /// The exported directory on the NFS server.
-    pub export: HostPath,
+    pub export: Raw<HostPath>,
     /// Where nodes mount it; this is every node's `data_volume`. Default `/data`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mount: Option<HostPath>,
+    pub mount: Option<Raw<HostPath>>,
     /// An existing NFS server. Absent: the host with role `nfs` is installed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<IpAddr>,
@@ -230,10 +273,10 @@ pub struct S3Spec {
     pub regionendpoint: Option<String>,
     /// Access key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accesskey: Option<Secret>,
+    pub accesskey: Option<SecretSpec>,
     /// Secret key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secretkey: Option<Secret>,
+    pub secretkey: Option<SecretSpec>,
     /// Prefix inside the bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rootdirectory: Option<String>,
@@ -260,7 +303,7 @@ pub struct SwiftSpec {
     pub username: Option<String>,
     /// Password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<Secret>,
+    pub password: Option<SecretSpec>,
     /// Container name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
@@ -284,7 +327,7 @@ pub struct AzureSpec {
     pub accountname: Option<String>,
     /// Storage account key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accountkey: Option<Secret>,
+    pub accountkey: Option<SecretSpec>,
     /// Container name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
@@ -302,7 +345,7 @@ pub struct GcsSpec {
     pub bucket: Option<String>,
     /// Path of the service-account key file on each node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keyfile: Option<HostPath>,
+    pub keyfile: Option<Raw<HostPath>>,
     /// Prefix inside the bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rootdirectory: Option<String>,
@@ -314,10 +357,10 @@ pub struct GcsSpec {
 pub struct OssSpec {
     /// Access key id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accesskeyid: Option<Secret>,
+    pub accesskeyid: Option<SecretSpec>,
     /// Access key secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accesskeysecret: Option<Secret>,
+    pub accesskeysecret: Option<SecretSpec>,
     /// Region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -338,27 +381,13 @@ pub struct FilesystemSpec {
     pub maxthreads: Option<u32>,
 }
 
-/// PostgreSQL `sslmode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum SslMode {
-    /// No TLS.
-    Disable,
-    /// TLS, no verification.
-    Require,
-    /// TLS, verify the CA.
-    VerifyCa,
-    /// TLS, verify CA and host name.
-    VerifyFull,
-}
-
 /// External PostgreSQL.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSpec {
     /// An existing server the bundle does not install. Absent: the host with role `postgres`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<DnsName>,
+    pub host: Option<Raw<DnsName>>,
     /// PostgreSQL major version (default: what the OS packages, at least what Harbor needs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<VersionText>,
@@ -367,13 +396,13 @@ pub struct DatabaseSpec {
     pub port: Option<u16>,
     /// Harbor's role (default `harbor`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<SqlIdent>,
+    pub username: Option<Raw<SqlIdent>>,
     /// Harbor's role password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<Secret>,
+    pub password: Option<SecretSpec>,
     /// Core database name (default `registry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub db_name: Option<SqlIdent>,
+    pub db_name: Option<Raw<SqlIdent>>,
     /// `sslmode` (default `disable`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl_mode: Option<SslMode>,
@@ -421,7 +450,7 @@ pub struct SentinelSpec {
     pub hosts: Vec<String>,
     /// A password on the sentinels themselves (Harbor cannot use it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<Secret>,
+    pub password: Option<SecretSpec>,
 }
 
 /// External Redis.
@@ -430,7 +459,7 @@ pub struct SentinelSpec {
 pub struct RedisSpec {
     /// An existing server the bundle does not install. Absent: the host with role `redis`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<DnsName>,
+    pub host: Option<Raw<DnsName>>,
     /// Redis version (informational; default: what the OS packages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<VersionText>,
@@ -439,7 +468,7 @@ pub struct RedisSpec {
     pub port: Option<u16>,
     /// `requirepass`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<Secret>,
+    pub password: Option<SecretSpec>,
     /// Redis 6 ACL user name (2.8+; not recommended).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
@@ -451,26 +480,16 @@ pub struct RedisSpec {
     pub sentinel: Option<SentinelSpec>,
 }
 
-/// Load-balancing of requests over the Harbor nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Affinity {
-    /// A client address always reaches the same node.
-    IpHash,
-    /// Round robin.
-    None,
-}
-
 /// TLS on the load balancer.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSpec {
     /// Certificate (chain) path on the LB hosts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificate: Option<HostPath>,
+    pub certificate: Option<Raw<HostPath>>,
     /// Private key path on the LB hosts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<HostPath>,
+    pub key: Option<Raw<HostPath>>,
     /// The LB install script makes a self-signed certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_signed: Option<bool>,
@@ -482,7 +501,7 @@ pub struct TlsSpec {
 pub struct LoadBalancerSpec {
     /// Default: the host of `external_url`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server_name: Option<DnsName>,
+    pub server_name: Option<Raw<DnsName>>,
     /// TLS termination. Absent: plain HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsSpec>,
@@ -500,20 +519,11 @@ pub struct LoadBalancerSpec {
     pub upstreams: Option<Vec<String>>,
 }
 
-/// Direction of a replication edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum EdgeMode {
-    /// The policy lives on `from` and pushes to `to`.
-    Push,
-    /// The policy lives on `to` and pulls from `from`.
-    Pull,
-}
-
 /// When a replication policy runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Trigger {
+#[schemars(rename = "Trigger")]
+pub enum TriggerSpec {
     /// On every push or delete.
     EventBased,
     /// Only when started by hand (or by `resync.sh`).
@@ -542,15 +552,15 @@ pub struct FiltersSpec {
 #[serde(deny_unknown_fields)]
 pub struct EdgeSpec {
     /// Source site.
-    pub from: SiteName,
+    pub from: Raw<SiteName>,
     /// Destination site.
-    pub to: SiteName,
+    pub to: Raw<SiteName>,
     /// `push` (default, policy on `from`) or `pull` (policy on `to`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<EdgeMode>,
     /// `event_based` (default), `manual` or `{cron: "..."}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trigger: Option<Trigger>,
+    pub trigger: Option<TriggerSpec>,
     /// Which artifacts to replicate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<FiltersSpec>,
@@ -562,26 +572,26 @@ pub struct EdgeSpec {
     pub username: Option<String>,
     /// The remote account's password or robot secret: `{env: VAR}` or `{file: PATH}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials: Option<Secret>,
+    pub credentials: Option<SecretSpec>,
 }
 
-impl<'de> Deserialize<'de> for Trigger {
+impl<'de> Deserialize<'de> for TriggerSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::{self, MapAccess, Visitor};
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Trigger;
+            type Value = TriggerSpec;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("event_based, manual or {cron: \"<6-field cron>\"}")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Trigger, E> {
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TriggerSpec, E> {
                 match v {
-                    "event_based" => Ok(Trigger::EventBased),
-                    "manual" => Ok(Trigger::Manual),
+                    "event_based" => Ok(TriggerSpec::EventBased),
+                    "manual" => Ok(TriggerSpec::Manual),
                     other => Err(E::unknown_variant(other, &["event_based", "manual", "cron"])),
                 }
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Trigger, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TriggerSpec, A::Error> {
                 let key: Option<String> = map.next_key()?;
                 match key.as_deref() {
                     Some("cron") => {
@@ -589,7 +599,7 @@ impl<'de> Deserialize<'de> for Trigger {
                         if map.next_key::<String>()?.is_some() {
                             return Err(de::Error::custom("a trigger map takes only `cron`"));
                         }
-                        Ok(Trigger::Cron(c))
+                        Ok(TriggerSpec::Cron(c))
                     }
                     Some(other) => Err(de::Error::unknown_field(other, &["cron"])),
                     None => Err(de::Error::custom("empty trigger: write {cron: \"0 0 * * * *\"}")),

@@ -26,8 +26,8 @@ use ipnet::IpNet;
 use super::os::Firewall;
 use super::quote::sh;
 use super::{HostOut, RoleCtx};
+use crate::model::enums::{Role, SiteMode};
 use crate::model::resolved::{Database, Redis, Storage, Tls};
-use crate::model::spec::{Role, SiteMode};
 
 /// A protocol a rule opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -92,7 +92,7 @@ pub fn rules(ctx: &RoleCtx) -> Vec<Rule> {
         }
     }
     if let Redis::External(r) = &site.redis {
-        if r.installed_on.as_ref() == Some(&host.name) {
+        if r.installed_on() == Some(&host.name) {
             add(Proto::Tcp(r.port), some(&nodes()));
         }
     }

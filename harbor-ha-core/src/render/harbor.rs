@@ -10,10 +10,12 @@ use serde_yaml::Value;
 
 use super::os::PkgManager;
 use super::quote::{octal_field, sh, systemd_word};
-use super::{HostOut, RoleCtx};
-use crate::model::resolved::{Database, Redis, Site, Storage};
-use crate::model::spec::{Component, SslMode};
+use super::{HostOut, RoleCtx, Secrets};
+use crate::model::enums::{Component, SslMode};
+use crate::model::ids::{SentinelAddr, Text};
+use crate::model::resolved::{Database, Redis, RedisServer, Site, Storage};
 use crate::model::version::Version;
+use crate::secrets::SiteSecrets;
 
 // ---- harbor.yml view model -------------------------------------------------------------
 
@@ -246,7 +248,7 @@ fn ssl_mode(m: SslMode) -> &'static str {
     }
 }
 
-fn storage_service(ctx: &RoleCtx) -> Option<BTreeMap<String, Value>> {
+fn storage_service(ctx: &RoleCtx, sec: Secrets) -> Option<BTreeMap<String, Value>> {
     let site = ctx.site;
     let mut driver: BTreeMap<String, Value> = BTreeMap::new();
     let mut set = |k: &str, v: Option<Value>| {
@@ -254,9 +256,9 @@ fn storage_service(ctx: &RoleCtx) -> Option<BTreeMap<String, Value>> {
             driver.insert(k.to_string(), v);
         }
     };
-    let s = |o: &Option<String>| o.clone().map(Value::String);
+    let s = |o: &Option<Text>| o.as_ref().map(|t| Value::String(t.as_str().to_string()));
     let b = |o: Option<bool>| o.map(Value::Bool);
-    let cred = |k: &str| ctx.values.storage.get(k).cloned().map(Value::String);
+    let cred = |k: &str| sec.values.storage.get(k).cloned().map(Value::String);
     let name = match &site.storage {
         Storage::Local | Storage::Nfs(_) => return None,
         Storage::S3(x) => {
@@ -317,7 +319,7 @@ fn storage_service(ctx: &RoleCtx) -> Option<BTreeMap<String, Value>> {
 
 /// The node's `harbor.yml`.
 #[must_use]
-pub fn harbor_yml(ctx: &RoleCtx) -> String {
+pub fn harbor_yml(ctx: &RoleCtx, sec: Secrets) -> String {
     let site = ctx.site;
     let v = site.harbor.version;
     let comps = &site.harbor.components;
@@ -330,7 +332,7 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
                 port: db.port,
                 db_name: name.to_string(),
                 username: db.username.as_str().to_string(),
-                password: ctx.values.db_password.clone().unwrap_or_default(),
+                password: sec.values.db_password.clone().unwrap_or_default(),
                 ssl_mode: ssl_mode(db.ssl_mode),
                 max_idle_conns: db.max_idle_conns,
                 max_open_conns: db.max_open_conns,
@@ -348,17 +350,17 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
         Redis::Internal => None,
         Redis::External(r) => {
             let split_port = !v.at_least(2, 1);
-            let host = match &r.sentinel {
-                Some(sn) => sn.hosts.join(","),
-                None if split_port => r.host.to_string(),
-                None => format!("{}:{}", r.host, r.port),
+            let host = match &r.server {
+                RedisServer::Sentinel(sn) => sn.hosts.iter().map(SentinelAddr::as_str).collect::<Vec<_>>().join(","),
+                RedisServer::Single { host, .. } if split_port => host.to_string(),
+                RedisServer::Single { host, .. } => format!("{host}:{}", r.port),
             };
             Some(ExternalRedis {
                 host,
                 port: split_port.then_some(r.port),
-                sentinel_master_set: r.sentinel.as_ref().map(|s| s.master_set.clone()),
-                username: if v.at_least(2, 8) { r.username.clone() } else { None },
-                password: ctx.values.redis_password.clone().unwrap_or_default(),
+                sentinel_master_set: r.sentinel().map(|s| s.master_set.as_str().to_string()),
+                username: if v.at_least(2, 8) { r.username.as_ref().map(|u| u.as_str().to_string()) } else { None },
+                password: sec.values.redis_password.clone().unwrap_or_default(),
                 registry_db_index: r.db_index.registry,
                 jobservice_db_index: r.db_index.jobservice,
                 chartmuseum_db_index: (!v.at_least(2, 8)).then_some(r.db_index.chartmuseum),
@@ -379,14 +381,14 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
         hostname: ctx.host.address.to_string(),
         http: Http { port: ctx.host.http_port },
         external_url: url,
-        harbor_admin_password: ctx.values.admin_password.clone(),
+        harbor_admin_password: sec.values.admin_password.clone(),
         database: InternalDb {
-            password: ctx.secrets.internal_db_password.clone(),
+            password: sec.shared.internal_db_password.clone(),
             max_idle_conns: 50,
             max_open_conns: if v.at_least(2, 3) { 900 } else { 100 },
         },
         data_volume: ctx.host.data_volume.to_string(),
-        storage_service: storage_service(ctx),
+        storage_service: storage_service(ctx, sec),
         clair: (has(Component::Clair) && !v.at_least(2, 2)).then_some(Clair { updaters_interval: 12 }),
         trivy: (v.major >= 2).then_some(Trivy {
             ignore_unfixed: false,
@@ -432,8 +434,7 @@ pub fn harbor_yml(ctx: &RoleCtx) -> String {
 // ---- install steps ------------------------------------------------------------------------
 
 /// The environment file holding the pinned per-install secrets (sourced by install.sh).
-fn secrets_env(ctx: &RoleCtx) -> String {
-    let s = ctx.secrets;
+fn secrets_env(ctx: &RoleCtx, s: &SiteSecrets) -> String {
     format!(
         "# Shared by every Harbor node of site {}: generated once by harbor-ha.\nCORE_SECRET={}\nJOBSERVICE_SECRET={}\nCSRF_KEY={}\nXSRF_KEY={}\nREGISTRY_HTTP_SECRET={}\nROBOT_SCANNER_NAME_PREFIX={}\n",
         ctx.site.name, s.core_secret, s.jobservice_secret, s.csrf_key, s.xsrf_key, s.registry_http_secret, s.robot_scanner_prefix
@@ -482,7 +483,7 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
             "{} {} nfs {} 0 0",
             octal_field(&format!("{server}:{}", n.export.as_str())),
             octal_field(n.mount.as_str()),
-            octal_field(&n.options)
+            octal_field(n.options.as_str())
         );
         let _ = writeln!(b, "ensure_line /etc/fstab {}", sh(&line));
         let _ = writeln!(b, "mountpoint -q {m} || {{ mount {m}; CHANGED=1; }}", m = sh(n.mount.as_str()));
@@ -519,24 +520,24 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     );
 
     // Keys prepare creates once: pre-seed them so that every node has the same ones.
-    let keyfiles = [
-        (format!("{data}/secret/keys/secretkey"), ctx.secrets.secret_key.clone()),
-        (format!("{data}/secret/core/private_key.pem"), ctx.secrets.token_private_key.clone()),
-        (format!("{data}/secret/registry/root.crt"), ctx.secrets.token_certificate.clone()),
+    type KeyFile = (String, fn(&SiteSecrets) -> String);
+    let keyfiles: [KeyFile; 3] = [
+        // secretkey must be exactly 16 characters: no trailing newline.
+        (format!("{data}/secret/keys/secretkey"), |s| s.secret_key.trim_end().to_string()),
+        (format!("{data}/secret/core/private_key.pem"), |s| s.token_private_key.clone()),
+        (format!("{data}/secret/registry/root.crt"), |s| s.token_certificate.clone()),
     ];
     let mut b = String::new();
     for (path, content) in keyfiles {
-        // secretkey must be exactly 16 characters: no trailing newline.
-        let content = if path.ends_with("secretkey") { content.trim_end().to_string() } else { content };
-        out.file(path.clone(), content, 0o600);
+        out.secret_file(path.clone(), 0o600, |sec| content(sec.shared));
         let _ = writeln!(b, "put {} 0600 10000:10000", sh(&path));
     }
-    out.file(secret_env, secrets_env(ctx), 0o600);
+    out.secret_file(secret_env, 0o600, |sec| secrets_env(ctx, sec.shared));
     let _ = writeln!(b, "put {secret_env} 0600");
     out.step("shared keys: secretkey and token signing pair, identical on every node (before prepare)", b);
 
     // Offline installer: prepare + install.sh with the version's component flags.
-    out.file(format!("{harbor_dir}/harbor.yml"), harbor_yml(ctx), 0o600);
+    out.secret_file(format!("{harbor_dir}/harbor.yml"), 0o600, |sec| harbor_yml(ctx, sec));
     let flags = installer_flags(site).join(" ");
     let flags_sh = if flags.is_empty() { String::new() } else { format!(" {flags}") };
     let mut b = String::new();

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::nginx::{host_header, HEALTH_PATH};
 use super::quote::{conf_string, conf_word, sh};
 use super::{HostOut, RoleCtx};
-use crate::model::spec::Role;
+use crate::model::enums::Role;
 
 /// keepalived's configuration file.
 pub const CONF: &str = "/etc/keepalived/keepalived.conf";

@@ -1,23 +1,13 @@
-//! Resolved topology → bundle. One module per artifact family; each role module adds the
-//! files a host receives and the install steps that put them in place:
+//! Valid topology → bundle. One module per output family; each role module adds the files
+//! a host receives and the install steps that put them in place. Every bundle entry records
+//! the module that rendered it ([`Bundle::listing`] prints it), so the bundle snapshots are
+//! the index from an output file to its renderer.
 //!
-//! | artifact | module |
-//! |---|---|
-//! | `harbor.yml`, Docker, NFS client, shared-secrets step | [`harbor`] |
-//! | Nginx LB config, SELinux boolean, self-signed cert | [`nginx`] |
-//! | keepalived.conf and its nginx check | [`keepalived`] |
-//! | NFS exports | [`nfs`] |
-//! | PostgreSQL settings, `pg_hba.conf`, SQL | [`postgres`] |
-//! | redis.conf | [`redis`] |
-//! | firewalld / ufw rules | [`firewall`] |
-//! | chrony, sysctl, the install.sh prelude | [`scripts`] |
-//! | Harbor API payloads, apply.sh, resync.sh | [`replication`] |
-//! | README.md runbook, deploy.sh, inventory.ini, verify.sh | [`runbook`] |
-//! | OS differences (one table) | [`os`] |
-//! | quoting for shell, SQL, nginx, Redis | [`quote`] |
+//! Rendering cannot fail: it takes a [`RenderInput`], which only validation makes (every
+//! value checked, every secret resolved). Secret values reach only the files a renderer
+//! declares with [`HostOut::secret_file`]; [`plan`] renders without any secret.
 
 pub mod firewall;
-pub mod guard;
 pub mod harbor;
 pub mod keepalived;
 pub mod nfs;
@@ -32,67 +22,26 @@ pub mod scripts;
 
 use std::collections::BTreeMap;
 
-use crate::bundle::Bundle;
-use crate::diag::Diagnostic;
-use crate::model::resolved::{Database, Host, Redis, Site, Storage, Topology};
-use crate::model::secret::Secret;
-use crate::model::spec::Role;
-use crate::secrets::SiteSecrets;
-use crate::validate::codes::RuleCode;
+use crate::bundle::{Bundle, BundleFile};
+use crate::model::enums::{Role, SiteMode};
+use crate::model::resolved::{Host, Site, ValidTopology};
+use crate::secrets::{RenderInput, SiteSecrets, SiteValues};
 
-/// Resolves `{env: …}`, `{file: …}` and literal secrets. The core reads no environment
-/// and no files itself: the caller (CLI, bindings, tests) supplies this.
-pub trait SecretResolver {
-    /// The secret's value, or a reason (which must not contain the value).
-    ///
-    /// # Errors
-    /// When the variable is unset or the file unreadable.
-    fn resolve(&self, secret: &Secret) -> Result<String, String>;
+/// The secrets a host's secret-bearing files are made from.
+#[derive(Clone, Copy)]
+pub struct Secrets<'s> {
+    /// The site's shared (generated) secrets.
+    pub shared: &'s SiteSecrets,
+    /// The site's resolved secret values.
+    pub values: &'s SiteValues,
 }
 
-/// Resolves literals only; `{env}` and `{file}` give `placeholder` (for `plan`).
-pub struct PlaceholderResolver;
-
-impl SecretResolver for PlaceholderResolver {
-    fn resolve(&self, secret: &Secret) -> Result<String, String> {
-        Ok(match secret {
-            Secret::Literal(v) => v.clone(),
-            _ => "placeholder".to_string(),
-        })
-    }
-}
-
-/// What rendering needs besides the topology.
-pub struct RenderInputs<'a> {
-    /// Shared secrets per site name.
-    pub secrets: &'a BTreeMap<String, SiteSecrets>,
-    /// Resolves the topology's secrets.
-    pub resolver: &'a dyn SecretResolver,
-}
-
-/// A site's resolved secret values.
-#[derive(Clone, Default)]
-pub struct SiteValues {
-    /// Harbor admin password.
-    pub admin_password: String,
-    /// External database password.
-    pub db_password: Option<String>,
-    /// External Redis password.
-    pub redis_password: Option<String>,
-    /// Object-storage credentials by key (`accesskey`, `secretkey`, …).
-    pub storage: BTreeMap<&'static str, String>,
-}
-
-/// Everything a role renderer sees about one host.
+/// Everything a role renderer sees about one host (never a secret: see [`HostOut::secret_file`]).
 pub struct RoleCtx<'a> {
     /// The host's site.
     pub site: &'a Site,
     /// The host.
     pub host: &'a Host,
-    /// The site's shared secrets.
-    pub secrets: &'a SiteSecrets,
-    /// The site's resolved secret values.
-    pub values: &'a SiteValues,
     /// Whether this host is the site's first Harbor node (installs alone, first).
     pub first_harbor: bool,
     /// OS facts.
@@ -109,18 +58,35 @@ pub struct Step {
 }
 
 /// What the roles of one host contribute.
-#[derive(Debug, Clone, Default)]
-pub struct HostOut {
-    /// Absolute target path → (content, mode).
-    pub files: BTreeMap<String, (String, u32)>,
+pub struct HostOut<'s> {
+    /// The secrets, when rendering a bundle; `None` for [`plan`].
+    secrets: Option<Secrets<'s>>,
+    /// Absolute target path → file (`None`: a secret-bearing file, withheld by [`plan`]).
+    pub files: BTreeMap<String, Option<BundleFile>>,
     /// Install steps in order.
     pub steps: Vec<Step>,
 }
 
-impl HostOut {
-    /// Add a file placed at `target` on the host.
+impl<'s> HostOut<'s> {
+    /// An empty host, rendering with `secrets` (or only the paths of secret-bearing files).
+    #[must_use]
+    pub fn new(secrets: Option<Secrets<'s>>) -> Self {
+        HostOut { secrets, files: BTreeMap::new(), steps: Vec::new() }
+    }
+
+    /// Add a file placed at `target` on the host (the calling module is its renderer).
+    #[track_caller]
     pub fn file(&mut self, target: impl Into<String>, content: impl Into<String>, mode: u32) {
-        self.files.insert(target.into(), (content.into(), mode));
+        self.files.insert(target.into(), Some(BundleFile::new(content, mode)));
+    }
+
+    /// Add a file whose content holds secrets: `content` is called only when rendering a
+    /// bundle, never for a plan.
+    #[track_caller]
+    pub fn secret_file(&mut self, target: impl Into<String>, mode: u32, content: impl FnOnce(Secrets<'s>) -> String) {
+        let origin = std::panic::Location::caller();
+        let file = self.secrets.map(|s| BundleFile::made_at(content(s), mode, origin));
+        self.files.insert(target.into(), file);
     }
 
     /// Add an install step.
@@ -154,155 +120,58 @@ pub fn install_order(site: &Site) -> Vec<&Host> {
     hosts
 }
 
-/// Resolve a site's secrets, collecting every failure as SC002 (never showing a value).
-fn site_values(site: &Site, resolver: &dyn SecretResolver, diags: &mut Vec<Diagnostic>) -> SiteValues {
-    let sp = format!("sites[{}]", site.index);
-    let mut get = |path: String, s: &Secret| -> String {
-        match resolver.resolve(s) {
-            Ok(v) => {
-                if v.contains(['\n', '\r', '\0']) {
-                    diags.push(Diagnostic::new(
-                        RuleCode::SC002,
-                        path.clone(),
-                        format!(
-                            "`{path}` ({}) contains a newline or NUL, which its target files cannot carry",
-                            s.describe()
-                        ),
-                        "use a value without line breaks",
-                    ));
-                }
-                v
-            }
-            Err(why) => {
-                diags.push(Diagnostic::new(
-                    RuleCode::SC002,
-                    path.clone(),
-                    format!("`{path}` cannot be resolved: {why}"),
-                    match s {
-                        Secret::Env { env } => format!("export {env} before rendering"),
-                        Secret::File { file } => format!("make {file} readable"),
-                        Secret::Literal(_) => "correct the value".to_string(),
-                    },
-                ));
-                String::new()
-            }
-        }
-    };
-    let mut v = SiteValues {
-        admin_password: get(format!("{sp}.harbor.admin_password"), &site.harbor.admin_password),
-        ..SiteValues::default()
-    };
-    if let Database::External(db) = &site.database {
-        v.db_password = Some(get(format!("{sp}.database.password"), &db.password));
-    }
-    if let Redis::External(r) = &site.redis {
-        v.redis_password = r.password.as_ref().map(|p| get(format!("{sp}.redis.password"), p));
-    }
-    let mut put = |key: &'static str, s: &Option<Secret>| {
-        if let Some(s) = s {
-            let val = get(format!("{sp}.storage.{key}"), s);
-            v.storage.insert(key, val);
-        }
-    };
-    match &site.storage {
-        Storage::S3(x) => {
-            put("accesskey", &x.accesskey);
-            put("secretkey", &x.secretkey);
-        }
-        Storage::Swift(x) => put("password", &x.password),
-        Storage::Azure(x) => put("accountkey", &x.accountkey),
-        Storage::Oss(x) => {
-            put("accesskeyid", &x.accesskeyid);
-            put("accesskeysecret", &x.accesskeysecret);
-        }
-        Storage::Local | Storage::Nfs(_) | Storage::Gcs(_) => {}
-    }
-    if !crate::validate::admin_password_ok(&v.admin_password) && !v.admin_password.is_empty() {
-        diags.push(Diagnostic::new(
-            RuleCode::HB002,
-            format!("{sp}.harbor.admin_password"),
-            format!("the admin password ({}) does not meet Harbor's policy (8-128 characters with an upper-case letter, a lower-case letter and a digit)", site.harbor.admin_password.describe()),
-            "choose a stronger password",
-        ));
-    }
-    v
-}
+/// One host of the install plan: its site, itself, and the absolute target paths of its files.
+pub type PlanEntry<'a> = (&'a Site, &'a Host, Vec<String>);
 
 /// Render the whole bundle.
-///
-/// # Errors
-/// Diagnostics (SC002, HB002) when a secret cannot be resolved or used, or when the
-/// secrets of a site are missing from `inputs`; and, from [`guard::check`], when the
-/// topology holds a name, path or text value validation refuses as unsafe (a `Topology`
-/// built or changed by hand).
-pub fn render(topo: &Topology, inputs: &RenderInputs) -> Result<Bundle, Vec<Diagnostic>> {
-    let unsafe_values = guard::check(topo);
-    if !unsafe_values.is_empty() {
-        return Err(unsafe_values);
-    }
-    render_unguarded(topo, inputs)
-}
-
-/// [`render`] without [`guard::check`]: test support (feature `unchecked`), to prove that the
-/// quoting alone keeps hostile values inert (tests/e2e/lib/canary.sh). Never use it to render
-/// a real deployment.
-///
-/// # Errors
-/// As [`render`], except the guard's.
-#[cfg(feature = "unchecked")]
-#[doc(hidden)]
-pub fn render_unchecked(topo: &Topology, inputs: &RenderInputs) -> Result<Bundle, Vec<Diagnostic>> {
-    render_unguarded(topo, inputs)
-}
-
-fn render_unguarded(topo: &Topology, inputs: &RenderInputs) -> Result<Bundle, Vec<Diagnostic>> {
-    let mut diags = Vec::new();
+#[must_use]
+pub fn render(input: &RenderInput) -> Bundle {
+    let topo = input.topology();
     let mut bundle = Bundle::default();
-    let mut plans = Vec::new();
+    let mut plans: Vec<PlanEntry> = Vec::new();
+    let mut token_key_ids = BTreeMap::new();
     for site in &topo.sites {
-        let values = site_values(site, inputs.resolver, &mut diags);
-        let Some(secrets) = inputs.secrets.get(site.name.as_str()) else {
-            diags.push(Diagnostic::new(
-                RuleCode::SC002,
-                format!("sites[{}]", site.index),
-                format!("no shared secrets were supplied for site `{}`", site.name),
-                "render through the CLI or bindings, which generate them into <out>/secrets/",
-            ));
-            continue;
-        };
-        for (name, content) in secrets.to_files() {
+        let (shared, values) = input.site(site);
+        for (name, content) in shared.to_files() {
             bundle.add(format!("secrets/{}/{name}", site.name), content, 0o600);
         }
-        let first = site.harbor_nodes().next().map(|h| h.index);
-        for host in install_order(site) {
-            let ctx = RoleCtx {
-                site,
-                host,
-                secrets,
-                values: &values,
-                first_harbor: first == Some(host.index),
-                os: os::info(host.os),
-            };
-            let out = render_host(&ctx);
-            let base = format!("hosts/{}", host.name);
-            for (target, (content, mode)) in &out.files {
-                bundle.add(format!("{base}/files{target}"), content.clone(), *mode);
+        if let Some(kid) = runbook::token_key_id(&shared.token_certificate) {
+            token_key_ids.insert(site.name.to_string(), kid);
+        }
+        for (ctx, out) in render_site(site, Some(Secrets { shared, values })) {
+            let base = format!("hosts/{}", ctx.host.name);
+            for (target, file) in &out.files {
+                if let Some(f) = file {
+                    bundle.insert(format!("{base}/files{target}"), f.clone());
+                }
             }
-            bundle.add(format!("{base}/install.sh"), scripts::install_script(&ctx, &out.steps), 0o755);
-            plans.push((site, host, out.files.keys().cloned().collect::<Vec<_>>()));
+            bundle.insert(format!("{base}/install.sh"), scripts::install_script(&ctx, &out.steps));
+            plans.push((site, ctx.host, out.files.keys().cloned().collect()));
         }
     }
-    if !diags.is_empty() {
-        return Err(diags);
-    }
-    replication::render(topo, &mut bundle);
-    runbook::render(topo, &plans, &mut bundle);
-    Ok(bundle)
+    let replication_scripts = replication::render(topo, &mut bundle);
+    let facts =
+        runbook::Facts { plans: &plans, token_key_ids: &token_key_ids, replication_scripts: &replication_scripts };
+    runbook::render(topo, &facts, &mut bundle);
+    bundle
+}
+
+/// The hosts of `site` in install order, each with what its roles contribute.
+fn render_site<'a, 's>(site: &'a Site, secrets: Option<Secrets<'s>>) -> Vec<(RoleCtx<'a>, HostOut<'s>)> {
+    let first = site.harbor_nodes().next().map(|h| h.index);
+    install_order(site)
+        .into_iter()
+        .map(|host| {
+            let ctx = RoleCtx { site, host, first_harbor: first == Some(host.index), os: os::info(host.os) };
+            let out = render_host(&ctx, secrets);
+            (ctx, out)
+        })
+        .collect()
 }
 
 /// A host's roles, in the order its steps run.
-fn render_host(ctx: &RoleCtx) -> HostOut {
-    let mut out = HostOut::default();
+fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
+    let mut out = HostOut::new(secrets);
     scripts::common(ctx, &mut out);
     firewall::render(ctx, &mut out);
     if ctx.host.has(Role::Nfs) {
@@ -326,31 +195,20 @@ fn render_host(ctx: &RoleCtx) -> HostOut {
     out
 }
 
-/// `harbor-ha plan`: hosts in install order with the files each receives.
+/// `harbor-ha plan`: hosts in install order with the files each receives. Renders no
+/// secret: secret-bearing files are listed by path only.
 #[must_use]
-pub fn plan(topo: &Topology) -> String {
+pub fn plan(topo: &ValidTopology) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     for site in &topo.sites {
         let mode = match site.mode {
-            crate::model::spec::SiteMode::SharedStorage => "shared-storage",
-            crate::model::spec::SiteMode::Replication => "replication (dual master)",
+            SiteMode::SharedStorage => "shared-storage",
+            SiteMode::Replication => "replication (dual master)",
         };
         let _ = writeln!(s, "site {} ({mode}, Harbor {})", site.name, site.harbor.version);
-        let first = site.harbor_nodes().next().map(|h| h.index);
-        let dummy =
-            SiteSecrets::deterministic("plan", "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN CERTIFICATE-----\n");
-        let values = SiteValues::default();
-        for (i, host) in install_order(site).into_iter().enumerate() {
-            let ctx = RoleCtx {
-                site,
-                host,
-                secrets: &dummy,
-                values: &values,
-                first_harbor: first == Some(host.index),
-                os: os::info(host.os),
-            };
-            let out = render_host(&ctx);
+        for (i, (ctx, out)) in render_site(site, None).into_iter().enumerate() {
+            let host = ctx.host;
             let roles: Vec<String> = host.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
             let note = if ctx.first_harbor && site.harbor_nodes().count() > 1 {
                 "  (installs alone, before the other Harbor nodes)"

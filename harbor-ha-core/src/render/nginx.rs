@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use super::harbor::ping_path;
 use super::quote::{conf_string, sh};
 use super::{HostOut, RoleCtx};
+use crate::model::enums::Affinity;
 use crate::model::resolved::{LoadBalancer, Tls};
-use crate::model::spec::Affinity;
 
 /// Location answered by nginx itself (no Harbor node involved); keepalived's track
 /// script asks it on port 80 of the loopback address.
@@ -50,12 +50,10 @@ pub fn host_header(lb: &LoadBalancer) -> String {
 }
 
 /// Certificate and key paths, when the LB terminates TLS.
-fn tls_paths(lb: &LoadBalancer) -> Option<(&str, &str)> {
+fn tls_paths(lb: &LoadBalancer) -> Option<(String, String)> {
     match &lb.tls {
         Tls::None => None,
-        Tls::Files { certificate, key } | Tls::SelfSigned { certificate, key } => {
-            Some((certificate.as_str(), key.as_str()))
-        }
+        Tls::Files(f) | Tls::SelfSigned(f) => Some((f.certificate.path(), f.key.path())),
     }
 }
 
@@ -223,7 +221,7 @@ pub fn harbor_conf(ctx: &RoleCtx) -> String {
     }
     let _ = writeln!(s, "    server_name {name};");
     let _ = writeln!(s, "    access_log {log} harbor_upstream;");
-    if let Some((cert, key)) = tls {
+    if let Some((cert, key)) = &tls {
         let _ = writeln!(s);
         let _ = writeln!(s, "    ssl_certificate {};", conf_string(cert));
         let _ = writeln!(s, "    ssl_certificate_key {};", conf_string(key));
@@ -341,24 +339,24 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     // Certificate.
     match &lb.tls {
         Tls::None => {}
-        Tls::Files { certificate, key } => {
+        Tls::Files(f) => {
             let mut b = String::new();
             for (what, key_name, p) in
-                [("certificate", "certificate", certificate.as_str()), ("private key", "key", key.as_str())]
+                [("certificate", "certificate", f.certificate.path()), ("private key", "key", f.key.path())]
             {
                 let _ = writeln!(
                     b,
                     "[ -s {} ] || die {}",
-                    sh(p),
+                    sh(&p),
                     sh(&format!("put the TLS {what} at {p} (load_balancer.tls.{key_name}) first"))
                 );
             }
             out.step("TLS certificate and key of the load balancer (provided)", b);
         }
-        Tls::SelfSigned { certificate, key } => {
+        Tls::SelfSigned(f) => {
             out.step(
                 "self-signed TLS certificate (made once, kept on later runs)",
-                self_signed_step(lb, certificate.as_str(), key.as_str()),
+                self_signed_step(lb, &f.certificate.path(), &f.key.path()),
             );
         }
     }

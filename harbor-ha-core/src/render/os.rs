@@ -1,7 +1,7 @@
 //! One table of everything that differs between OS families: package names, services,
 //! config paths and repositories. Renderers look things up here and nowhere else.
 
-use crate::model::spec::OsFamily;
+use crate::model::enums::OsFamily;
 use crate::model::version::Version;
 
 /// Package manager family.

@@ -11,8 +11,8 @@ use super::harbor::harbor_databases;
 use super::os;
 use super::quote::{sh, sql_ident, sql_literal};
 use super::{HostOut, RoleCtx};
+use crate::model::enums::Component;
 use crate::model::resolved::{Database, ExternalDb, Site};
-use crate::model::spec::Component;
 
 /// Our settings, included from the cluster's `postgresql.conf`.
 pub const SETTINGS_PATH: &str = "/etc/harbor-ha/postgres/postgresql.harbor.conf";
@@ -127,9 +127,8 @@ pub fn pg_hba(ctx: &RoleCtx, db: &ExternalDb) -> String {
 
 /// The idempotent SQL: Harbor's role with its password, and each database it needs.
 #[must_use]
-pub fn harbor_sql(ctx: &RoleCtx, db: &ExternalDb) -> String {
+pub fn harbor_sql(ctx: &RoleCtx, db: &ExternalDb, password: &str) -> String {
     let user = db.username.as_str();
-    let password = ctx.values.db_password.clone().unwrap_or_default();
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -150,7 +149,7 @@ pub fn harbor_sql(ctx: &RoleCtx, db: &ExternalDb) -> String {
     } else {
         let _ = writeln!(s, "SET password_encryption = on;");
     }
-    let _ = writeln!(s, "ALTER ROLE {} WITH LOGIN PASSWORD {};", sql_ident(user), sql_literal(&password));
+    let _ = writeln!(s, "ALTER ROLE {} WITH LOGIN PASSWORD {};", sql_ident(user), sql_literal(password));
     for d in harbor_databases(ctx.site) {
         let create =
             format!("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0", sql_ident(&d), sql_ident(user));
@@ -252,7 +251,7 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     );
 
     // Role and databases.
-    out.file(SQL_PATH, harbor_sql(ctx, db), 0o600);
+    out.secret_file(SQL_PATH, 0o600, |sec| harbor_sql(ctx, db, sec.values.db_password.as_deref().unwrap_or_default()));
     let mut b = String::new();
     let _ = writeln!(b, "put {SQL_PATH} 0600");
     let _ = writeln!(b, "# pg_q SQL: one value, as the postgres superuser over the local socket.");
@@ -287,7 +286,7 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
 }
 
 /// Label a non-default TCP port for SELinux (`semanage port`), once.
-pub(crate) fn selinux_port(b: &mut String, ty: &str, port: u16, family: crate::model::spec::OsFamily) {
+pub(crate) fn selinux_port(b: &mut String, ty: &str, port: u16, family: crate::model::enums::OsFamily) {
     let _ = writeln!(b, "if command -v getenforce >/dev/null 2>&1 && [ \"$(getenforce)\" != Disabled ]; then");
     let _ = writeln!(b, "  pkgs {}", sh(os::semanage_pkg(family)));
     let _ = writeln!(b, "  if ! semanage port -l | grep -Eq '^{ty} +tcp +(.*, )?{port}(,|$)'; then");

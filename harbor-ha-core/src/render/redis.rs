@@ -10,7 +10,7 @@ use crate::model::resolved::{ExternalRedis, Redis};
 
 /// The complete `redis.conf`. Every directive used exists since Redis 3.2 (CentOS 7's EPEL).
 #[must_use]
-pub fn redis_conf(ctx: &RoleCtx, r: &ExternalRedis) -> String {
+pub fn redis_conf(ctx: &RoleCtx, r: &ExternalRedis, password: Option<&str>) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -21,7 +21,7 @@ pub fn redis_conf(ctx: &RoleCtx, r: &ExternalRedis) -> String {
     let _ = writeln!(s, "bind 127.0.0.1 {}", ctx.host.address);
     let _ = writeln!(s, "protected-mode yes");
     let _ = writeln!(s, "port {}", r.port);
-    match &ctx.values.redis_password {
+    match password {
         Some(p) => {
             let _ = writeln!(s, "requirepass {}", redis_string(p));
         }
@@ -52,14 +52,14 @@ pub fn redis_conf(ctx: &RoleCtx, r: &ExternalRedis) -> String {
 /// Add the Redis host's files and steps.
 pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     let Redis::External(r) = &ctx.site.redis else { return };
-    if r.installed_on.as_ref() != Some(&ctx.host.name) {
+    if r.installed_on() != Some(&ctx.host.name) {
         return;
     }
     let (pkg, svc, conf, user) = ctx.os.redis;
     let svc = sh(svc);
     // The bundle's copy is private (it holds the password); on the host the file is the
     // redis user's, readable by its group, as the packages ship it.
-    out.file(conf, redis_conf(ctx, r), 0o600);
+    out.secret_file(conf, 0o600, |sec| redis_conf(ctx, r, sec.values.redis_password.as_deref()));
     let sysctl = format!("{}/90-harbor-redis.conf", ctx.os.sysctl_dir);
     out.file(
         sysctl.clone(),

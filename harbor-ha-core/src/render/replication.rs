@@ -42,9 +42,11 @@ use url::{Host as UrlHost, Url};
 use super::harbor::ping_path;
 use super::quote::sh;
 use crate::bundle::Bundle;
+use crate::model::enums::{EdgeMode, SiteMode};
+use crate::model::ids::CronExpr;
 use crate::model::resolved::{Edge, Site, Tls, Topology};
+use crate::model::resolved::{Filters, Trigger};
 use crate::model::secret::Secret;
-use crate::model::spec::{EdgeMode, FiltersSpec, SiteMode, Trigger};
 use crate::model::version::Version;
 
 /// The scheduled fallback of a dual-master pair: hourly, Harbor's 6-field cron.
@@ -346,7 +348,7 @@ fn trigger_body(t: &Trigger) -> TriggerBody {
         Trigger::EventBased => TriggerBody { kind: "event_based", trigger_settings: None },
         Trigger::Manual => TriggerBody { kind: "manual", trigger_settings: None },
         Trigger::Cron(c) => {
-            TriggerBody { kind: "scheduled", trigger_settings: Some(TriggerSettings { cron: c.clone() }) }
+            TriggerBody { kind: "scheduled", trigger_settings: Some(TriggerSettings { cron: c.as_str().to_string() }) }
         }
     }
 }
@@ -367,16 +369,16 @@ fn trigger_desc(t: &Trigger) -> String {
     }
 }
 
-fn filter_bodies(f: &FiltersSpec) -> Vec<FilterBody> {
+fn filter_bodies(f: &Filters) -> Vec<FilterBody> {
     let mut v = Vec::new();
     if let Some(r) = &f.repository {
-        v.push(FilterBody { kind: "name", value: Value::String(r.clone()) });
+        v.push(FilterBody { kind: "name", value: Value::String(r.as_str().to_string()) });
     }
     if let Some(t) = &f.tag {
-        v.push(FilterBody { kind: "tag", value: Value::String(t.clone()) });
+        v.push(FilterBody { kind: "tag", value: Value::String(t.as_str().to_string()) });
     }
     if let Some(l) = &f.label {
-        v.push(FilterBody { kind: "label", value: Value::Array(vec![Value::String(l.clone())]) });
+        v.push(FilterBody { kind: "label", value: Value::Array(vec![Value::String(l.as_str().to_string())]) });
     }
     v
 }
@@ -499,7 +501,7 @@ fn plan(topo: &Topology) -> Vec<SitePlan<'_>> {
                         cred: Cred::Admin,
                         ping: format!("{url}{}", ping_path(site.harbor.version)),
                     });
-                    let fallback = Trigger::Cron(FALLBACK_CRON.to_string());
+                    let fallback = Trigger::Cron(CronExpr::known(FALLBACK_CRON));
                     for trig in [&Trigger::EventBased, &fallback] {
                         let pname = unique(
                             &format!("hha-{}-to-{}-{}", me.name, peer.name, trigger_word(trig)),
@@ -535,7 +537,7 @@ fn plan(topo: &Topology) -> Vec<SitePlan<'_>> {
                     },
                     None => admin_ref(remote),
                 };
-                let cred = Cred::Remote { username: e.username.clone(), secret };
+                let cred = Cred::Remote { username: e.username.as_str().to_string(), secret };
                 let url = origin(&remote.harbor.external_url);
                 let existing = t
                     .registries
@@ -548,7 +550,7 @@ fn plan(topo: &Topology) -> Vec<SitePlan<'_>> {
                         let name = unique(&format!("hha-{}", remote.name), MAX_REGISTRY_NAME, &mut reg_names);
                         let cred = match cred {
                             Cred::Remote { username, mut secret } => {
-                                if secret.source.is_literal() && secret.override_var.is_empty() {
+                                if matches!(secret.source, Secret::Literal(_)) && secret.override_var.is_empty() {
                                     let base = name.strip_prefix("hha-").unwrap_or(&name).to_string();
                                     secret.override_var = var(&[site.name.as_str(), &base, "SECRET"]);
                                 }
@@ -673,11 +675,12 @@ fn plain(s: &str) -> String {
 }
 
 /// Add `replication/…` to the bundle when the topology uses replication.
-pub fn render(topo: &Topology, bundle: &mut Bundle) {
+pub fn render(topo: &Topology, bundle: &mut Bundle) -> Vec<String> {
     let plans = plan(topo);
     if plans.is_empty() {
-        return;
+        return Vec::new();
     }
+    let mut scripts = vec!["replication/resync.sh".to_string()];
     for p in &plans {
         let base = format!("replication/{}", p.site.name);
         for t in &p.targets {
@@ -698,10 +701,13 @@ pub fn render(topo: &Topology, bundle: &mut Bundle) {
         }
         bundle.add(format!("{base}/apply.sh"), apply_sh(p), 0o755);
         bundle.add(format!("{base}/check-dns.sh"), check_dns_sh(p), 0o755);
+        scripts.extend([format!("{base}/apply.sh"), format!("{base}/check-dns.sh")]);
     }
     let ordered = replication_order(topo, &plans);
     bundle.add("replication/resync.sh", resync_sh(&ordered), 0o755);
     bundle.add("replication/README.md", readme(&ordered), 0o644);
+    scripts.sort();
+    scripts
 }
 
 /// Helpers shared by apply.sh and resync.sh. No topology value inside.
@@ -1025,7 +1031,7 @@ fn admin_env_doc(p: &SitePlan) -> Vec<(String, String)> {
         ),
     ];
     if let Secret::Env { env } = &p.admin.source {
-        v.push((env.clone(), format!("the admin password of site {site}, as in the topology")));
+        v.push((env.as_str().to_string(), format!("the admin password of site {site}, as in the topology")));
     }
     v
 }
@@ -1092,7 +1098,7 @@ fn apply_sh(p: &SitePlan) -> String {
     }
     for c in &creds {
         match &c.source {
-            Secret::Env { env } => rows.push((env.clone(), c.what.clone())),
+            Secret::Env { env } => rows.push((env.as_str().to_string(), c.what.clone())),
             Secret::File { file } => rows.push((
                 if c.override_var.is_empty() { "(file)".to_string() } else { c.override_var.clone() },
                 format!("{}: read from {file} on this host", c.what),

@@ -14,33 +14,31 @@ use super::harbor::{harbor_databases, installer_flags, ping_path};
 use super::os;
 use super::quote::{ini_word, sh};
 use crate::bundle::Bundle;
+use crate::model::enums::{Affinity, EdgeMode, OsFamily, Role, SiteMode, SslMode};
+use crate::model::ids::Text;
 use crate::model::resolved::{Database, Edge, Host, Redis, Site, Storage, Tls, Topology};
+use crate::model::resolved::{RedisServer, Trigger};
 use crate::model::secret::Secret;
-use crate::model::spec::{Affinity, EdgeMode, OsFamily, Role, SiteMode, SslMode, Trigger};
 
-/// One host of the install plan: its site, itself, and the absolute target paths of its files.
-type Plan<'a> = (&'a Site, &'a Host, Vec<String>);
+use super::PlanEntry as Plan;
+
+/// What the runbook is told about the rest of the bundle (it never reads the bundle).
+pub struct Facts<'f, 'a> {
+    /// Every host in install order, site by site, with the target paths of its files.
+    pub plans: &'f [Plan<'a>],
+    /// Per site name, the key id of its token certificate (what `verify.sh` expects).
+    pub token_key_ids: &'f BTreeMap<String, String>,
+    /// The replication scripts of the bundle, sorted.
+    pub replication_scripts: &'f [String],
+}
 
 /// Add `README.md`, `inventory.ini`, `deploy.sh` and `verify.sh`.
-///
-/// `plans` holds every host in install order, site by site, with the target paths of its
-/// files. The token key id that `verify.sh` expects is derived from the public
-/// certificate in `secrets/<site>/token_certificate.pem`, when the bundle holds one.
-pub fn render(topo: &Topology, plans: &[(&Site, &Host, Vec<String>)], bundle: &mut Bundle) {
-    let kids: BTreeMap<String, String> = topo
-        .sites
-        .iter()
-        .filter_map(|s| {
-            let crt = bundle.files.get(&format!("secrets/{}/token_certificate.pem", s.name))?;
-            Some((s.name.to_string(), token_key_id(&crt.content)?))
-        })
-        .collect();
-    let replication_scripts: Vec<String> =
-        bundle.files.keys().filter(|p| p.starts_with("replication/") && p.ends_with(".sh")).cloned().collect();
-    bundle.add("README.md", readme(topo, plans, &replication_scripts), 0o644);
+pub fn render(topo: &Topology, facts: &Facts, bundle: &mut Bundle) {
+    let plans = facts.plans;
+    bundle.add("README.md", readme(topo, plans, facts.replication_scripts), 0o644);
     bundle.add("inventory.ini", inventory(topo, plans), 0o644);
     bundle.add("deploy.sh", deploy_sh(topo, plans), 0o755);
-    bundle.add("verify.sh", verify_sh(topo, plans, &kids), 0o755);
+    bundle.add("verify.sh", verify_sh(topo, plans, facts.token_key_ids), 0o755);
 }
 
 // ---- small pure helpers ---------------------------------------------------------------------
@@ -198,7 +196,7 @@ fn architecture(site: &Site) -> String {
 }
 
 fn storage_desc(site: &Site) -> String {
-    let or_none = |o: &Option<String>| o.clone().unwrap_or_default();
+    let or_none = |o: &Option<Text>| o.as_ref().map_or(String::new(), |t| t.as_str().to_string());
     match &site.storage {
         Storage::Local => {
             let dv = first_harbor(site).map(|h| h.data_volume.to_string()).unwrap_or_default();
@@ -259,15 +257,16 @@ fn redis_desc(site: &Site) -> String {
                 r.db_index.registry, r.db_index.jobservice, r.db_index.trivy
             );
             let auth = if r.password.is_some() { "password-protected" } else { "no password" };
-            if let Some(sn) = &r.sentinel {
+            if let Some(sn) = r.sentinel() {
                 return format!(
                     "existing Redis Sentinel, master set {}, sentinels {} ({auth}; {idx})",
                     code(&sn.master_set),
                     code_list(&sn.hosts)
                 );
             }
-            let at = code(format!("{}:{}", r.host, r.port));
-            match &r.installed_on {
+            let RedisServer::Single { host, installed_on } = &r.server else { return String::new() };
+            let at = code(format!("{host}:{}", r.port));
+            match installed_on {
                 Some(h) => format!("Redis installed on {} ({at}, {auth}; {idx})", code(h)),
                 None => format!("an existing Redis at {at}, not installed by this bundle ({auth}; {idx})"),
             }
@@ -288,9 +287,9 @@ fn lb_desc(site: &Site) -> String {
     };
     let tls = match &lb.tls {
         Tls::None => "plain HTTP".to_string(),
-        Tls::Files { certificate, key } => format!("TLS with certificate {} and key {}", code(certificate), code(key)),
-        Tls::SelfSigned { certificate, .. } => {
-            format!("TLS with a self-signed certificate the LB script creates at {}", code(certificate))
+        Tls::Files(f) => format!("TLS with certificate {} and key {}", code(&f.certificate), code(&f.key)),
+        Tls::SelfSigned(f) => {
+            format!("TLS with a self-signed certificate the LB script creates at {}", code(&f.certificate))
         }
     };
     let aff = match lb.affinity {
@@ -585,12 +584,12 @@ fn readme_site(s: &mut String, site: &Site, plans: &[&Plan]) {
         );
     }
     if let Some(lb) = &site.lb {
-        if let Tls::Files { certificate, key } = &lb.tls {
+        if let Tls::Files(f) = &lb.tls {
             let _ = writeln!(
                 s,
                 "- On each load balancer, the certificate {} and key {} for {}.",
-                code(certificate),
-                code(key),
+                code(&f.certificate),
+                code(&f.key),
                 code(&lb.server_name)
             );
         }
@@ -1141,11 +1140,10 @@ mod tests {
 
     #[test]
     fn key_id_of_the_test_certificate() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-        let crt = std::fs::read_to_string(root.join("tests/keys/test-token.crt")).unwrap();
+        let crt = include_str!("../../../tests/keys/test-token.crt");
         // Computed independently: openssl x509 -pubkey | openssl pkey -pubin -outform DER |
         // sha256, first 30 bytes, base32 (Python's base64.b32encode).
-        assert_eq!(token_key_id(&crt).as_deref(), Some(TEST_KID));
+        assert_eq!(token_key_id(crt).as_deref(), Some(TEST_KID));
         assert_eq!(token_key_id("not a certificate"), None);
     }
 

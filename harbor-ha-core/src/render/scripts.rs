@@ -6,7 +6,8 @@ use std::fmt::Write;
 use super::os::PkgManager;
 use super::quote::sh;
 use super::{HostOut, RoleCtx, Step};
-use crate::model::spec::Role;
+use crate::bundle::BundleFile;
+use crate::model::enums::Role;
 
 /// The helpers every install.sh defines. Each reports whether it changed something by
 /// setting `CHANGED=1` (and `PUT_CHANGED` for the last `put`), so that a second run can
@@ -79,7 +80,7 @@ enable_now() {{
 
 /// The whole install.sh for the host in `ctx`.
 #[must_use]
-pub fn install_script(ctx: &RoleCtx, steps: &[Step]) -> String {
+pub fn install_script(ctx: &RoleCtx, steps: &[Step]) -> BundleFile {
     let mut s = String::new();
     let roles: Vec<String> = ctx.host.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
     let _ = writeln!(s, "#!/usr/bin/env bash");
@@ -105,7 +106,7 @@ pub fn install_script(ctx: &RoleCtx, steps: &[Step]) -> String {
         s.push('\n');
     }
     s.push_str("\nif [ \"$CHANGED\" -eq 0 ]; then log 'nothing to change'; else log 'done'; fi\n");
-    s
+    BundleFile::new(s, 0o755)
 }
 
 /// Steps every host gets: time synchronisation (token validation fails on clock skew).

@@ -1,22 +1,22 @@
 //! Raw model → resolved model, collecting every diagnostic.
 //!
-//! Validation never stops at the first finding: [`resolve`] parses each value (reporting
-//! bad ones and carrying on with a fallback), then every rule family in [`rules`] runs over
-//! the resolved sites. The resolved [`Topology`] is handed out only when nothing is an
-//! error.
+//! Validation never stops at the first finding: [`resolve`] parses each value into its
+//! checked type ([`values`] and the rule families), reporting bad ones and carrying on with
+//! a stand-in, then every rule family in [`rules`] runs over the resolved sites. The
+//! [`ValidTopology`] is handed out only when nothing is an error.
+//!
+//! Each rule code has one owner, the module that reports it
+//! ([`crate::diag::RuleCode::owner`]; a test holds the sources to it).
 
-pub mod codes;
 mod resolve;
 mod rules;
+mod values;
 
-use crate::diag::{has_errors, Diagnostic};
-use crate::model::resolved::Topology;
+use crate::diag::{has_errors, Diagnostic, RuleCode};
+use crate::model::resolved::ValidTopology;
 use crate::model::spec::TopologySpec;
 use crate::source::SourceMap;
-use codes::RuleCode;
-pub(crate) use resolve::{default_tls_path, is_mount_options, is_safe_text, is_sentinel_addr};
-pub use rules::admin_password_ok;
-pub(crate) use rules::filter_ok;
+pub use rules::secrets::resolve_secrets;
 
 /// The outcome of validation.
 #[derive(Debug, Clone)]
@@ -24,7 +24,7 @@ pub struct Report {
     /// Every finding, ordered by position in the file.
     pub diagnostics: Vec<Diagnostic>,
     /// The resolved topology, when there are no errors.
-    pub topology: Option<Topology>,
+    pub topology: Option<ValidTopology>,
 }
 
 impl Report {
@@ -78,7 +78,7 @@ pub fn validate(spec: &TopologySpec, map: &SourceMap) -> Report {
         ))
     });
     diagnostics.dedup();
-    let topology = if has_errors(&diagnostics) { None } else { resolved.into_topology() };
+    let topology = if has_errors(&diagnostics) { None } else { resolved.into_topology().map(ValidTopology::new) };
     Report { diagnostics, topology }
 }
 
@@ -91,9 +91,9 @@ pub fn validate(spec: &TopologySpec, map: &SourceMap) -> Report {
 #[cfg(feature = "unchecked")]
 #[doc(hidden)]
 #[must_use]
-pub fn resolve_unchecked(spec: &TopologySpec) -> (Option<Topology>, Vec<Diagnostic>) {
+pub fn resolve_unchecked(spec: &TopologySpec) -> (Option<ValidTopology>, Vec<Diagnostic>) {
     let (resolved, diagnostics) = check(spec, &SourceMap::empty());
-    (resolved.into_topology(), diagnostics)
+    (resolved.into_topology().map(ValidTopology::new), diagnostics)
 }
 
 /// Resolve `spec` and run every rule: the resolved sites and the findings, unsorted.

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use harbor_ha_core::bundle::Bundle;
-use harbor_ha_core::model::secret::Secret;
-use harbor_ha_core::render::{render, RenderInputs, SecretResolver};
+use harbor_ha_core::model::secret::{Secret, SecretResolver};
+use harbor_ha_core::render::render;
 use harbor_ha_core::secrets::SiteSecrets;
-use harbor_ha_core::{load_str, Topology};
+use harbor_ha_core::validate::resolve_secrets;
+use harbor_ha_core::{load_str, ValidTopology};
 
 /// Workspace root.
 pub fn root() -> PathBuf {
@@ -24,7 +25,7 @@ pub struct TestResolver;
 impl SecretResolver for TestResolver {
     fn resolve(&self, secret: &Secret) -> Result<String, String> {
         Ok(match secret {
-            Secret::Env { env } => format!("Env-{env}-Pw1"),
+            Secret::Env { env } => format!("Env-{}-Pw1", env.as_str()),
             Secret::File { .. } => "File-Pw1".to_string(),
             Secret::Literal(v) => v.clone(),
         })
@@ -39,20 +40,20 @@ pub fn test_secrets(site: &str) -> SiteSecrets {
 }
 
 /// Load and validate a fixture; panics with the diagnostics when it has errors.
-pub fn topology(path: &Path) -> Topology {
+pub fn topology(path: &Path) -> ValidTopology {
     topology_str(&path.display().to_string(), &std::fs::read_to_string(path).unwrap())
 }
 
 /// Load and validate topology text; panics with `label` and the diagnostics when it has errors.
-pub fn topology_str(label: &str, text: &str) -> Topology {
+pub fn topology_str(label: &str, text: &str) -> ValidTopology {
     let doc = load_str(text).unwrap_or_else(|d| panic!("{label}: {d:?}"));
     let report = doc.validate();
     report.topology.unwrap_or_else(|| panic!("{label}: {:#?}", report.diagnostics))
 }
 
 /// Every renderable fixture (labelled with its path), then the `(label, yaml)` topologies.
-pub fn fixture_and_inline_topologies(inline: &[(&str, &str)]) -> Vec<(String, Topology)> {
-    let mut v: Vec<(String, Topology)> =
+pub fn fixture_and_inline_topologies(inline: &[(&str, &str)]) -> Vec<(String, ValidTopology)> {
+    let mut v: Vec<(String, ValidTopology)> =
         renderable_fixtures().into_iter().map(|p| (p.display().to_string(), topology(&p))).collect();
     v.extend(inline.iter().map(|(label, yaml)| (label.to_string(), topology_str(label, yaml))));
     v
@@ -85,12 +86,33 @@ sites:
       vip: "2001:db8::100"
 "#;
 
+/// The test secrets of every site of `t`.
+pub fn all_test_secrets(t: &ValidTopology) -> BTreeMap<String, SiteSecrets> {
+    t.sites.iter().map(|s| (s.name.to_string(), test_secrets(s.name.as_str()))).collect()
+}
+
 /// Render a topology with test secrets.
-pub fn render_topology(t: &Topology) -> Bundle {
-    let secrets: BTreeMap<String, SiteSecrets> =
-        t.sites.iter().map(|s| (s.name.to_string(), test_secrets(s.name.as_str()))).collect();
-    render(t, &RenderInputs { secrets: &secrets, resolver: &TestResolver })
-        .unwrap_or_else(|d| panic!("render failed: {d:#?}"))
+pub fn render_topology(t: &ValidTopology) -> Bundle {
+    render_with(t, &TestResolver)
+}
+
+/// Render a topology with test shared secrets and `resolver`'s values.
+pub fn render_with(t: &ValidTopology, resolver: &dyn SecretResolver) -> Bundle {
+    let input = resolve_secrets(t, resolver, all_test_secrets(t)).unwrap_or_else(|d| panic!("render failed: {d:#?}"));
+    render(&input)
+}
+
+/// Write `b` under `dir` (replaced), each file with its mode: for tests that run the
+/// generated files with real programs.
+pub fn write_tree(b: &Bundle, dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::remove_dir_all(dir);
+    for (rel, f) in &b.files {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, &f.content).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(f.mode)).unwrap();
+    }
 }
 
 /// Every renderable fixture: the valid topologies and the examples.

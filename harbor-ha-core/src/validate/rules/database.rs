@@ -1,12 +1,98 @@
-//! DB001–DB004.
+//! DB001–DB004: the external PostgreSQL, its version, authentication and connections.
 
 use super::sp;
-use crate::model::resolved::{Database, Site};
+use crate::diag::RuleCode;
+use crate::model::enums::{Component, OsFamily, Role, SiteMode, SslMode};
+use crate::model::ids::{DnsName, SqlIdent};
+use crate::model::resolved::{Database, ExternalDb, Host, Site};
 use crate::model::secret::Secret;
-use crate::model::spec::{SiteMode, SiteSpec};
-use crate::validate::codes::RuleCode;
-use crate::validate::resolve::db_connections_needed;
-use crate::validate::Ctx;
+use crate::model::spec::SiteSpec;
+use crate::model::version::Version;
+use crate::validate::{values, Ctx};
+
+/// Default PostgreSQL major installed on an OS family.
+fn default_pg_version(os: OsFamily) -> Version {
+    match os {
+        OsFamily::Ubuntu2204 => Version::new(14, 0),
+        _ => Version::new(15, 0),
+    }
+}
+
+/// Default max_open_conns written into harbor.yml.
+const DEFAULT_MAX_OPEN_CONNS: u32 = 100;
+/// Connections PostgreSQL keeps for superusers.
+const PG_RESERVED_CONNECTIONS: u32 = 3;
+
+/// Components that open their own PostgreSQL pools on each node.
+fn db_components(site: &Site) -> u32 {
+    let mut n = 2; // core, jobservice
+    if site.harbor.components.contains(&Component::Clair) {
+        n += 1;
+    }
+    if site.harbor.components.contains(&Component::Notary) {
+        n += 2; // notary-server, notary-signer
+    }
+    n
+}
+
+/// Connections the Harbor nodes of `site` may open at most.
+pub(in crate::validate) fn connections_needed(site: &Site, max_open_conns: u32) -> u32 {
+    let nodes = u32::try_from(site.harbor_nodes().count()).unwrap_or(u32::MAX);
+    nodes.saturating_mul(db_components(site)).saturating_mul(max_open_conns).saturating_add(PG_RESERVED_CONNECTIONS)
+}
+
+/// The database section: internal, or an external server (installed on the host with
+/// role postgres unless `database.host` names one). `max_connections` is 0 until the site
+/// is resolved (it defaults to what the nodes need).
+pub(in crate::validate) fn resolve(
+    ctx: &mut Ctx,
+    sp: &str,
+    s: &SiteSpec,
+    hosts: &[Host],
+    site_os: OsFamily,
+) -> Database {
+    let pg_host = hosts.iter().find(|h| h.has(Role::Postgres));
+    if s.database.is_none() && pg_host.is_none() {
+        return Database::Internal;
+    }
+    let d = s.database.clone().unwrap_or_default();
+    let p = format!("{sp}.database");
+    let host = d.host.as_ref().map(|h| values::dns(ctx, &format!("{p}.host"), h.as_str()));
+    let username = d.username.as_ref().map(|v| values::sql_ident(ctx, &format!("{p}.username"), "username", v));
+    let db_name = d.db_name.as_ref().map(|v| values::sql_ident(ctx, &format!("{p}.db_name"), "db_name", v));
+    let installed_on = if d.host.is_none() { pg_host } else { None };
+    let os = installed_on.map_or(site_os, |h| h.os);
+    let version = match &d.version {
+        Some(v) => v.0.parse::<Version>().unwrap_or_else(|_| {
+            ctx.emit(
+                RuleCode::DB002,
+                format!("{p}.version"),
+                format!("`{}` is not a PostgreSQL version", v.0.escape_debug()),
+                "write the major version as a quoted string, e.g. \"15\" or \"9.6\"",
+            );
+            default_pg_version(os)
+        }),
+        None => default_pg_version(os),
+    };
+    // No host at all is HA004's (a postgres host is needed): the stand-in is never used.
+    let host = host.unwrap_or_else(|| match pg_host {
+        Some(h) => DnsName::parse(&h.address.to_string()).unwrap_or_else(|_| DnsName::stand_in("")),
+        None => DnsName::stand_in(""),
+    });
+    Database::External(ExternalDb {
+        host,
+        installed_on: installed_on.map(|h| h.name.clone()),
+        version,
+        port: d.port.unwrap_or(5432),
+        username: username.unwrap_or_else(|| SqlIdent::known("harbor")),
+        password: d.password.as_ref().map_or(Secret::Literal(String::new()), values::secret),
+        db_name: db_name.unwrap_or_else(|| SqlIdent::known("registry")),
+        ssl_mode: d.ssl_mode.unwrap_or(SslMode::Disable),
+        max_open_conns: d.max_open_conns.unwrap_or(DEFAULT_MAX_OPEN_CONNS),
+        max_idle_conns: d.max_idle_conns.unwrap_or(50),
+        max_connections: d.max_connections.unwrap_or(0),
+    })
+}
 
 pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     let s = sp(site.index);
@@ -56,7 +142,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         }
     }
     // DB003
-    if matches!(&db.password, Secret::Literal(p) if p.is_empty()) {
+    if db.password.is_empty_literal() {
         ctx.emit(
             RuleCode::DB003,
             format!("{s}.database.password"),
@@ -73,7 +159,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         );
     }
     // DB004
-    let needed = db_connections_needed(site, db.max_open_conns);
+    let needed = connections_needed(site, db.max_open_conns);
     if db.max_connections < needed {
         ctx.emit(
             RuleCode::DB004,
@@ -82,7 +168,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
                 "site `{}`: max_connections {} is below the {needed} that {nodes} nodes may open ({} pools of max_open_conns {} each, plus reserved)",
                 site.name,
                 db.max_connections,
-                nodes * crate::validate::resolve::db_components(site) as usize,
+                nodes * db_components(site) as usize,
                 db.max_open_conns
             ),
             format!("raise database.max_connections to at least {needed}, or lower database.max_open_conns"),

@@ -1,12 +1,84 @@
-//! HB001 (components), HB002 and HB003.
+//! HB001–HB004: the Harbor version and its components, the admin password, and
+//! `external_url`.
+
+use url::Url;
 
 use super::{hp, sp};
+use crate::diag::{Diagnostic, RuleCode};
+use crate::model::enums::Component;
+use crate::model::ids::is_valid_dns_name;
 use crate::model::resolved::Site;
 use crate::model::secret::Secret;
-use crate::model::spec::{Component, SiteSpec};
+use crate::model::spec::SiteSpec;
 use crate::model::version::Version;
-use crate::validate::codes::RuleCode;
 use crate::validate::Ctx;
+
+/// Oldest and newest supported Harbor minors.
+pub(crate) fn harbor_version_supported(v: Version) -> bool {
+    (v.major == 1 && v.minor == 10) || (v.major == 2 && v.minor <= 15)
+}
+
+/// HB001: the site's Harbor release, when it is one the product supports.
+pub(in crate::validate) fn version(ctx: &mut Ctx, sp: &str, s: &SiteSpec) -> Option<Version> {
+    match s.harbor.version.0.parse::<Version>() {
+        Ok(v) if harbor_version_supported(v) => Some(v),
+        Ok(v) => {
+            ctx.emit(
+                RuleCode::HB001,
+                format!("{sp}.harbor.version"),
+                format!("site `{}`: Harbor {v} is not supported", s.name),
+                "use Harbor 1.10.x or 2.0 through 2.15",
+            );
+            None
+        }
+        Err(_) => {
+            ctx.emit(
+                RuleCode::HB001,
+                format!("{sp}.harbor.version"),
+                format!("site `{}`: `{}` is not a Harbor version", s.name, s.harbor.version.0.escape_debug()),
+                "write the release as a quoted string, e.g. \"2.11.1\" or \"1.10.2\"",
+            );
+            None
+        }
+    }
+}
+
+/// HB004: `external_url`, an http(s) URL of scheme, host and port only.
+pub(in crate::validate) fn external_url(ctx: &mut Ctx, sp: &str, raw: &str) -> Option<Url> {
+    let path = format!("{sp}.harbor.external_url");
+    let bad = |ctx: &mut Ctx, why: &str| {
+        ctx.emit(
+            RuleCode::HB004,
+            path.clone(),
+            format!("`external_url` {why}"),
+            "write the URL docker clients use, scheme, host and optional port only, e.g. https://harbor.example.com",
+        );
+    };
+    let Ok(u) = Url::parse(raw) else {
+        bad(ctx, "is not an absolute URL");
+        return None;
+    };
+    let why = if !matches!(u.scheme(), "http" | "https") {
+        Some("must use http or https")
+    } else if u.host_str().is_none() {
+        Some("has no host")
+    } else if !is_valid_dns_name(u.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']')) {
+        Some("has an invalid host name")
+    } else if u.path() != "/" || u.query().is_some() || u.fragment().is_some() {
+        Some("has a path, query or fragment; Harbor must be served at the domain root")
+    } else if !u.username().is_empty() || u.password().is_some() {
+        Some("contains user information")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => {
+            bad(ctx, why);
+            None
+        }
+        None => Some(u),
+    }
+}
 
 /// The Harbor versions a component exists in, as `(first, last)` minors.
 #[must_use]
@@ -28,7 +100,7 @@ pub(crate) fn component_available(c: Component, v: Version) -> bool {
 
 /// Harbor's admin password policy: 8–128 characters with upper, lower and digit.
 #[must_use]
-pub fn admin_password_ok(p: &str) -> bool {
+pub(crate) fn admin_password_ok(p: &str) -> bool {
     let n = p.chars().count();
     (8..=128).contains(&n)
         && p.chars().any(|c| c.is_ascii_uppercase())
@@ -88,4 +160,18 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             );
         }
     }
+}
+
+/// HB002 at render time, for an admin password taken from the environment or a file: the
+/// value resolved from `secret` (never shown), unless it meets the policy or is empty
+/// (an empty value is SC002's).
+pub(crate) fn weak_admin_password(site: &Site, value: &str) -> Option<Diagnostic> {
+    (!value.is_empty() && !admin_password_ok(value)).then(|| {
+        Diagnostic::new(
+            RuleCode::HB002,
+            format!("{}.harbor.admin_password", sp(site.index)),
+            format!("the admin password ({}) does not meet Harbor's policy (8-128 characters with an upper-case letter, a lower-case letter and a digit)", site.harbor.admin_password.describe()),
+            "choose a stronger password",
+        )
+    })
 }

@@ -3,11 +3,25 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{hp, sp};
-use crate::model::ids::is_valid_name;
-use crate::model::resolved::{Database, Redis, Site, Storage, Tls};
-use crate::model::spec::{Role, SiteMode, SiteSpec, TopologySpec};
-use crate::validate::codes::RuleCode;
+use crate::diag::RuleCode;
+use crate::model::enums::{Role, SiteMode};
+use crate::model::ids::{is_valid_name, SiteName};
+use crate::model::resolved::{Database, Redis, RedisServer, Site, Storage, Tls};
+use crate::model::spec::{SiteSpec, TopologySpec};
 use crate::validate::Ctx;
+
+/// HA002: the site's name, `[a-z0-9-]+`.
+pub(in crate::validate) fn site_name(ctx: &mut Ctx, sp: &str, s: &SiteSpec) -> SiteName {
+    SiteName::parse(s.name.as_str()).unwrap_or_else(|_| {
+        ctx.emit(
+            RuleCode::HA002,
+            format!("{sp}.name"),
+            format!("site name `{}` is not [a-z0-9-]+", s.name.as_str().escape_debug()),
+            "use lowercase letters, digits and `-` (1-63 characters), e.g. `prod` or `branch-1`",
+        );
+        SiteName::stand_in(s.name.as_str())
+    })
+}
 
 /// HA002 over the whole file: unique site names, host names unique across the file (each
 /// gets `hosts/<name>/` in the bundle), addresses unique within a site.
@@ -239,10 +253,10 @@ fn spofs(site: &Site, ctx: &mut Ctx) {
         }
     }
     if let Redis::External(r) = &site.redis {
-        if r.sentinel.is_none() {
+        if let RedisServer::Single { host, installed_on } = &r.server {
             spof(
                 format!("{s}.redis"),
-                format!("one Redis server (`{}`)", r.installed_on.as_ref().map_or(r.host.as_str(), |h| h.as_str())),
+                format!("one Redis server (`{}`)", installed_on.as_ref().map_or(host.as_str(), |h| h.as_str())),
                 "use Redis Sentinel (redis.sentinel, Harbor 2.1+)",
             );
         }

@@ -1,12 +1,63 @@
-//! LB001–LB005.
+//! LB001–LB005: the load balancer, its upstreams, external_url, VIP, affinity and TLS.
 
 use std::collections::BTreeSet;
 
+use url::Url;
+
 use super::sp;
-use crate::model::resolved::{Site, Tls};
-use crate::model::spec::{Affinity, Role, SiteMode, SiteSpec};
-use crate::validate::codes::RuleCode;
-use crate::validate::Ctx;
+use crate::diag::RuleCode;
+use crate::model::enums::{Affinity, Role, SiteMode};
+use crate::model::ids::DnsName;
+use crate::model::resolved::{Host, LoadBalancer, Site, Tls, TlsFiles, TlsPath};
+use crate::model::spec::SiteSpec;
+use crate::validate::{values, Ctx};
+
+/// The load_balancer section, when the site has one or LB hosts. `server_name` defaults to
+/// the host of external_url; the TLS paths to `/etc/nginx/ssl/<server_name>.{crt,key}`.
+pub(in crate::validate) fn resolve(
+    ctx: &mut Ctx,
+    sp: &str,
+    s: &SiteSpec,
+    hosts: &[Host],
+    url: Option<&Url>,
+) -> Option<LoadBalancer> {
+    let has_lb_host = hosts.iter().any(|h| h.has(Role::Lb));
+    if s.load_balancer.is_none() && !has_lb_host {
+        return None;
+    }
+    let l = s.load_balancer.clone().unwrap_or_default();
+    let p = format!("{sp}.load_balancer");
+    let server_name = l.server_name.as_ref().map(|n| values::dns(ctx, &format!("{p}.server_name"), n.as_str()));
+    for (i, u) in l.upstreams.iter().flatten().enumerate() {
+        values::text(ctx, &format!("{p}.upstreams[{i}]"), u);
+    }
+    let server_name = server_name
+        .or_else(|| {
+            url.and_then(Url::host_str)
+                .and_then(|h| DnsName::parse(h.trim_start_matches('[').trim_end_matches(']')).ok())
+        })
+        .unwrap_or_else(|| DnsName::known("localhost"));
+    let tls = l.tls.as_ref().map_or(Tls::None, |t| {
+        let mut file = |key: &str, raw: &Option<crate::model::spec::Raw<crate::model::ids::HostPath>>, ext| match raw {
+            Some(r) => TlsPath::Given(values::path(ctx, &format!("{p}.tls.{key}"), r)),
+            None => TlsPath::Default { server_name: server_name.clone(), ext },
+        };
+        let files =
+            TlsFiles { certificate: file("certificate", &t.certificate, "crt"), key: file("key", &t.key, "key") };
+        if t.self_signed == Some(true) {
+            Tls::SelfSigned(files)
+        } else {
+            Tls::Files(files)
+        }
+    });
+    Some(LoadBalancer {
+        server_name,
+        tls,
+        affinity: l.affinity.unwrap_or(Affinity::IpHash),
+        vip: l.vip,
+        virtual_router_id: l.virtual_router_id.unwrap_or(51),
+    })
+}
 
 pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     let Some(lb) = &site.lb else { return };

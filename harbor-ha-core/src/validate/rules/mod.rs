@@ -1,17 +1,15 @@
-//! The rule families. Each module checks one concern over the resolved sites (and the raw
-//! spec where presence matters); `run` calls them all.
+//! The rule families. Each module resolves its section of a site (reporting values that do
+//! not parse) and checks one concern over the resolved sites (and the raw spec where
+//! presence matters); `run` calls every check. Each module owns its rule codes.
 
-mod database;
-pub(crate) mod harbor;
-mod inventory;
-mod lb;
-mod redis;
-mod replication;
-mod secrets;
-mod storage;
-
-pub use harbor::admin_password_ok;
-pub(crate) use replication::filter_ok;
+pub(super) mod database;
+pub(super) mod harbor;
+pub(super) mod inventory;
+pub(super) mod lb;
+pub(super) mod redis;
+pub(super) mod replication;
+pub(super) mod secrets;
+pub(super) mod storage;
 
 use super::resolve::Resolved;
 use super::Ctx;

@@ -1,12 +1,62 @@
-//! RD001–RD004 and RD006.
+//! RD001–RD004 and RD006: the external Redis, its indexes, authentication and Sentinel.
 
 use super::sp;
-use crate::diag::{Diagnostic, Severity};
-use crate::model::resolved::{Redis, Site};
+use crate::diag::{Diagnostic, RuleCode, Severity};
+use crate::model::enums::{Component, Role, SiteMode};
+use crate::model::ids::{DnsName, Text};
+use crate::model::resolved::{DbIndexes, ExternalRedis, Host, Redis, RedisServer, Sentinel, Site};
 use crate::model::secret::Secret;
-use crate::model::spec::{Component, SiteMode, SiteSpec};
-use crate::validate::codes::RuleCode;
-use crate::validate::Ctx;
+use crate::model::spec::SiteSpec;
+use crate::validate::{values, Ctx};
+
+/// The redis section: internal, one server (installed on the host with role redis unless
+/// `redis.host` names one), or Sentinel.
+pub(in crate::validate) fn resolve(ctx: &mut Ctx, sp: &str, s: &SiteSpec, hosts: &[Host]) -> Redis {
+    let r_host = hosts.iter().find(|h| h.has(Role::Redis));
+    if s.redis.is_none() && r_host.is_none() {
+        return Redis::Internal;
+    }
+    let r = s.redis.clone().unwrap_or_default();
+    let p = format!("{sp}.redis");
+    let host = r.host.as_ref().map(|h| values::dns(ctx, &format!("{p}.host"), h.as_str()));
+    let username = values::opt_text(ctx, &format!("{p}.username"), r.username.as_ref());
+    let server = match &r.sentinel {
+        Some(sn) => {
+            let master_set = values::opt_text(ctx, &format!("{p}.sentinel.master_set"), sn.master_set.as_ref());
+            let hosts = sn
+                .hosts
+                .iter()
+                .enumerate()
+                .map(|(i, h)| values::sentinel_addr(ctx, &format!("{p}.sentinel.hosts[{i}]"), h))
+                .collect();
+            // A missing master_set is RD004's.
+            RedisServer::Sentinel(Sentinel { master_set: master_set.unwrap_or_else(|| Text::stand_in("")), hosts })
+        }
+        None => {
+            let installed_on = if r.host.is_none() { r_host } else { None };
+            // No host at all is HA004's (a redis host is needed): the stand-in is never used.
+            let host = host.unwrap_or_else(|| match r_host {
+                Some(h) => DnsName::parse(&h.address.to_string()).unwrap_or_else(|_| DnsName::stand_in("")),
+                None => DnsName::stand_in(""),
+            });
+            RedisServer::Single { host, installed_on: installed_on.map(|h| h.name.clone()) }
+        }
+    };
+    let idx = r.db_index.clone().unwrap_or_default();
+    Redis::External(ExternalRedis {
+        server,
+        port: r.port.unwrap_or(6379),
+        password: r.password.as_ref().map(values::secret),
+        username,
+        db_index: DbIndexes {
+            registry: idx.registry.unwrap_or(1),
+            jobservice: idx.jobservice.unwrap_or(2),
+            trivy: idx.trivy.unwrap_or(5),
+            chartmuseum: idx.chartmuseum.unwrap_or(3),
+            clair: idx.clair.unwrap_or(4),
+        },
+    })
+}
 
 pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     let s = sp(site.index);
@@ -76,19 +126,24 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         Some(Secret::Literal(p)) => p.is_empty(),
         Some(_) => false,
     };
-    let loopback =
-        r.host.as_str() == "localhost" || r.host.as_str().parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback());
+    let (at, loopback) = match &r.server {
+        RedisServer::Single { host, .. } => (
+            host.to_string(),
+            host.as_str() == "localhost" || host.as_str().parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback()),
+        ),
+        RedisServer::Sentinel(sn) => (sn.hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "), false),
+    };
     if no_password && !loopback {
         ctx.emit(
             RuleCode::RD003,
             format!("{s}.redis.password"),
-            format!("site `{}`: Redis at {} is reachable from the network without a password", site.name, r.host),
+            format!("site `{}`: Redis at {at} is reachable from the network without a password", site.name),
             "set redis.password, e.g. {env: HARBOR_REDIS_PASSWORD}",
         );
     }
 
     // RD004
-    if let Some(sn) = &r.sentinel {
+    if let Some(sn) = r.sentinel() {
         let p = format!("{s}.redis.sentinel");
         if !v.at_least(2, 1) {
             ctx.emit(
@@ -98,7 +153,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
                 "upgrade Harbor to 2.1 or later, or use one Redis (or HAProxy in front of Sentinel)",
             );
         }
-        if sn.master_set.is_empty() {
+        if sn.master_set.as_str().is_empty() {
             ctx.emit(
                 RuleCode::RD004,
                 p.clone(),

@@ -1,12 +1,146 @@
-//! ST001–ST004 and the storage half of RD005.
+//! ST001–ST005 and RD005: the storage backend, and what two sites must not share.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 
 use super::{hp, sp};
-use crate::model::resolved::{Site, Storage};
+use crate::diag::RuleCode;
+use crate::model::enums::{Role, SiteMode};
+use crate::model::ids::{HostPath, MountOptions, Text};
+use crate::model::resolved::{Azure, Gcs, Host, Nfs, Oss, Site, Storage, Swift, S3};
 use crate::model::secret::Secret;
-use crate::model::spec::{SiteMode, SiteSpec};
-use crate::validate::codes::RuleCode;
+use crate::model::spec::{SiteSpec, StorageSpec};
 use crate::validate::resolve::Resolved;
-use crate::validate::Ctx;
+use crate::validate::{values, Ctx};
+
+/// The storage section (ST005: exactly one backend; ST003: the NFS clients parse).
+pub(in crate::validate) fn resolve(ctx: &mut Ctx, sp: &str, s: &SiteSpec) -> Storage {
+    let Some(st) = &s.storage else {
+        return Storage::Local;
+    };
+    let StorageSpec { nfs, s3, swift, azure, gcs, oss, filesystem, .. } = st;
+    let count = [
+        nfs.is_some(),
+        s3.is_some(),
+        swift.is_some(),
+        azure.is_some(),
+        gcs.is_some(),
+        oss.is_some(),
+        filesystem.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if count != 1 {
+        ctx.emit(
+            RuleCode::ST005,
+            format!("{sp}.storage"),
+            format!("site `{}`: `storage` names {count} backends; exactly one is needed", s.name),
+            "keep one of nfs, s3, swift, azure, gcs, oss or filesystem",
+        );
+    }
+    let p = format!("{sp}.storage");
+    let t = |ctx: &mut Ctx, key: &str, v: &Option<String>| values::opt_text(ctx, &format!("{p}.{key}"), v.as_ref());
+    let sec = |v: &Option<crate::model::secret::SecretSpec>| v.as_ref().map(values::secret);
+    if let Some(n) = nfs {
+        let export = values::path(ctx, &format!("{p}.nfs.export"), &n.export);
+        let mount = n.mount.as_ref().map(|m| values::path(ctx, &format!("{p}.nfs.mount"), m));
+        let options = n.options.as_ref().map(|o| values::mount_options(ctx, &format!("{p}.nfs.options"), o));
+        let mut clients = Vec::new();
+        for (ci, c) in n.clients.iter().flatten().enumerate() {
+            match parse_cidr(c) {
+                Some(net) => clients.push(net),
+                None => ctx.emit(
+                    RuleCode::ST003,
+                    format!("{p}.nfs.clients[{ci}]"),
+                    format!("NFS client `{}` is not an address or CIDR", c.escape_debug()),
+                    "write an address (192.168.1.10) or a network (192.168.1.0/24)",
+                ),
+            }
+        }
+        return Storage::Nfs(Nfs {
+            export,
+            mount: mount.unwrap_or_else(|| HostPath::known("/data")),
+            server: n.server.unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            server_host: None,
+            clients,
+            options: options.unwrap_or_else(|| MountOptions::known("hard,nfsvers=4.1,_netdev")),
+        });
+    }
+    if let Some(x) = s3 {
+        return Storage::S3(S3 {
+            bucket: t(ctx, "s3.bucket", &x.bucket),
+            region: t(ctx, "s3.region", &x.region),
+            regionendpoint: t(ctx, "s3.regionendpoint", &x.regionendpoint),
+            rootdirectory: t(ctx, "s3.rootdirectory", &x.rootdirectory),
+            accesskey: sec(&x.accesskey),
+            secretkey: sec(&x.secretkey),
+            secure: x.secure,
+            v4auth: x.v4auth,
+            encrypt: x.encrypt,
+        });
+    }
+    if let Some(x) = swift {
+        return Storage::Swift(Swift {
+            authurl: t(ctx, "swift.authurl", &x.authurl),
+            username: t(ctx, "swift.username", &x.username),
+            container: t(ctx, "swift.container", &x.container),
+            region: t(ctx, "swift.region", &x.region),
+            tenant: t(ctx, "swift.tenant", &x.tenant),
+            domain: t(ctx, "swift.domain", &x.domain),
+            password: sec(&x.password),
+        });
+    }
+    if let Some(x) = azure {
+        return Storage::Azure(Azure {
+            accountname: t(ctx, "azure.accountname", &x.accountname),
+            container: t(ctx, "azure.container", &x.container),
+            realm: t(ctx, "azure.realm", &x.realm),
+            accountkey: sec(&x.accountkey),
+        });
+    }
+    if let Some(x) = gcs {
+        return Storage::Gcs(Gcs {
+            bucket: t(ctx, "gcs.bucket", &x.bucket),
+            rootdirectory: t(ctx, "gcs.rootdirectory", &x.rootdirectory),
+            keyfile: x.keyfile.as_ref().map(|k| values::path(ctx, &format!("{p}.gcs.keyfile"), k)),
+        });
+    }
+    if let Some(x) = oss {
+        return Storage::Oss(Oss {
+            region: t(ctx, "oss.region", &x.region),
+            bucket: t(ctx, "oss.bucket", &x.bucket),
+            endpoint: t(ctx, "oss.endpoint", &x.endpoint),
+            accesskeyid: sec(&x.accesskeyid),
+            accesskeysecret: sec(&x.accesskeysecret),
+        });
+    }
+    Storage::Local
+}
+
+/// Fill in the NFS server and default clients from the hosts.
+pub(in crate::validate) fn finish_nfs(storage: Storage, hosts: &[Host]) -> Storage {
+    match storage {
+        Storage::Nfs(mut n) => {
+            if n.server.is_unspecified() {
+                if let Some(h) = hosts.iter().find(|h| h.has(Role::Nfs)) {
+                    n.server = h.address;
+                    n.server_host = Some(h.name.clone());
+                }
+            }
+            if n.clients.is_empty() {
+                n.clients = hosts.iter().filter(|h| h.has(Role::Harbor)).map(|h| IpNet::from(h.address)).collect();
+            }
+            Storage::Nfs(n)
+        }
+        other => other,
+    }
+}
+
+fn parse_cidr(s: &str) -> Option<IpNet> {
+    s.parse::<IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+}
 
 pub(super) fn check(site: &Site, _raw: &SiteSpec, ctx: &mut Ctx) {
     let s = sp(site.index);
@@ -93,8 +227,8 @@ fn object_storage_missing(st: &Storage) -> Vec<&'static str> {
             out.push(name);
         }
     }
-    let s = |v: &Option<String>| v.as_deref().is_some_and(|x| !x.is_empty());
-    let sec = |v: &Option<Secret>| v.as_ref().is_some_and(|x| !matches!(x, Secret::Literal(l) if l.is_empty()));
+    let s = |v: &Option<Text>| v.as_ref().is_some_and(|x| !x.as_str().is_empty());
+    let sec = |v: &Option<Secret>| v.as_ref().is_some_and(|x| !x.is_empty_literal());
     let mut out = Vec::new();
     match st {
         Storage::S3(x) => {
@@ -131,7 +265,9 @@ fn object_storage_missing(st: &Storage) -> Vec<&'static str> {
 
 /// A storage location's identity, for RD005.
 fn location(st: &Storage) -> Option<String> {
-    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    fn o(v: &Option<Text>) -> &str {
+        v.as_ref().map_or("", Text::as_str)
+    }
     match st {
         Storage::Local => None,
         Storage::Nfs(n) => Some(format!("nfs {}:{}", n.server, n.export)),
@@ -154,7 +290,7 @@ fn location(st: &Storage) -> Option<String> {
 /// thousands of sites cost linear time, and a hostile file of many sites on one bucket gets
 /// one finding per site, not one per pair.
 pub(super) fn check_shared_between_sites(resolved: &Resolved, ctx: &mut Ctx) {
-    use crate::model::resolved::Redis;
+    use crate::model::resolved::{Redis, RedisServer};
     use std::collections::{BTreeSet, HashMap};
     /// A Redis identity: plain `host:port`, or one (master set, sentinel) of a Sentinel setup.
     #[derive(PartialEq, Eq, Hash)]
@@ -185,9 +321,11 @@ pub(super) fn check_shared_between_sites(resolved: &Resolved, ctx: &mut Ctx) {
             );
         }
         let keys: Vec<RedisKey> = match &a.redis {
-            Redis::External(r) => match &r.sentinel {
-                None => vec![RedisKey::Plain(r.host.to_string(), r.port)],
-                Some(s) => s.hosts.iter().map(|h| RedisKey::Sentinel(s.master_set.clone(), h.clone())).collect(),
+            Redis::External(r) => match &r.server {
+                RedisServer::Single { host, .. } => vec![RedisKey::Plain(host.to_string(), r.port)],
+                RedisServer::Sentinel(s) => {
+                    s.hosts.iter().map(|h| RedisKey::Sentinel(s.master_set.to_string(), h.to_string())).collect()
+                }
             },
             Redis::Internal => Vec::new(),
         };
@@ -222,9 +360,12 @@ pub(super) fn check_shared_between_sites(resolved: &Resolved, ctx: &mut Ctx) {
 /// Whether two sites' Redis are the same server: the same `host:port`, or (with Sentinel)
 /// the same master set monitored by a common sentinel. Returns a description of it.
 fn same_redis(a: &crate::model::resolved::ExternalRedis, b: &crate::model::resolved::ExternalRedis) -> Option<String> {
-    match (&a.sentinel, &b.sentinel) {
-        (None, None) => (a.host == b.host && a.port == b.port).then(|| format!("{}:{}", a.host, a.port)),
-        (Some(x), Some(y)) => {
+    use crate::model::resolved::RedisServer::{Sentinel, Single};
+    match (&a.server, &b.server) {
+        (Single { host: ha, .. }, Single { host: hb, .. }) => {
+            (ha == hb && a.port == b.port).then(|| format!("{ha}:{}", a.port))
+        }
+        (Sentinel(x), Sentinel(y)) => {
             let common = x.hosts.iter().find(|h| y.hosts.contains(h))?;
             (x.master_set == y.master_set).then(|| format!("master set {} via sentinel {common}", x.master_set))
         }
@@ -234,7 +375,7 @@ fn same_redis(a: &crate::model::resolved::ExternalRedis, b: &crate::model::resol
 
 #[cfg(test)]
 mod tests {
-    use crate::validate::codes::RuleCode;
+    use crate::diag::RuleCode;
 
     /// Many sites on one bucket and one Redis: one RD005 per site and kind, not one per pair
     /// (a hostile file of 50,000 such sites would otherwise produce billions of findings).

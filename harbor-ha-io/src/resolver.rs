@@ -1,17 +1,8 @@
-//! # harbor-ha-env
-//!
-//! [`EnvResolver`]: the [`SecretResolver`] that the `harbor-ha` command and the Python
-//! module render with. It reads `{env: VAR}` secrets from this process's environment and
+//! [`EnvResolver`]: the [`SecretResolver`] that the `harbor-ha` command and the Python module
+//! render with. It reads `{env: VAR}` secrets from this process's environment and
 //! `{file: PATH}` secrets from disk.
-//!
-//! It lives outside harbor-ha-core on purpose: the core prints nothing, reads no environment
-//! and spawns no process, so that a render is a function of its inputs (the tests render
-//! with a deterministic resolver). The front ends that do touch the environment share this
-//! one crate, so they resolve secrets, and word their errors, identically.
-#![deny(missing_docs)]
 
-use harbor_ha_core::model::secret::Secret;
-use harbor_ha_core::render::SecretResolver;
+use harbor_ha_core::model::secret::{Secret, SecretResolver};
 
 /// Resolves `{env}` from this process's environment and `{file}` from disk (one trailing
 /// `\n` or `\r\n` stripped); literals as written. Errors name the variable or the path and
@@ -23,7 +14,9 @@ impl SecretResolver for EnvResolver {
     fn resolve(&self, secret: &Secret) -> Result<String, String> {
         match secret {
             Secret::Literal(v) => Ok(v.clone()),
-            Secret::Env { env } => std::env::var(env).map_err(|_| format!("environment variable {env} is not set")),
+            Secret::Env { env } => {
+                std::env::var(env.as_str()).map_err(|_| format!("environment variable {env} is not set"))
+            }
             Secret::File { file } => std::fs::read_to_string(file)
                 .map(|s| s.strip_suffix('\n').map_or(s.as_str(), |x| x.strip_suffix('\r').unwrap_or(x)).to_string())
                 .map_err(|e| format!("cannot read {file}: {}", e.kind())),
@@ -37,6 +30,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use harbor_ha_core::model::ids::EnvName;
 
     /// A file under the system temp dir holding `bytes`, removed on drop.
     struct TempFile(PathBuf);
@@ -78,7 +72,7 @@ mod tests {
         // A name no other test uses (tests run in parallel threads of one process).
         let name = "HARBOR_HA_ENV_TEST_SET";
         std::env::set_var(name, "Env-Pw1\n");
-        assert_eq!(resolve(&Secret::Env { env: name.to_string() }), Ok("Env-Pw1\n".to_string()));
+        assert_eq!(resolve(&Secret::Env { env: EnvName::parse(name).unwrap() }), Ok("Env-Pw1\n".to_string()));
     }
 
     #[test]
@@ -86,7 +80,7 @@ mod tests {
         let name = "HARBOR_HA_ENV_TEST_UNSET";
         std::env::remove_var(name);
         assert_eq!(
-            resolve(&Secret::Env { env: name.to_string() }),
+            resolve(&Secret::Env { env: EnvName::parse(name).unwrap() }),
             Err("environment variable HARBOR_HA_ENV_TEST_UNSET is not set".to_string())
         );
     }

@@ -1,9 +1,11 @@
 //! Diagnostics as data: a rule code, a severity, a message naming the place, a hint, the
 //! key path and the source position. Rendering them for people is the CLI's job.
 
+mod codes;
+
 use serde::Serialize;
 
-use crate::validate::codes::RuleCode;
+pub use codes::{RuleCode, UnknownCode};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

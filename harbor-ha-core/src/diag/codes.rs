@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Serialize, Serializer};
 
-use crate::diag::Severity;
+use super::Severity;
 
 macro_rules! catalog {
     ($($code:ident, $sev:ident, $name:literal, $summary:literal;)*) => {

@@ -1,5 +1,7 @@
-//! `Bundle::write_to`: an unchanged bundle is left alone, any difference replaces the whole
+//! `write_bundle`: an unchanged bundle is left alone, any difference replaces the whole
 //! directory, files get their final mode, and no path can leave the output directory.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_types, reason = "tests write and read real directories")]
 
 mod common;
 
@@ -8,7 +10,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use common::TempDir;
-use harbor_ha_core::bundle::{Bundle, WriteError, WriteOutcome, MARKER};
+use harbor_ha_core::bundle::{Bundle, MARKER};
+use harbor_ha_io::{write_bundle, WriteError, WriteOutcome};
 
 fn sample() -> Bundle {
     let mut b = Bundle::default();
@@ -58,7 +61,7 @@ fn first_write_then_unchanged_rewrite_touches_nothing() {
     let t = TempDir::new("bw-same");
     let out = t.0.join("out");
     let b = sample();
-    assert_eq!(b.write_to(&out, false).unwrap(), WriteOutcome::Written);
+    assert_eq!(write_bundle(&b, &out, false).unwrap(), WriteOutcome::Written);
     let before = snapshot(&out);
     assert_eq!(before.len(), b.files.len() + 1, "the files and the marker");
     for (rel, content, mode, _) in &before {
@@ -70,7 +73,7 @@ fn first_write_then_unchanged_rewrite_touches_nothing() {
     }
     age(&out);
     let aged = snapshot(&out);
-    assert_eq!(b.write_to(&out, false).unwrap(), WriteOutcome::Unchanged);
+    assert_eq!(write_bundle(&b, &out, false).unwrap(), WriteOutcome::Unchanged);
     assert_eq!(snapshot(&out), aged, "an unchanged bundle keeps its files and their mtimes");
 }
 
@@ -99,10 +102,10 @@ fn any_difference_rewrites_the_whole_directory() {
     for (what, mutate) in cases {
         let t = TempDir::new("bw-diff");
         let out = t.0.join("out");
-        b.write_to(&out, false).unwrap();
+        write_bundle(&b, &out, false).unwrap();
         let expected: Vec<_> = snapshot(&out).into_iter().map(|(r, c, m, _)| (r, c, m)).collect();
         mutate(&out);
-        assert_eq!(b.write_to(&out, false).unwrap(), WriteOutcome::Written, "{what}");
+        assert_eq!(write_bundle(&b, &out, false).unwrap(), WriteOutcome::Written, "{what}");
         let got: Vec<_> = snapshot(&out).into_iter().map(|(r, c, m, _)| (r, c, m)).collect();
         assert_eq!(got, expected, "{what}: the directory holds exactly the bundle again");
         let secrets_mode = std::fs::metadata(out.join("secrets/prod")).unwrap().permissions().mode() & 0o7777;
@@ -117,10 +120,10 @@ fn a_file_where_a_directory_belongs_is_a_difference() {
     let t = TempDir::new("bw-shape");
     let out = t.0.join("out");
     let b = sample();
-    b.write_to(&out, false).unwrap();
+    write_bundle(&b, &out, false).unwrap();
     std::fs::remove_file(out.join("README.md")).unwrap();
     std::fs::create_dir(out.join("README.md")).unwrap();
-    assert_eq!(b.write_to(&out, false).unwrap(), WriteOutcome::Written);
+    assert_eq!(write_bundle(&b, &out, false).unwrap(), WriteOutcome::Written);
     assert!(out.join("README.md").is_file());
 }
 
@@ -130,7 +133,7 @@ fn files_get_exactly_their_mode() {
     // stays 0755 whatever the umask, and a 0600 secret is never created wider.
     let t = TempDir::new("bw-mode");
     let out = t.0.join("out");
-    sample().write_to(&out, false).unwrap();
+    write_bundle(&sample(), &out, false).unwrap();
     let mode = |rel: &str| std::fs::metadata(out.join(rel)).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode("hosts/lb-1/install.sh"), 0o755);
     assert_eq!(mode("secrets/prod/core_secret"), 0o600);
@@ -148,7 +151,7 @@ fn paths_that_could_leave_the_output_directory_are_refused() {
         let out = t.0.join("out");
         let mut b = sample();
         b.add(bad, "x", 0o644);
-        match b.write_to(&out, false) {
+        match write_bundle(&b, &out, false) {
             Err(WriteError::UnsafePath(p)) => assert_eq!(p, bad),
             other => panic!("{bad:?}: expected UnsafePath, got {other:?}"),
         }
@@ -163,8 +166,8 @@ fn a_foreign_directory_is_still_refused_without_force() {
     let out = t.0.join("out");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("precious.txt"), "keep me").unwrap();
-    assert!(matches!(sample().write_to(&out, false), Err(WriteError::NotABundle(_))));
+    assert!(matches!(write_bundle(&sample(), &out, false), Err(WriteError::NotABundle(_))));
     assert_eq!(std::fs::read_to_string(out.join("precious.txt")).unwrap(), "keep me");
-    assert_eq!(sample().write_to(&out, true).unwrap(), WriteOutcome::Written);
+    assert_eq!(write_bundle(&sample(), &out, true).unwrap(), WriteOutcome::Written);
     assert!(!out.join("precious.txt").exists());
 }

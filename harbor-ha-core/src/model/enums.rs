@@ -1,0 +1,96 @@
+//! The closed sets of choices a topology names (modes, OS families, roles, components…):
+//! the same in the raw file and in the resolved model.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// How a site's Harbor nodes are kept consistent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SiteMode {
+    /// N nodes share storage, one PostgreSQL and one Redis (the seed guide's recommendation).
+    SharedStorage,
+    /// Two self-contained nodes kept in sync by Harbor replication (dual master).
+    Replication,
+}
+
+/// Operating-system family of a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum OsFamily {
+    /// CentOS 7 (yum).
+    #[serde(rename = "centos7")]
+    Centos7,
+    /// Rocky Linux 9 (dnf).
+    #[serde(rename = "rocky9")]
+    Rocky9,
+    /// Debian 12 (apt).
+    #[serde(rename = "debian12")]
+    Debian12,
+    /// Ubuntu 22.04 (apt).
+    #[serde(rename = "ubuntu22.04")]
+    Ubuntu2204,
+}
+
+/// A role a host plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// NFS server exporting the shared data volume.
+    Nfs,
+    /// PostgreSQL server for Harbor's database.
+    Postgres,
+    /// Redis server shared by the Harbor nodes.
+    Redis,
+    /// A Harbor node (offline installer + docker compose).
+    Harbor,
+    /// An Nginx load balancer (keepalived when there are two).
+    Lb,
+}
+
+/// Optional Harbor components.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    /// Trivy scanner (2.0+).
+    Trivy,
+    /// Clair scanner (until 2.1).
+    Clair,
+    /// ChartMuseum (until 2.7).
+    Chartmuseum,
+    /// Notary (until 2.8).
+    Notary,
+}
+
+/// PostgreSQL `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS, no verification.
+    Require,
+    /// TLS, verify the CA.
+    VerifyCa,
+    /// TLS, verify CA and host name.
+    VerifyFull,
+}
+
+/// Load-balancing of requests over the Harbor nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Affinity {
+    /// A client address always reaches the same node.
+    IpHash,
+    /// Round robin.
+    None,
+}
+
+/// Direction of a replication edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgeMode {
+    /// The policy lives on `from` and pushes to `to`.
+    Push,
+    /// The policy lives on `to` and pulls from `from`.
+    Pull,
+}

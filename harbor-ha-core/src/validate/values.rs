@@ -1,0 +1,130 @@
+//! IN001–IN003: every string that reaches a generated file is parsed into its checked type
+//! here ([`crate::model::ids`]); a value that does not parse is reported and replaced by a
+//! stand-in, so that the other rules still run.
+
+use super::Ctx;
+use crate::diag::RuleCode;
+use crate::model::ids::{
+    DnsName, EnvName, HostName, HostPath, InterfaceName, MountOptions, SentinelAddr, SqlIdent, Text,
+};
+use crate::model::secret::{Secret, SecretSpec};
+use crate::model::spec::Raw;
+
+/// IN001: an absolute path of `[A-Za-z0-9._/+-]` without `..`.
+pub(super) fn path(ctx: &mut Ctx, path: &str, raw: &Raw<HostPath>) -> HostPath {
+    HostPath::parse(raw.as_str()).unwrap_or_else(|_| {
+        ctx.emit(
+            RuleCode::IN001,
+            path,
+            format!("`{path}` is not a safe absolute path"),
+            "use an absolute path of [A-Za-z0-9._/+-] without `..`, e.g. /data/harbor",
+        );
+        HostPath::stand_in(raw.as_str())
+    })
+}
+
+/// IN002: a DNS name or an address.
+pub(super) fn dns(ctx: &mut Ctx, path: &str, raw: &str) -> DnsName {
+    DnsName::parse(raw).unwrap_or_else(|_| {
+        ctx.emit(
+            RuleCode::IN002,
+            path,
+            format!("`{path}` is not a valid host name or address"),
+            "use a DNS name of letters, digits, `-` and `.` (RFC 1123), or an IP address",
+        );
+        DnsName::stand_in(raw)
+    })
+}
+
+/// IN002: a Linux interface name.
+pub(super) fn interface(ctx: &mut Ctx, path: &str, host: &HostName, raw: &Raw<InterfaceName>) -> InterfaceName {
+    InterfaceName::parse(raw.as_str()).unwrap_or_else(|_| {
+        ctx.emit(
+            RuleCode::IN002,
+            path,
+            format!("host `{host}`: `interface` is not a valid interface name"),
+            "use the Linux interface name, 1-15 of [A-Za-z0-9._-], e.g. eth0",
+        );
+        InterfaceName::stand_in(raw.as_str())
+    })
+}
+
+/// IN002: a Sentinel endpoint, `host:port`.
+pub(super) fn sentinel_addr(ctx: &mut Ctx, path: &str, raw: &str) -> SentinelAddr {
+    SentinelAddr::parse(raw).unwrap_or_else(|_| {
+        ctx.emit(
+            RuleCode::IN002,
+            path,
+            format!("sentinel `{}` is not host:port", raw.escape_debug()),
+            "write each sentinel as host:port, e.g. 10.0.0.5:26379",
+        );
+        SentinelAddr::stand_in(raw)
+    })
+}
+
+/// IN003: free text without quotes, backslashes, backticks or control characters.
+pub(super) fn text(ctx: &mut Ctx, path: &str, raw: &str) -> Text {
+    Text::parse(raw).unwrap_or_else(|_| {
+        ctx.emit(
+            RuleCode::IN003,
+            path,
+            format!("`{path}` is empty or contains quotes, control characters or shell/config metacharacters"),
+            "use plain text: letters, digits and ordinary punctuation such as - _ . / : @",
+        );
+        Text::stand_in(raw)
+    })
+}
+
+/// [`text`] of an optional value.
+pub(super) fn opt_text(ctx: &mut Ctx, path: &str, raw: Option<&String>) -> Option<Text> {
+    raw.map(|v| text(ctx, path, v))
+}
+
+/// IN003: a SQL identifier that needs no quoting (`database.<key>`).
+pub(super) fn sql_ident(ctx: &mut Ctx, path: &str, key: &str, raw: &Raw<SqlIdent>) -> SqlIdent {
+    SqlIdent::parse(raw.as_str()).unwrap_or_else(|_| {
+        ctx.emit(
+            RuleCode::IN003,
+            path,
+            format!("`database.{key}` must be a plain SQL identifier"),
+            "use lowercase letters, digits and `_`, starting with a letter (at most 63)",
+        );
+        SqlIdent::stand_in(raw.as_str())
+    })
+}
+
+/// IN003: NFS mount options.
+pub(super) fn mount_options(ctx: &mut Ctx, path: &str, raw: &str) -> MountOptions {
+    MountOptions::parse(raw).unwrap_or_else(|_| {
+        ctx.emit(
+            RuleCode::IN003,
+            path,
+            "`storage.nfs.options` must be a comma-separated list of mount options",
+            "use e.g. hard,nfsvers=4.1,_netdev (letters, digits and , = _ . - only)",
+        );
+        MountOptions::stand_in(raw)
+    })
+}
+
+/// IN003: the variable name of an `{env: NAME}` secret.
+pub(super) fn check_env_name(ctx: &mut Ctx, path: &str, env: &str) {
+    if EnvName::parse(env).is_err() {
+        ctx.emit(
+            RuleCode::IN003,
+            path,
+            format!("`{path}`: `{}` is not an environment variable name", env.escape_debug()),
+            "use letters, digits and `_`, e.g. HARBOR_DB_PASSWORD",
+        );
+    }
+}
+
+/// The checked form of a secret reference. A bad variable name is reported by
+/// [`check_env_name`], which `rules::secrets` runs on every secret of the file (also those
+/// of a storage backend no site resolves).
+pub(super) fn secret(raw: &SecretSpec) -> Secret {
+    match raw {
+        SecretSpec::Env { env } => Secret::Env { env: EnvName::parse(env).unwrap_or_else(|_| EnvName::stand_in(env)) },
+        SecretSpec::File { file } => Secret::File { file: file.clone() },
+        SecretSpec::Literal(v) => Secret::Literal(v.clone()),
+    }
+}

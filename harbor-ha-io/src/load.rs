@@ -1,0 +1,74 @@
+//! Reading a topology file.
+
+use std::path::{Path, PathBuf};
+
+use harbor_ha_core::parse::{too_large, MAX_INPUT_BYTES};
+use harbor_ha_core::{load_str, Diagnostic, Document};
+
+/// Why a topology file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The path is a directory.
+    #[error("{path} is a directory, not a topology file")]
+    IsDirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is not UTF-8.
+    #[error("{path} is not UTF-8 text (byte {offset} is invalid)")]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// First invalid byte.
+        offset: usize,
+        /// Its 1-based line.
+        line: usize,
+        /// Its 1-based column (in characters).
+        column: usize,
+    },
+    /// The text is not a topology (HA001); the text is kept for source excerpts.
+    #[error("{}", .diagnostic.message)]
+    Parse {
+        /// The HA001 diagnostic.
+        diagnostic: Box<Diagnostic>,
+        /// The file's text (empty when it was too large to read).
+        text: String,
+    },
+}
+
+/// Read and parse a topology file. The text is returned too, for source excerpts.
+///
+/// # Errors
+/// [`LoadError`] for I/O, encoding and parse failures.
+pub fn load_file(path: &Path) -> Result<(Document, String), LoadError> {
+    if path.is_dir() {
+        return Err(LoadError::IsDirectory { path: path.to_path_buf() });
+    }
+    let io = |source| LoadError::Io { path: path.to_path_buf(), source };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > MAX_INPUT_BYTES as u64 {
+        let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
+        return Err(LoadError::Parse { diagnostic: Box::new(too_large(len)), text: String::new() });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..offset];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+        LoadError::NotUtf8 { path: path.to_path_buf(), offset, line, column }
+    })?;
+    match load_str(&text) {
+        Ok(doc) => Ok((doc, text)),
+        Err(diagnostic) => Err(LoadError::Parse { diagnostic, text }),
+    }
+}
