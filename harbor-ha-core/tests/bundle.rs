@@ -170,3 +170,28 @@ fn every_script_passes_shellcheck() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The script templates (`src/render/scripts/*.sh`, filled by the renderers) pass
+/// shellcheck as they are: each is a whole script with its holes as comments and words, and
+/// a header (after the shebang, ending with `# ---`) for what the generated parts define.
+#[test]
+fn every_script_template_passes_shellcheck() {
+    let dir = common::root().join("harbor-ha-core/src/render/scripts");
+    let mut templates: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sh"))
+        .collect();
+    templates.sort();
+    assert!(!templates.is_empty(), "no templates in {}", dir.display());
+    for t in &templates {
+        let text = std::fs::read_to_string(t).unwrap();
+        assert!(text.starts_with("#!/"), "{}: a template starts with its shebang", t.display());
+        assert!(text.contains("\n# ---\n"), "{}: a template has a header ending with `# ---`", t.display());
+    }
+    if !common::require_tool("shellcheck") {
+        return;
+    }
+    let out = std::process::Command::new("shellcheck").args(["-f", "gcc"]).args(&templates).output().unwrap();
+    assert!(out.status.success(), "shellcheck on the templates:\n{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -116,3 +116,41 @@ fn validation_collects_every_finding() {
         assert!(codes.contains(&want), "{want} missing from {codes:?}");
     }
 }
+
+/// Every `.rs` file under `dir`, recursively, as (path relative to `src/`, text).
+fn sources(dir: &Path, src: &Path, out: &mut Vec<(String, String)>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            sources(&p, src, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            let rel = p.strip_prefix(src).unwrap().to_string_lossy().into_owned();
+            out.push((rel, std::fs::read_to_string(&p).unwrap()));
+        }
+    }
+}
+
+/// Each rule code has one owner: the module its catalog entry names is the only source file
+/// that mentions the code (`RuleCode::XX000`), so that a rule is never reported from two
+/// places with two wordings. The catalog itself (diag/codes.rs) does not count.
+#[test]
+fn every_code_has_exactly_one_owner() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &src, &mut files);
+    for code in RuleCode::ALL {
+        let token = format!("RuleCode::{}", code.as_str());
+        let found: Vec<&str> = files
+            .iter()
+            .filter(|(rel, text)| rel != "diag/codes.rs" && text.contains(&token))
+            .map(|(rel, _)| rel.as_str())
+            .collect();
+        let owner = code.owner().replace("::", "/");
+        let expected = [format!("{owner}.rs"), format!("{owner}/mod.rs")];
+        assert!(
+            found.len() == 1 && expected.contains(&found[0].to_string()),
+            "{code}: the catalog names {} as its owner, but `{token}` appears in {found:?}",
+            code.owner()
+        );
+    }
+}

@@ -1,5 +1,7 @@
-//! The rule catalog: one enum of stable codes, each with a name, a default severity, a
-//! one-line summary and its documentation (`docs/<CODE>.md`, printed by `harbor-ha explain`).
+//! The rule catalog: one enum of stable codes, each with a name, a default severity, the
+//! one module that reports it, a one-line summary and its documentation (`docs/<CODE>.md`,
+//! printed by `harbor-ha explain`). It lives beside the diagnostics, so that the model and
+//! the renderers know no rule.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,7 +11,7 @@ use serde::{Serialize, Serializer};
 use super::Severity;
 
 macro_rules! catalog {
-    ($($code:ident, $sev:ident, $name:literal, $summary:literal;)*) => {
+    ($($code:ident, $sev:ident, $name:literal, $owner:literal, $summary:literal;)*) => {
         /// A stable rule code. Codes are never renumbered or reused.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum RuleCode {
@@ -41,6 +43,13 @@ macro_rules! catalog {
                 match self { $(RuleCode::$code => Severity::$sev,)* }
             }
 
+            /// The module that reports the rule, e.g. `validate::rules::inventory`: every
+            /// code has exactly one (a test holds the sources to it).
+            #[must_use]
+            pub fn owner(self) -> &'static str {
+                match self { $(RuleCode::$code => $owner,)* }
+            }
+
             /// One line: what the rule checks.
             #[must_use]
             pub fn summary(self) -> &'static str {
@@ -60,51 +69,51 @@ macro_rules! catalog {
 }
 
 catalog! {
-    HA001, Error, "unparsable-topology", "The file does not parse, a value has the wrong type, or a key is unknown.";
-    HA002, Error, "duplicate-or-invalid-name", "Names or addresses are duplicated, or a name is not [a-z0-9-]+.";
-    HA003, Error, "host-outside-subnet", "A host address (or the NFS server) is outside network.subnet.";
-    HA004, Error, "role-cardinality", "A site has the wrong number of hosts for a role.";
-    HA005, Warning, "single-harbor-node", "Fewer than two Harbor nodes: the site is not highly available.";
-    HA006, Error, "port-conflict", "Two roles on one host claim the same port.";
-    HA007, Warning, "single-point-of-failure", "A single point of failure remains (one LB, PostgreSQL, Redis or NFS server).";
-    ST001, Error, "data-volume-mismatch", "Harbor nodes of a shared-storage site do not all use the same data_volume.";
-    ST002, Error, "unshared-storage", "More than one Harbor node with local, unshared storage.";
-    ST003, Error, "nfs-clients-incomplete", "The NFS export's allowed clients do not cover every Harbor node.";
-    ST004, Error, "object-storage-incomplete", "Object storage is missing its bucket, credentials or region.";
-    ST005, Error, "storage-backend-count", "The storage section names no backend, or more than one.";
-    DB001, Error, "no-external-database", "More than one Harbor node and no external database.";
-    DB002, Error, "database-version", "The PostgreSQL version is not supported by the Harbor version.";
-    DB003, Error, "database-auth", "The database password is missing or empty, or Harbor would log in as the superuser.";
-    DB004, Error, "database-connections", "PostgreSQL max_connections is below what the Harbor nodes may open.";
-    RD001, Error, "no-external-redis", "More than one Harbor node and no external Redis.";
-    RD002, Error, "redis-index-collision", "Redis database indexes of two components collide, or an index is unusable.";
-    RD003, Error, "redis-without-password", "Redis is reachable beyond loopback without a password.";
-    RD004, Error, "redis-sentinel-unsupported", "Sentinel is used with a Harbor version that lacks it, or without master_set or hosts.";
-    RD005, Error, "shared-between-sites", "Two sites share one Redis or one storage location.";
-    RD006, Error, "redis-auth-unsupported", "A password on the sentinels (unsupported), or a Redis ACL username (not recommended).";
-    LB001, Error, "upstream-mismatch", "The LB upstreams are not exactly the Harbor nodes and their HTTP ports.";
-    LB002, Error, "external-url-lb-mismatch", "external_url does not match the LB's scheme, server_name and port.";
-    LB003, Error, "vip-invalid", "Two LB hosts without a vip, or a vip outside the subnet or equal to a host address.";
-    LB004, Error, "affinity-without-shared-secrets", "Round-robin load balancing while the nodes do not share secrets and storage.";
-    LB005, Error, "tls-incomplete", "TLS on the LB without certificate and key (and not self_signed).";
-    HB001, Error, "harbor-version", "The Harbor version is unknown, or a component is not available in it.";
-    HB002, Error, "admin-password-policy", "The admin password does not meet Harbor's policy.";
-    HB003, Error, "loopback-url", "external_url or a Harbor node address is localhost or a loopback address.";
-    HB004, Error, "external-url-invalid", "external_url is not an http(s) URL of scheme, host and port only.";
-    RP001, Error, "replication-unknown-site", "A replication edge names an unknown site, or a site replicates to itself.";
-    RP002, Warning, "replication-cycle", "A replication cycle other than a dual-master pair.";
-    RP003, Warning, "dual-master", "Dual-master mode: unreliable, and a recovered node needs the resync script.";
-    RP004, Warning, "event-without-schedule", "Event-based replication without a scheduled fallback.";
-    RP005, Error, "replication-cron", "A replication cron is not Harbor's 6-field format.";
-    RP006, Error, "replication-filter", "A replication filter Harbor would reject.";
-    RP007, Warning, "replication-two-parents", "A site is fed by two upstream sites.";
-    RP008, Error, "dual-master-shared-backend", "A dual-master site uses shared storage, an external database or an external Redis.";
-    RP009, Error, "replication-credentials-missing", "A replication edge names a non-admin account but gives no credentials.";
-    SC001, Warning, "literal-secret", "A secret is written literally in the topology file.";
-    SC002, Error, "secret-unavailable", "At render time a secret cannot be resolved (unset variable, unreadable file) or holds a value its target cannot carry.";
-    IN001, Error, "unsafe-path", "A path is not absolute, contains `..`, or has characters outside [A-Za-z0-9._/+-].";
-    IN002, Error, "invalid-host-name", "A host name, server name or interface is not a valid name.";
-    IN003, Error, "unsafe-value", "A free-text value contains characters that cannot be carried safely into the generated files.";
+    HA001, Error, "unparsable-topology", "parse", "The file does not parse, a value has the wrong type, or a key is unknown.";
+    HA002, Error, "duplicate-or-invalid-name", "validate::rules::inventory", "Names or addresses are duplicated, or a name is not [a-z0-9-]+.";
+    HA003, Error, "host-outside-subnet", "validate::rules::inventory", "A host address (or the NFS server) is outside network.subnet.";
+    HA004, Error, "role-cardinality", "validate::rules::inventory", "A site has the wrong number of hosts for a role.";
+    HA005, Warning, "single-harbor-node", "validate::rules::inventory", "Fewer than two Harbor nodes: the site is not highly available.";
+    HA006, Error, "port-conflict", "validate::rules::inventory", "Two roles on one host claim the same port.";
+    HA007, Warning, "single-point-of-failure", "validate::rules::inventory", "A single point of failure remains (one LB, PostgreSQL, Redis or NFS server).";
+    ST001, Error, "data-volume-mismatch", "validate::rules::storage", "Harbor nodes of a shared-storage site do not all use the same data_volume.";
+    ST002, Error, "unshared-storage", "validate::rules::storage", "More than one Harbor node with local, unshared storage.";
+    ST003, Error, "nfs-clients-incomplete", "validate::rules::storage", "The NFS export's allowed clients do not cover every Harbor node.";
+    ST004, Error, "object-storage-incomplete", "validate::rules::storage", "Object storage is missing its bucket, credentials or region.";
+    ST005, Error, "storage-backend-count", "validate::rules::storage", "The storage section names no backend, or more than one.";
+    DB001, Error, "no-external-database", "validate::rules::database", "More than one Harbor node and no external database.";
+    DB002, Error, "database-version", "validate::rules::database", "The PostgreSQL version is not supported by the Harbor version.";
+    DB003, Error, "database-auth", "validate::rules::database", "The database password is missing or empty, or Harbor would log in as the superuser.";
+    DB004, Error, "database-connections", "validate::rules::database", "PostgreSQL max_connections is below what the Harbor nodes may open.";
+    RD001, Error, "no-external-redis", "validate::rules::redis", "More than one Harbor node and no external Redis.";
+    RD002, Error, "redis-index-collision", "validate::rules::redis", "Redis database indexes of two components collide, or an index is unusable.";
+    RD003, Error, "redis-without-password", "validate::rules::redis", "Redis is reachable beyond loopback without a password.";
+    RD004, Error, "redis-sentinel-unsupported", "validate::rules::redis", "Sentinel is used with a Harbor version that lacks it, or without master_set or hosts.";
+    RD005, Error, "shared-between-sites", "validate::rules::storage", "Two sites share one Redis or one storage location.";
+    RD006, Error, "redis-auth-unsupported", "validate::rules::redis", "A password on the sentinels (unsupported), or a Redis ACL username (not recommended).";
+    LB001, Error, "upstream-mismatch", "validate::rules::lb", "The LB upstreams are not exactly the Harbor nodes and their HTTP ports.";
+    LB002, Error, "external-url-lb-mismatch", "validate::rules::lb", "external_url does not match the LB's scheme, server_name and port.";
+    LB003, Error, "vip-invalid", "validate::rules::lb", "Two LB hosts without a vip, or a vip outside the subnet or equal to a host address.";
+    LB004, Error, "affinity-without-shared-secrets", "validate::rules::lb", "Round-robin load balancing while the nodes do not share secrets and storage.";
+    LB005, Error, "tls-incomplete", "validate::rules::lb", "TLS on the LB without certificate and key (and not self_signed).";
+    HB001, Error, "harbor-version", "validate::rules::harbor", "The Harbor version is unknown, or a component is not available in it.";
+    HB002, Error, "admin-password-policy", "validate::rules::harbor", "The admin password does not meet Harbor's policy.";
+    HB003, Error, "loopback-url", "validate::rules::harbor", "external_url or a Harbor node address is localhost or a loopback address.";
+    HB004, Error, "external-url-invalid", "validate::rules::harbor", "external_url is not an http(s) URL of scheme, host and port only.";
+    RP001, Error, "replication-unknown-site", "validate::rules::replication", "A replication edge names an unknown site, or a site replicates to itself.";
+    RP002, Warning, "replication-cycle", "validate::rules::replication", "A replication cycle other than a dual-master pair.";
+    RP003, Warning, "dual-master", "validate::rules::replication", "Dual-master mode: unreliable, and a recovered node needs the resync script.";
+    RP004, Warning, "event-without-schedule", "validate::rules::replication", "Event-based replication without a scheduled fallback.";
+    RP005, Error, "replication-cron", "validate::rules::replication", "A replication cron is not Harbor's 6-field format.";
+    RP006, Error, "replication-filter", "validate::rules::replication", "A replication filter Harbor would reject.";
+    RP007, Warning, "replication-two-parents", "validate::rules::replication", "A site is fed by two upstream sites.";
+    RP008, Error, "dual-master-shared-backend", "validate::rules::replication", "A dual-master site uses shared storage, an external database or an external Redis.";
+    RP009, Error, "replication-credentials-missing", "validate::rules::replication", "A replication edge names a non-admin account but gives no credentials.";
+    SC001, Warning, "literal-secret", "validate::rules::secrets", "A secret is written literally in the topology file.";
+    SC002, Error, "secret-unavailable", "validate::rules::secrets", "At render time a secret cannot be resolved (unset variable, unreadable file) or holds a value its target cannot carry.";
+    IN001, Error, "unsafe-path", "validate::values", "A path is not absolute, contains `..`, or has characters outside [A-Za-z0-9._/+-].";
+    IN002, Error, "invalid-host-name", "validate::values", "A host name, server name or interface is not a valid name.";
+    IN003, Error, "unsafe-value", "validate::values", "A free-text value contains characters that cannot be carried safely into the generated files.";
 }
 
 impl fmt::Display for RuleCode {

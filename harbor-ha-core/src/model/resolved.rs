@@ -4,6 +4,40 @@
 //! no rule found an error: renderers take a `&ValidTopology` and never re-check a value.
 //! The structs are `#[non_exhaustive]` (other crates read them but cannot build them), and
 //! they hold no raw (`*Spec`) type: every string is one of [`super::ids`].
+//!
+//! Validation is the only way in:
+//!
+//! ```
+//! use harbor_ha_core::{examples, load_str, ValidTopology};
+//! let valid: ValidTopology = load_str(examples::get("seed").unwrap()).unwrap().validate().topology.unwrap();
+//! assert_eq!(valid.sites[0].name.as_str(), "prod");
+//! ```
+//!
+//! and none of these compile outside the crate:
+//!
+//! ```compile_fail
+//! // A checked value has no public constructor but its predicate, `parse`.
+//! let name = harbor_ha_core::model::ids::SiteName("Bad Name".to_string());
+//! ```
+//!
+//! ```compile_fail
+//! // Only validation wraps a topology as valid.
+//! fn forge(t: harbor_ha_core::Topology) -> harbor_ha_core::ValidTopology {
+//!     harbor_ha_core::ValidTopology::new(t)
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! // The resolved structs cannot be built by hand.
+//! let t = harbor_ha_core::Topology { sites: Vec::new(), edges: Vec::new() };
+//! ```
+//!
+//! ```compile_fail
+//! // Nor can the render input: the secrets are resolved and checked by validation.
+//! fn forge<'t>(t: &'t harbor_ha_core::ValidTopology) -> harbor_ha_core::secrets::RenderInput<'t> {
+//!     harbor_ha_core::secrets::RenderInput::new(t, Vec::new())
+//! }
+//! ```
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;

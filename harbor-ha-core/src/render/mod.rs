@@ -9,6 +9,7 @@
 
 pub mod firewall;
 pub mod harbor;
+pub mod install;
 pub mod keepalived;
 pub mod nfs;
 pub mod nginx;
@@ -18,7 +19,7 @@ pub mod quote;
 pub mod redis;
 pub mod replication;
 pub mod runbook;
-pub mod scripts;
+pub mod template;
 
 use std::collections::BTreeMap;
 
@@ -145,7 +146,7 @@ pub fn render(input: &RenderInput) -> Bundle {
                     bundle.insert(format!("{base}/files{target}"), f.clone());
                 }
             }
-            bundle.insert(format!("{base}/install.sh"), scripts::install_script(&ctx, &out.steps));
+            bundle.insert(format!("{base}/install.sh"), install::install_script(&ctx, &out.steps));
             plans.push((site, ctx.host, out.files.keys().cloned().collect()));
         }
     }
@@ -172,7 +173,7 @@ fn render_site<'a, 's>(site: &'a Site, secrets: Option<Secrets<'s>>) -> Vec<(Rol
 /// A host's roles, in the order its steps run.
 fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
     let mut out = HostOut::new(secrets);
-    scripts::common(ctx, &mut out);
+    install::common(ctx, &mut out);
     firewall::render(ctx, &mut out);
     if ctx.host.has(Role::Nfs) {
         nfs::render(ctx, &mut out);
