@@ -183,13 +183,14 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
         return;
     }
     let pg = os::postgres(ctx.host.os, db.version);
-    let conf_dir = pg.conf_dir.trim_end_matches('/');
-    let hba_path = format!("{conf_dir}/pg_hba.conf");
-    let psql = format!("{}/psql", pg.bin_dir);
-    let isready = format!("{}/pg_isready", pg.bin_dir);
-    let svc = sh(&pg.service);
+    server(ctx, db, &pg, out);
+    settings(ctx, db, &pg, out);
+    role_and_databases(ctx, db, &pg, out);
+}
 
-    // Packages and the cluster.
+/// The packages and the cluster.
+fn server(ctx: &RoleCtx, db: &ExternalDb, pg: &os::PgInstall, out: &mut HostOut) {
+    let conf_dir = pg.conf_dir.trim_end_matches('/');
     let mut b = String::new();
     if !pg.repo.is_empty() {
         let _ = writeln!(b, "{}", pg.repo);
@@ -208,8 +209,13 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
         selinux_port(&mut b, "postgresql_port_t", db.port, ctx.host.os);
     }
     out.step(format!("PostgreSQL {} server", pg_version(db.version)), b);
+}
 
-    // Settings, client authentication, service.
+/// Settings, client authentication and the service (restarted or reloaded only as needed).
+fn settings(ctx: &RoleCtx, db: &ExternalDb, pg: &os::PgInstall, out: &mut HostOut) {
+    let hba_path = format!("{}/pg_hba.conf", pg.conf_dir.trim_end_matches('/'));
+    let isready = format!("{}/pg_isready", pg.bin_dir);
+    let svc = sh(&pg.service);
     out.file(SETTINGS_PATH, settings_conf(ctx, db), 0o644);
     out.file(hba_path.clone(), pg_hba(ctx, db), 0o640);
     let include = format!("include {}", conf_string(SETTINGS_PATH));
@@ -249,8 +255,12 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
         ),
         b,
     );
+}
 
-    // Role and databases.
+/// Harbor's role and databases, from an idempotent SQL file; reports a change only when
+/// the state query's answer changed.
+fn role_and_databases(ctx: &RoleCtx, db: &ExternalDb, pg: &os::PgInstall, out: &mut HostOut) {
+    let psql = format!("{}/psql", pg.bin_dir);
     out.secret_file(SQL_PATH, 0o600, |sec| harbor_sql(ctx, db, sec.values.db_password.as_deref().unwrap_or_default()));
     let mut b = String::new();
     let _ = writeln!(b, "put {SQL_PATH} 0600");
