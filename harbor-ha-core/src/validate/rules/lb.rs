@@ -9,7 +9,7 @@ use crate::diag::RuleCode;
 use crate::model::enums::{Affinity, Role, SiteMode};
 use crate::model::ids::DnsName;
 use crate::model::resolved::{Host, LoadBalancer, Site, Tls, TlsFiles, TlsPath};
-use crate::model::spec::SiteSpec;
+use crate::model::spec::{LoadBalancerSpec, SiteSpec};
 use crate::validate::{values, Ctx};
 
 /// The load_balancer section, when the site has one or LB hosts. `server_name` defaults to
@@ -61,11 +61,17 @@ pub(in crate::validate) fn resolve(
 
 pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     let Some(lb) = &site.lb else { return };
-    let s = sp(site.index);
-    let p = format!("{s}.load_balancer");
     let raw_lb = raw.load_balancer.clone().unwrap_or_default();
+    lb001(site, &raw_lb, ctx);
+    lb002(site, lb, &raw_lb, ctx);
+    lb003(site, lb, ctx);
+    lb004(site, lb, ctx);
+    lb005(site, &raw_lb, ctx);
+}
 
-    // LB001
+/// LB001: the upstreams, when listed, are exactly the Harbor nodes and their ports.
+fn lb001(site: &Site, raw_lb: &LoadBalancerSpec, ctx: &mut Ctx) {
+    let p = format!("{}.load_balancer", sp(site.index));
     if let Some(ups) = &raw_lb.upstreams {
         let want: BTreeSet<String> = site.harbor_nodes().map(crate::model::resolved::Host::http_endpoint).collect();
         let got: BTreeSet<String> = ups.iter().map(|u| u.trim().to_string()).collect();
@@ -84,8 +90,12 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             );
         }
     }
+}
 
-    // LB002
+/// LB002: external_url matches what the LB serves (scheme, server name, port).
+fn lb002(site: &Site, lb: &LoadBalancer, raw_lb: &LoadBalancerSpec, ctx: &mut Ctx) {
+    let s = sp(site.index);
+    let p = format!("{}.load_balancer", sp(site.index));
     let url = &site.harbor.external_url;
     let tls = !matches!(lb.tls, Tls::None);
     let want_scheme = if tls { "https" } else { "http" };
@@ -121,8 +131,11 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             "remove the port from external_url",
         );
     }
+}
 
-    // LB003
+/// LB003: two LBs need a VIP in the subnet that no host uses, and a VIP needs two LBs.
+fn lb003(site: &Site, lb: &LoadBalancer, ctx: &mut Ctx) {
+    let p = format!("{}.load_balancer", sp(site.index));
     let lbs: Vec<_> = site.hosts_with(Role::Lb).collect();
     if lbs.len() == 2 && lb.vip.is_none() {
         ctx.emit(
@@ -158,8 +171,11 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             );
         }
     }
+}
 
-    // LB004
+/// LB004: round robin needs nodes that share keys and storage.
+fn lb004(site: &Site, lb: &LoadBalancer, ctx: &mut Ctx) {
+    let p = format!("{}.load_balancer", sp(site.index));
     if lb.affinity == Affinity::None && site.mode == SiteMode::Replication {
         ctx.emit(
             RuleCode::LB004,
@@ -171,8 +187,11 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             "use affinity: ip_hash so that a client's token and uploads stay on one node",
         );
     }
+}
 
-    // LB005
+/// LB005: TLS needs a certificate and a key, or self_signed.
+fn lb005(site: &Site, raw_lb: &LoadBalancerSpec, ctx: &mut Ctx) {
+    let p = format!("{}.load_balancer", sp(site.index));
     if let Some(t) = &raw_lb.tls {
         let self_signed = t.self_signed == Some(true);
         if !self_signed && (t.certificate.is_none() || t.key.is_none()) {

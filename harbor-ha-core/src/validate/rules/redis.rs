@@ -6,7 +6,7 @@ use crate::model::enums::{Component, Role, SiteMode};
 use crate::model::ids::{DnsName, Text};
 use crate::model::resolved::{DbIndexes, ExternalRedis, Host, Redis, RedisServer, Sentinel, Site};
 use crate::model::secret::Secret;
-use crate::model::spec::SiteSpec;
+use crate::model::spec::{RedisSpec, SiteSpec};
 use crate::validate::{values, Ctx};
 
 /// The redis section: internal, one server (installed on the host with role redis unless
@@ -75,10 +75,17 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         }
         Redis::External(r) => r,
     };
-    let v = site.harbor.version;
     let raw_redis = raw.redis.clone().unwrap_or_default();
+    rd002(site, r, &raw_redis, ctx);
+    rd003(site, r, ctx);
+    rd004(site, r, ctx);
+    rd006(site, r, &raw_redis, ctx);
+}
 
-    // RD002: indexes in use by this version and its components.
+/// RD002: the indexes in use by this version and its components are distinct and usable.
+fn rd002(site: &Site, r: &ExternalRedis, raw_redis: &RedisSpec, ctx: &mut Ctx) {
+    let s = sp(site.index);
+    let v = site.harbor.version;
     let comps = &site.harbor.components;
     let mut used: Vec<(&str, u8)> = vec![("registry", r.db_index.registry), ("jobservice", r.db_index.jobservice)];
     if comps.contains(&Component::Trivy) {
@@ -119,8 +126,11 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             );
         }
     }
+}
 
-    // RD003
+/// RD003: a Redis reachable beyond loopback has a password.
+fn rd003(site: &Site, r: &ExternalRedis, ctx: &mut Ctx) {
+    let s = sp(site.index);
     let no_password = match &r.password {
         None => true,
         Some(Secret::Literal(p)) => p.is_empty(),
@@ -141,8 +151,12 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             "set redis.password, e.g. {env: HARBOR_REDIS_PASSWORD}",
         );
     }
+}
 
-    // RD004
+/// RD004: Sentinel needs Harbor 2.1+, a master set and its hosts.
+fn rd004(site: &Site, r: &ExternalRedis, ctx: &mut Ctx) {
+    let s = sp(site.index);
+    let v = site.harbor.version;
     if let Some(sn) = r.sentinel() {
         let p = format!("{s}.redis.sentinel");
         if !v.at_least(2, 1) {
@@ -170,8 +184,12 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             );
         }
     }
+}
 
-    // RD006
+/// RD006: no password on the sentinels themselves; an ACL username only where Harbor reads it.
+fn rd006(site: &Site, r: &ExternalRedis, raw_redis: &RedisSpec, ctx: &mut Ctx) {
+    let s = sp(site.index);
+    let v = site.harbor.version;
     if raw_redis.sentinel.as_ref().is_some_and(|sn| sn.password.is_some()) {
         ctx.emit(
             RuleCode::RD006,

@@ -91,9 +91,20 @@ pub(super) fn check_site(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
 }
 
 pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ctx) {
+    let (graph, parents) = edge_rules(spec, resolved, ctx);
+    two_parents(resolved, &parents, ctx);
+    replication_cycles(resolved, &graph, ctx);
+}
+
+/// A site → the sites it replicates to (or receives from).
+type Graph<'a> = BTreeMap<&'a str, BTreeSet<&'a str>>;
+
+/// RP001, RP009 and RP004 for each edge; the graph of the edges between known sites, and
+/// each site's parents.
+fn edge_rules<'a>(spec: &'a TopologySpec, resolved: &'a Resolved, ctx: &mut Ctx) -> (Graph<'a>, Graph<'a>) {
     let names: BTreeSet<&str> = spec.sites.iter().map(|s| s.name.as_str()).collect();
-    let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let mut parents: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut graph: Graph = BTreeMap::new();
+    let mut parents: Graph = BTreeMap::new();
     let mut scheduled: BTreeSet<(&str, &str)> = BTreeSet::new();
     for e in &resolved.edges {
         if matches!(e.trigger, Trigger::Cron(_)) {
@@ -151,13 +162,18 @@ pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ct
         graph.entry(e.from.as_str()).or_default().insert(e.to.as_str());
         parents.entry(e.to.as_str()).or_default().insert(e.from.as_str());
     }
+    (graph, parents)
+}
+
+/// RP007: a site fed by two parents.
+fn two_parents(resolved: &Resolved, parents: &Graph, ctx: &mut Ctx) {
     // The first edge into each site, and (below) the first edge inside each cycle: looked up,
     // not searched for per finding, so that thousands of edges stay linear.
     let mut first_into: BTreeMap<&str, usize> = BTreeMap::new();
     for e in &resolved.edges {
         first_into.entry(e.to.as_str()).or_insert(e.index);
     }
-    for (child, ps) in &parents {
+    for (child, ps) in parents {
         if ps.len() > 1 {
             let first = first_into.get(child).copied().unwrap_or(0);
             ctx.emit(
@@ -172,7 +188,11 @@ pub(super) fn check_edges(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ct
             );
         }
     }
-    let comps = cycles(&graph);
+}
+
+/// RP002: cycles other than a dual-master pair.
+fn replication_cycles(resolved: &Resolved, graph: &Graph, ctx: &mut Ctx) {
+    let comps = cycles(graph);
     let comp_of: BTreeMap<&str, usize> =
         comps.iter().enumerate().flat_map(|(ci, c)| c.iter().map(move |s| (*s, ci))).collect();
     let mut first_inside: Vec<Option<usize>> = vec![None; comps.len()];
