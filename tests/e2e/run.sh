@@ -3,7 +3,9 @@
 # (nginx, docker-registry + skopeo, PostgreSQL 15, Redis, keepalived), each on a simulated
 # host (a network namespace) with the topology's own address. See tests/e2e/README.md.
 #
-# Usage: tests/e2e/run.sh [FIXTURE... | --install-only | --canary-only]   (as root; `make e2e`)
+# Usage: tests/e2e/run.sh [FIXTURE... | --only PART]   (as root; `make e2e`)
+#        PART: canary, install, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
+#        (--install-only and --canary-only are --only install and --only canary)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
 #        E2E_KEEP=1    keep the work directory (printed at the end)
@@ -178,11 +180,35 @@ install_job() {
   printf '%s\n' ${FAILURES[@]+"${FAILURES[@]}"} >"$WORK/install.failures"
 }
 
+# only PART: the arguments that run one part of the suite alone.
+only() {
+  local f
+  case ${1:-} in
+    canary) echo --canary-only ;;
+    install) echo --install-only ;;
+    "") echo "--only needs a part: canary, install, or a fixture name" >&2; return 1 ;;
+    *)
+      for f in fixtures/examples/"$1".yaml fixtures/valid/"$1".yaml "$1"; do
+        if [ -f "$ROOT/$f" ]; then printf '%s\n' "$f"; return 0; fi
+      done
+      echo "--only: no part or fixture named $1 (canary, install, or a file of fixtures/examples or fixtures/valid)" >&2
+      return 1
+      ;;
+  esac
+}
+
 main() {
   local fixtures=("$@") i=0 f
+  if [ "${fixtures[0]:-}" = --only ]; then
+    f=$(only "${fixtures[1]:-}") || exit 2
+    fixtures=("$f")
+    # A fixture alone: without the install scripts and the canary (their own parts).
+    case $f in --*) ;; *) E2E_INSTALL=0 ONLY_FIXTURE=1 ;; esac
+  fi
   [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
   # --install-only / --canary-only: only the install scripts / the canary test (development).
   local canary=1
+  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0
   [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0
   if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0; fi
   WORK="$(mktemp -d /tmp/harbor-ha-e2e.XXXXXX)"
