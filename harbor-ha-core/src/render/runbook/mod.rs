@@ -1140,7 +1140,7 @@ mod tests {
 
     #[test]
     fn key_id_of_the_test_certificate() {
-        let crt = include_str!("../../../tests/keys/test-token.crt");
+        let crt = include_str!("../../../../tests/keys/test-token.crt");
         // Computed independently: openssl x509 -pubkey | openssl pkey -pubin -outform DER |
         // sha256, first 30 bytes, base32 (Python's base64.b32encode).
         assert_eq!(token_key_id(crt).as_deref(), Some(TEST_KID));
