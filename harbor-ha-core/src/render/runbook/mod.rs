@@ -4,7 +4,7 @@
 //! reach every Harbor node).
 //!
 //! They name hosts, addresses, paths, URLs and where secrets came from, never a secret
-//! value. Every topology value in the scripts goes through [`sh`].
+//! value. Every topology value in the scripts goes through [`sh`](super::quote::sh).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -12,7 +12,6 @@ use std::net::IpAddr;
 
 use super::harbor::{harbor_databases, installer_flags, ping_path};
 use super::os;
-use super::quote::sh;
 use crate::bundle::Bundle;
 use crate::model::enums::{Affinity, EdgeMode, OsFamily, Role, SiteMode, SslMode};
 use crate::model::ids::Text;
@@ -25,6 +24,7 @@ use super::PlanEntry as Plan;
 mod deploy;
 mod inventory;
 mod token;
+mod verify;
 
 pub use token::token_key_id;
 
@@ -44,7 +44,7 @@ pub fn render(topo: &Topology, facts: &Facts, bundle: &mut Bundle) {
     bundle.add("README.md", readme(topo, plans, facts.replication_scripts), 0o644);
     inventory::render(topo, plans, bundle);
     deploy::render(topo, plans, bundle);
-    bundle.add("verify.sh", verify_sh(topo, plans, facts.token_key_ids), 0o755);
+    verify::render(topo, plans, facts.token_key_ids, bundle);
 }
 
 // ---- small pure helpers ---------------------------------------------------------------------
@@ -92,16 +92,6 @@ fn url_host(a: IpAddr) -> String {
 /// `external_url` as written into harbor.yml (no trailing slash).
 fn external_url(site: &Site) -> String {
     site.harbor.external_url.as_str().trim_end_matches('/').to_string()
-}
-
-/// The `Host` header a client of `external_url` sends: host, and the port when not the default.
-fn external_authority(site: &Site) -> String {
-    let u = &site.harbor.external_url;
-    let host = u.host_str().unwrap_or_default();
-    match u.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    }
 }
 
 /// The plans of `site`, in install order.
@@ -614,273 +604,3 @@ fn readme_site(s: &mut String, site: &Site, plans: &[&Plan]) {
     }
     s.push('\n');
 }
-
-// ---- verify.sh ----------------------------------------------------------------------------
-
-fn verify_sh(topo: &Topology, plans: &[Plan], kids: &BTreeMap<String, String>) -> String {
-    let mut s = String::new();
-    s.push_str(VERIFY_HEAD);
-    for site in &topo.sites {
-        let url = external_url(site);
-        let ping = ping_path(site.harbor.version);
-        let realm = format!("{url}/service/token");
-        let _ = writeln!(s, "\nsite {}", sh(site.name.as_str()));
-        let kid = kids.get(site.name.as_str()).cloned().unwrap_or_default();
-        let _ = writeln!(s, "WANT_KID={}", sh(&kid));
-        let nodes: Vec<&Host> = site_plans(plans, site).iter().map(|p| p.1).filter(|h| h.has(Role::Harbor)).collect();
-        for h in &nodes {
-            let base = format!("http://{}:{}", url_host(h.address), h.http_port);
-            let label = format!("{} ({})", h.name, h.address);
-            let _ = writeln!(s, "check_ping {} {}", sh(&format!("{label} health")), sh(&format!("{base}{ping}")));
-            let _ = writeln!(
-                s,
-                "check_token_key {} {}",
-                sh(&format!("{label} signs tokens with the site's key")),
-                sh(&format!("{base}/service/token?service=harbor-registry"))
-            );
-            let _ = writeln!(
-                s,
-                "check_realm {} {} {} -H {}",
-                sh(&format!("{label} token realm")),
-                sh(&realm),
-                sh(&format!("{base}/v2/")),
-                sh(&format!("Host: {}", external_authority(site)))
-            );
-        }
-        if let Some(lb) = &site.lb {
-            let k = if matches!(lb.tls, Tls::SelfSigned { .. }) { " -k" } else { "" };
-            let u = &site.harbor.external_url;
-            let port = u.port_or_known_default().unwrap_or(80);
-            match u.host() {
-                Some(url::Host::Domain(d)) => {
-                    let mut targets: Vec<(String, IpAddr)> = Vec::new();
-                    if let Some(vip) = lb.vip {
-                        targets.push(("virtual IP".to_string(), vip));
-                    }
-                    for h in site.hosts_with(Role::Lb) {
-                        targets.push((format!("load balancer {}", h.name), h.address));
-                    }
-                    for (what, addr) in targets {
-                        let label = format!("{what} ({addr})");
-                        let resolve = sh(&format!("{d}:{port}:{}", url_host(addr)));
-                        let _ = writeln!(
-                            s,
-                            "check_ping {} {} --resolve {resolve}{k}",
-                            sh(&format!("{label} health via external_url")),
-                            sh(&format!("{url}{ping}"))
-                        );
-                        let _ = writeln!(
-                            s,
-                            "check_realm {} {} {} --resolve {resolve}{k}",
-                            sh(&format!("{label} token realm via external_url")),
-                            sh(&realm),
-                            sh(&format!("{url}/v2/"))
-                        );
-                    }
-                }
-                _ => {
-                    let _ = writeln!(s, "check_ping {} {}{k}", sh("external_url health"), sh(&format!("{url}{ping}")));
-                    let _ = writeln!(
-                        s,
-                        "check_realm {} {} {}{k}",
-                        sh("external_url token realm"),
-                        sh(&realm),
-                        sh(&format!("{url}/v2/"))
-                    );
-                }
-            }
-        }
-        if !nodes.is_empty() {
-            let _ = writeln!(s, "if [ \"$SSH\" -eq 1 ]; then");
-            for (file, local) in [
-                ("secret/core/private_key.pem", "token_private_key.pem"),
-                ("secret/registry/root.crt", "token_certificate.pem"),
-                ("secret/keys/secretkey", ""),
-            ] {
-                let local = if local.is_empty() { String::new() } else { format!("secrets/{}/{local}", site.name) };
-                let _ = write!(
-                    s,
-                    "  check_same_file {} {}",
-                    sh(&format!(
-                        "{file} identical on every node{}",
-                        if local.is_empty() { "" } else { " and in the bundle" }
-                    )),
-                    sh(&local)
-                );
-                for h in &nodes {
-                    let path = format!("{}/{file}", h.data_volume.as_str().trim_end_matches('/'));
-                    let _ = write!(s, " \\\n    {} {} {}", sh(h.name.as_str()), sh(&h.address.to_string()), sh(&path));
-                }
-                s.push('\n');
-            }
-            let _ = writeln!(s, "fi");
-        }
-    }
-    s.push_str(VERIFY_TAIL);
-    s
-}
-
-const VERIFY_HEAD: &str = r#"#!/usr/bin/env bash
-# Generated by harbor-ha: checks the deployed sites; run it on a load balancer host (the
-# firewall opens the Harbor nodes' HTTP port to the load balancers only). Needs bash and curl
-# (and ssh with --ssh). Prints PASS or FAIL per check; exits non-zero when a check failed.
-set -euo pipefail
-
-usage() {
-  cat <<'EOF'
-Usage: ./verify.sh [--ssh] [--user USER] [--timeout SECONDS] [--insecure] [--cacert FILE]
-
-For each site: every Harbor node answers its health endpoint, signs tokens with the site's
-key and advertises the token realm <external_url>/service/token; each load balancer (and
-the virtual IP) serves external_url (curl --resolve, so DNS is not needed).
-
-  --ssh             also compare the key files on the nodes (sha256 over ssh)
-  --user USER       ssh user for --ssh (default root; another user needs passwordless sudo)
-  --timeout SECONDS per request (default 10)
-  --insecure        do not verify the load balancers' certificates
-  --cacert FILE     CA bundle for the load balancers' certificates
-EOF
-}
-
-SSH=0
-SSH_USER=root
-TIMEOUT=10
-TLS_OPTS=()
-while [ "$#" -gt 0 ]; do
-  case "$1" in
-    --ssh) SSH=1; shift ;;
-    --user)
-      [ "$#" -ge 2 ] || { usage >&2; exit 2; }
-      SSH_USER=$2; shift 2 ;;
-    --timeout)
-      [ "$#" -ge 2 ] || { usage >&2; exit 2; }
-      TIMEOUT=$2; shift 2 ;;
-    --insecure) TLS_OPTS+=(-k); shift ;;
-    --cacert)
-      [ "$#" -ge 2 ] || { usage >&2; exit 2; }
-      TLS_OPTS+=(--cacert "$2"); shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    *) printf 'verify.sh: unknown argument %s\n' "$1" >&2; usage >&2; exit 2 ;;
-  esac
-done
-if ! [[ "$SSH_USER" =~ ^[A-Za-z0-9._][A-Za-z0-9._-]*$ ]]; then
-  printf 'verify.sh: --user %s is not a user name\n' "$SSH_USER" >&2
-  exit 2
-fi
-if [ "$SSH_USER" = root ]; then SUDO=; else SUDO='sudo -n '; fi
-cd "$(dirname "${BASH_SOURCE[0]}")"
-
-PASS=0
-FAIL=0
-SITE=
-WANT_KID=
-
-site() { SITE=$1; printf '\n== site %s\n' "$1"; }
-pass() { PASS=$((PASS + 1)); printf 'PASS  %s: %s\n' "$SITE" "$1"; }
-fail() { FAIL=$((FAIL + 1)); printf 'FAIL  %s: %s: %s\n' "$SITE" "$1" "$2"; }
-
-# fetch URL [CURL_ARGS...]: GET URL (proxies bypassed: the checks target addresses directly).
-fetch() {
-  local url=$1
-  shift
-  curl -sS --noproxy '*' --max-time "$TIMEOUT" ${TLS_OPTS[@]+"${TLS_OPTS[@]}"} "$@" "$url"
-}
-
-# check_ping LABEL URL [CURL_ARGS...]: URL answers 2xx with Pong.
-check_ping() {
-  local label=$1 url=$2 body
-  shift 2
-  if body=$(fetch "$url" -f "$@" 2>&1); then
-    case "$body" in
-      *Pong*) pass "$label" ;;
-      *) fail "$label" "$url answered without Pong" ;;
-    esac
-  else
-    fail "$label" "$url: ${body%%$'\n'*}"
-  fi
-}
-
-# check_realm LABEL REALM URL [CURL_ARGS...]: the WWW-Authenticate challenge of URL (/v2/)
-# names REALM.
-check_realm() {
-  local label=$1 want=$2 url=$3 headers realm
-  shift 3
-  if ! headers=$(fetch "$url" -o /dev/null -D - "$@" 2>&1); then
-    fail "$label" "$url: ${headers%%$'\n'*}"
-    return 0
-  fi
-  realm=$(printf '%s\n' "$headers" | tr -d '\r' | grep -i '^www-authenticate:' | sed -n 's/.*realm="\([^"]*\)".*/\1/p' | head -n 1) || true
-  if [ -z "$realm" ]; then
-    fail "$label" "$url sent no WWW-Authenticate realm"
-  elif [ "$realm" = "$want" ]; then
-    pass "$label"
-  else
-    fail "$label" "realm is $realm, expected $want (external_url on the node)"
-  fi
-}
-
-# token_kid URL: the key id (kid) in the header of an anonymous token from URL.
-token_kid() {
-  local json tok hdr
-  json=$(fetch "$1" -f 2>/dev/null) || return 1
-  tok=$(printf '%s\n' "$json" | sed -n 's/.*"token": *"\([^"]*\)".*/\1/p' | head -n 1) || return 1
-  hdr=$(printf '%s' "${tok%%.*}" | tr '_-' '/+')
-  case $((${#hdr} % 4)) in
-    2) hdr="$hdr==" ;;
-    3) hdr="$hdr=" ;;
-  esac
-  printf '%s' "$hdr" | base64 -d 2>/dev/null | sed -n 's/.*"kid": *"\([^"]*\)".*/\1/p'
-}
-
-# check_token_key LABEL URL: the node signs tokens with the key whose id is WANT_KID (or,
-# when the bundle has no certificate, with the same key as the site's first node).
-check_token_key() {
-  local label=$1 url=$2 kid
-  if ! kid=$(token_kid "$url") || [ -z "$kid" ]; then
-    fail "$label" "no token with a key id from $url"
-  elif [ -z "$WANT_KID" ]; then
-    WANT_KID=$kid
-    pass "$label"
-  elif [ "$kid" = "$WANT_KID" ]; then
-    pass "$label"
-  else
-    fail "$label" "key id $kid, expected $WANT_KID: this node's secret/core/private_key.pem differs"
-  fi
-}
-
-# remote_sha256 ADDRESS PATH: the sha256 of PATH on the host.
-remote_sha256() {
-  local out path
-  path=$(printf '%s' "$2" | sed "s/'/'\\\\''/g")
-  out=$(ssh -o BatchMode=yes -o ConnectTimeout="$TIMEOUT" "$SSH_USER@$1" "${SUDO}sha256sum '$path'" 2>/dev/null) || return 1
-  printf '%s' "${out%% *}"
-}
-
-# check_same_file LABEL LOCAL_FILE [NAME ADDRESS PATH]...: every PATH (and LOCAL_FILE, when
-# it is given and present) has the same sha256.
-check_same_file() {
-  local label=$1 local_file=$2 ref='' sum name addr path bad=''
-  shift 2
-  if [ -n "$local_file" ] && [ -f "$local_file" ]; then
-    ref=$(sha256sum < "$local_file")
-    ref=${ref%% *}
-  fi
-  while [ "$#" -ge 3 ]; do
-    name=$1 addr=$2 path=$3
-    shift 3
-    if ! sum=$(remote_sha256 "$addr" "$path") || [ -z "$sum" ]; then
-      bad="$bad $name (cannot read $path over ssh)"
-    elif [ -z "$ref" ]; then
-      ref=$sum
-    elif [ "$sum" != "$ref" ]; then
-      bad="$bad $name"
-    fi
-  done
-  if [ -z "$bad" ]; then pass "$label"; else fail "$label" "differs on:$bad"; fi
-}
-"#;
-
-const VERIFY_TAIL: &str = r#"
-printf '\n%d passed, %d failed\n' "$PASS" "$FAIL"
-[ "$FAIL" -eq 0 ]
-"#;
