@@ -1,0 +1,202 @@
+//! The README's description of a site: its architecture and the backends Harbor uses
+//! (storage, database, Redis, load balancer), then what must be in place before installing.
+
+use std::fmt::Write;
+
+use super::{code, code_list, external_url, first_harbor, url_host};
+use crate::model::enums::{Affinity, Role, SiteMode, SslMode};
+use crate::model::ids::Text;
+use crate::model::resolved::{Database, Host, Redis, RedisServer, Site, Storage, Tls};
+use crate::model::secret::Secret;
+use crate::render::harbor::harbor_databases;
+
+/// The list that opens a site's section, ending with a blank line.
+pub(super) fn summary(s: &mut String, site: &Site) {
+    let _ = writeln!(s, "- Architecture: {}", architecture(site));
+    let _ = writeln!(s, "- Harbor version: {}", site.harbor.version);
+    let _ = writeln!(s, "- external_url: {}", code(external_url(site)));
+    let _ = writeln!(s, "- Storage: {}", storage_desc(site));
+    let _ = writeln!(s, "- Database: {}", database_desc(site));
+    let _ = writeln!(s, "- Redis: {}", redis_desc(site));
+    let _ = writeln!(s, "- Load balancer: {}", lb_desc(site));
+    let _ = writeln!(s, "- Admin password (user `admin`): from {}\n", secret_source(&site.harbor.admin_password));
+}
+
+/// What each host needs before its install.sh runs, ending with a blank line.
+pub(super) fn prerequisites(s: &mut String, site: &Site) {
+    let v = site.harbor.version;
+    let _ = writeln!(
+        s,
+        "- Root (or sudo) on every host, which runs the OS in the table and reaches its package repositories."
+    );
+    if site.harbor_nodes().count() > 0 {
+        let _ = writeln!(
+            s,
+            "- On each Harbor node, the offline installer `harbor-offline-installer-v{v}.tgz` unpacked into {}: `tar xzf harbor-offline-installer-v{v}.tgz -C {}` gives {}.",
+            code(&site.harbor.install_dir),
+            site.harbor.install_dir,
+            code(format!("{}/harbor/", site.harbor.install_dir.as_str().trim_end_matches('/')))
+        );
+    }
+    if let Some(lb) = &site.lb {
+        if let Tls::Files(f) = &lb.tls {
+            let _ = writeln!(
+                s,
+                "- On each load balancer, the certificate {} and key {} for {}.",
+                code(&f.certificate),
+                code(&f.key),
+                code(&lb.server_name)
+            );
+        }
+        let target =
+            lb.vip.map(|a| a.to_string()).or_else(|| site.hosts_with(Role::Lb).next().map(|h| h.address.to_string()));
+        if let Some(t) = target {
+            let _ = writeln!(s, "- Clients resolve {} to {}.", code(&lb.server_name), code(t));
+        }
+    }
+    s.push('\n');
+}
+
+/// "each node", or "the node" for a single-node site.
+fn each_node(site: &Site) -> &'static str {
+    if site.harbor_nodes().count() > 1 {
+        "each node"
+    } else {
+        "the node"
+    }
+}
+
+fn ssl_mode_name(m: SslMode) -> &'static str {
+    match m {
+        SslMode::Disable => "disable",
+        SslMode::Require => "require",
+        SslMode::VerifyCa => "verify-ca",
+        SslMode::VerifyFull => "verify-full",
+    }
+}
+
+/// Where a secret comes from (never its value).
+fn secret_source(s: &Secret) -> String {
+    match s {
+        Secret::Env { env } => format!("environment variable `{env}`"),
+        Secret::File { file } => format!("file `{file}`"),
+        Secret::Literal(_) => "a literal value in the topology file".to_string(),
+    }
+}
+
+fn architecture(site: &Site) -> String {
+    let n = site.harbor_nodes().count();
+    match site.mode {
+        SiteMode::Replication => format!(
+            "dual master (mode replication): {n} self-contained Harbor nodes, each with its own storage, database and Redis, kept in sync by bidirectional push replication"
+        ),
+        SiteMode::SharedStorage if n <= 1 => "single node: one Harbor node (not highly available)".to_string(),
+        SiteMode::SharedStorage => {
+            format!("shared storage: {n} Harbor nodes share one storage backend, one database and one Redis")
+        }
+    }
+}
+
+fn storage_desc(site: &Site) -> String {
+    let or_none = |o: &Option<Text>| o.as_ref().map_or(String::new(), |t| t.as_str().to_string());
+    match &site.storage {
+        Storage::Local => {
+            let dv = first_harbor(site).map(|h| h.data_volume.to_string()).unwrap_or_default();
+            format!("{}'s local data volume {}", each_node(site), code(dv))
+        }
+        Storage::Nfs(n) => {
+            let server = match &n.server_host {
+                Some(h) => format!("installed on {} by this bundle", code(h)),
+                None => "an existing server, not installed by this bundle".to_string(),
+            };
+            format!(
+                "NFS {} ({server}), mounted at {} on every Harbor node with options {}",
+                code(format!("{}:{}", url_host(n.server), n.export)),
+                code(&n.mount),
+                code(&n.options)
+            )
+        }
+        Storage::S3(x) => {
+            let ep = x.regionendpoint.as_ref().map(|e| format!(" at {}", code(e))).unwrap_or_default();
+            format!("S3 bucket {}{ep}", code(or_none(&x.bucket)))
+        }
+        Storage::Swift(x) => format!("Swift container {}", code(or_none(&x.container))),
+        Storage::Azure(x) => format!("Azure container {}", code(or_none(&x.container))),
+        Storage::Gcs(x) => format!("GCS bucket {}", code(or_none(&x.bucket))),
+        Storage::Oss(x) => format!("OSS bucket {}", code(or_none(&x.bucket))),
+    }
+}
+
+fn database_desc(site: &Site) -> String {
+    match &site.database {
+        Database::Internal => format!("Harbor's internal PostgreSQL container on {}", each_node(site)),
+        Database::External(db) => {
+            let at = code(format!("{}:{}", db.host, db.port));
+            let dbs = code_list(harbor_databases(site));
+            match &db.installed_on {
+                Some(h) => format!(
+                    "PostgreSQL {} installed on {} ({at}), user {}, databases {dbs}, sslmode {}",
+                    db.version.postgres_text(),
+                    code(h),
+                    code(&db.username),
+                    code(ssl_mode_name(db.ssl_mode))
+                ),
+                None => format!(
+                    "an existing PostgreSQL at {at}, not installed by this bundle: it must let user {} in from every Harbor node and hold the databases {dbs}",
+                    code(&db.username)
+                ),
+            }
+        }
+    }
+}
+
+fn redis_desc(site: &Site) -> String {
+    match &site.redis {
+        Redis::Internal => format!("Harbor's internal Redis container on {}", each_node(site)),
+        Redis::External(r) => {
+            let idx = format!(
+                "database indexes: core 0, registry {}, jobservice {}, trivy {}",
+                r.db_index.registry, r.db_index.jobservice, r.db_index.trivy
+            );
+            let auth = if r.password.is_some() { "password-protected" } else { "no password" };
+            if let Some(sn) = r.sentinel() {
+                return format!(
+                    "existing Redis Sentinel, master set {}, sentinels {} ({auth}; {idx})",
+                    code(&sn.master_set),
+                    code_list(&sn.hosts)
+                );
+            }
+            let RedisServer::Single { host, installed_on } = &r.server else { return String::new() };
+            let at = code(format!("{host}:{}", r.port));
+            match installed_on {
+                Some(h) => format!("Redis installed on {} ({at}, {auth}; {idx})", code(h)),
+                None => format!("an existing Redis at {at}, not installed by this bundle ({auth}; {idx})"),
+            }
+        }
+    }
+}
+
+fn lb_desc(site: &Site) -> String {
+    let lbs: Vec<&Host> = site.hosts_with(Role::Lb).collect();
+    let Some(lb) = site.lb.as_ref().filter(|_| !lbs.is_empty()) else {
+        return "none: clients reach the Harbor node directly".to_string();
+    };
+    let names = code_list(lbs.iter().map(|h| &h.name));
+    let vip = match lb.vip {
+        Some(v) if lbs.len() > 1 => format!(" holding the virtual IP {} (keepalived)", code(v)),
+        Some(v) => format!(" with the virtual IP {}", code(v)),
+        None => String::new(),
+    };
+    let tls = match &lb.tls {
+        Tls::None => "plain HTTP".to_string(),
+        Tls::Files(f) => format!("TLS with certificate {} and key {}", code(&f.certificate), code(&f.key)),
+        Tls::SelfSigned(f) => {
+            format!("TLS with a self-signed certificate the LB script creates at {}", code(&f.certificate))
+        }
+    };
+    let aff = match lb.affinity {
+        Affinity::IpHash => "ip_hash affinity",
+        Affinity::None => "round robin",
+    };
+    format!("Nginx on {names}{vip}; server_name {}, {tls}, {aff}", code(&lb.server_name))
+}
