@@ -19,6 +19,15 @@ use serde::{Serialize, Serializer};
 #[error("not a valid {0}")]
 pub struct Invalid(pub &'static str);
 
+/// A checked value as validation sees it: its predicate, and its placeholder for a value
+/// validation has reported.
+pub(crate) trait Checked: Sized {
+    /// The value, when it is valid.
+    fn parse(s: &str) -> Result<Self, Invalid>;
+    /// The placeholder.
+    fn stand_in(s: &str) -> Self;
+}
+
 /// Write `s` with its control characters escaped, so that it stays on one line.
 pub(crate) fn write_one_line(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
     if !s.chars().any(char::is_control) {
@@ -84,6 +93,16 @@ macro_rules! valid_string {
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{}({:?})", stringify!($name), self.0)
+            }
+        }
+
+        impl Checked for $name {
+            fn parse(s: &str) -> Result<Self, Invalid> {
+                $name::parse(s)
+            }
+
+            fn stand_in(s: &str) -> Self {
+                $name::stand_in(s)
             }
         }
 

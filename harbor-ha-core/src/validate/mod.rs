@@ -13,6 +13,7 @@ mod rules;
 mod values;
 
 use crate::diag::{has_errors, Diagnostic, RuleCode};
+use crate::model::ids::Checked;
 use crate::model::resolved::ValidTopology;
 use crate::model::spec::TopologySpec;
 use crate::source::SourceMap;
@@ -50,6 +51,15 @@ impl<'a> Ctx<'a> {
     pub(crate) fn push(&mut self, mut d: Diagnostic) {
         self.map.locate(&mut d);
         self.diags.push(d);
+    }
+
+    /// `raw` as a checked value; when it does not parse, `report` records why and the value
+    /// becomes its stand-in, so that the other rules still run.
+    pub(crate) fn checked<T: Checked>(&mut self, raw: &str, report: impl FnOnce(&mut Self)) -> T {
+        T::parse(raw).unwrap_or_else(|_| {
+            report(self);
+            T::stand_in(raw)
+        })
     }
 
     /// Record a finding with the rule's default severity.

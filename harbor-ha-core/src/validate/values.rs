@@ -12,66 +12,61 @@ use crate::model::spec::Raw;
 
 /// IN001: an absolute path of `[A-Za-z0-9._/+-]` without `..`.
 pub(super) fn path(ctx: &mut Ctx, path: &str, raw: &Raw<HostPath>) -> HostPath {
-    HostPath::parse(raw.as_str()).unwrap_or_else(|_| {
+    ctx.checked::<HostPath>(raw.as_str(), |ctx| {
         ctx.emit(
             RuleCode::IN001,
             path,
             format!("`{path}` is not a safe absolute path"),
             "use an absolute path of [A-Za-z0-9._/+-] without `..`, e.g. /data/harbor",
         );
-        HostPath::stand_in(raw.as_str())
     })
 }
 
 /// IN002: a DNS name or an address.
 pub(super) fn dns(ctx: &mut Ctx, path: &str, raw: &str) -> DnsName {
-    DnsName::parse(raw).unwrap_or_else(|_| {
+    ctx.checked::<DnsName>(raw, |ctx| {
         ctx.emit(
             RuleCode::IN002,
             path,
             format!("`{path}` is not a valid host name or address"),
             "use a DNS name of letters, digits, `-` and `.` (RFC 1123), or an IP address",
         );
-        DnsName::stand_in(raw)
     })
 }
 
 /// IN002: a Linux interface name.
 pub(super) fn interface(ctx: &mut Ctx, path: &str, host: &HostName, raw: &Raw<InterfaceName>) -> InterfaceName {
-    InterfaceName::parse(raw.as_str()).unwrap_or_else(|_| {
+    ctx.checked::<InterfaceName>(raw.as_str(), |ctx| {
         ctx.emit(
             RuleCode::IN002,
             path,
             format!("host `{host}`: `interface` is not a valid interface name"),
             "use the Linux interface name, 1-15 of [A-Za-z0-9._-], e.g. eth0",
         );
-        InterfaceName::stand_in(raw.as_str())
     })
 }
 
 /// IN002: a Sentinel endpoint, `host:port`.
 pub(super) fn sentinel_addr(ctx: &mut Ctx, path: &str, raw: &str) -> SentinelAddr {
-    SentinelAddr::parse(raw).unwrap_or_else(|_| {
+    ctx.checked::<SentinelAddr>(raw, |ctx| {
         ctx.emit(
             RuleCode::IN002,
             path,
             format!("sentinel `{}` is not host:port", raw.escape_debug()),
             "write each sentinel as host:port, e.g. 10.0.0.5:26379",
         );
-        SentinelAddr::stand_in(raw)
     })
 }
 
 /// IN003: free text without quotes, backslashes, backticks or control characters.
 pub(super) fn text(ctx: &mut Ctx, path: &str, raw: &str) -> Text {
-    Text::parse(raw).unwrap_or_else(|_| {
+    ctx.checked::<Text>(raw, |ctx| {
         ctx.emit(
             RuleCode::IN003,
             path,
             format!("`{path}` is empty or contains quotes, control characters or shell/config metacharacters"),
             "use plain text: letters, digits and ordinary punctuation such as - _ . / : @",
         );
-        Text::stand_in(raw)
     })
 }
 
@@ -82,27 +77,25 @@ pub(super) fn opt_text(ctx: &mut Ctx, path: &str, raw: Option<&String>) -> Optio
 
 /// IN003: a SQL identifier that needs no quoting (`database.<key>`).
 pub(super) fn sql_ident(ctx: &mut Ctx, path: &str, key: &str, raw: &Raw<SqlIdent>) -> SqlIdent {
-    SqlIdent::parse(raw.as_str()).unwrap_or_else(|_| {
+    ctx.checked::<SqlIdent>(raw.as_str(), |ctx| {
         ctx.emit(
             RuleCode::IN003,
             path,
             format!("`database.{key}` must be a plain SQL identifier"),
             "use lowercase letters, digits and `_`, starting with a letter (at most 63)",
         );
-        SqlIdent::stand_in(raw.as_str())
     })
 }
 
 /// IN003: NFS mount options.
 pub(super) fn mount_options(ctx: &mut Ctx, path: &str, raw: &str) -> MountOptions {
-    MountOptions::parse(raw).unwrap_or_else(|_| {
+    ctx.checked::<MountOptions>(raw, |ctx| {
         ctx.emit(
             RuleCode::IN003,
             path,
             "`storage.nfs.options` must be a comma-separated list of mount options",
             "use e.g. hard,nfsvers=4.1,_netdev (letters, digits and , = _ . - only)",
         );
-        MountOptions::stand_in(raw)
     })
 }
 

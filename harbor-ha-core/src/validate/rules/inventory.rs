@@ -12,14 +12,13 @@ use crate::validate::Ctx;
 
 /// HA002: the site's name, `[a-z0-9-]+`.
 pub(in crate::validate) fn site_name(ctx: &mut Ctx, sp: &str, s: &SiteSpec) -> SiteName {
-    SiteName::parse(s.name.as_str()).unwrap_or_else(|_| {
+    ctx.checked::<SiteName>(s.name.as_str(), |ctx| {
         ctx.emit(
             RuleCode::HA002,
             format!("{sp}.name"),
             format!("site name `{}` is not [a-z0-9-]+", s.name.as_str().escape_debug()),
             "use lowercase letters, digits and `-` (1-63 characters), e.g. `prod` or `branch-1`",
         );
-        SiteName::stand_in(s.name.as_str())
     })
 }
 

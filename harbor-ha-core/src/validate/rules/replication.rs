@@ -19,14 +19,13 @@ pub(in crate::validate) fn resolve_edge(i: usize, e: &EdgeSpec, ctx: &mut Ctx) -
     let username = values::opt_text(ctx, &format!("{p}.username"), e.username.as_ref());
     let mut pattern = |key: &str, v: &Option<String>| {
         v.as_ref().map(|v| {
-            Pattern::parse(v).unwrap_or_else(|_| {
+            ctx.checked::<Pattern>(v, |ctx| {
                 ctx.emit(
                     RuleCode::RP006,
                     format!("{p}.filters.{key}"),
                     format!("filter {key} `{}` is not a pattern Harbor accepts", v.escape_debug()),
                     "use a doublestar pattern without spaces or quotes, e.g. library/** or v{1,2}.*",
                 );
-                Pattern::stand_in(v)
             })
         })
     };
@@ -34,14 +33,13 @@ pub(in crate::validate) fn resolve_edge(i: usize, e: &EdgeSpec, ctx: &mut Ctx) -
     let trigger = match e.trigger.clone().unwrap_or(TriggerSpec::EventBased) {
         TriggerSpec::EventBased => Trigger::EventBased,
         TriggerSpec::Manual => Trigger::Manual,
-        TriggerSpec::Cron(c) => Trigger::Cron(CronExpr::parse(&c).unwrap_or_else(|_| {
+        TriggerSpec::Cron(c) => Trigger::Cron(ctx.checked::<CronExpr>(&c, |ctx| {
             ctx.emit(
                 RuleCode::RP005,
                 format!("{p}.trigger.cron"),
                 format!("`{}` is not a Harbor cron (6 fields: second minute hour day month weekday)", c.escape_debug()),
                 "write e.g. \"0 0 * * * *\" for hourly, \"0 0 2 * * *\" for 02:00 daily",
             );
-            CronExpr::stand_in(&c)
         })),
     };
     // Names no site has are RP001's (check_edges).
