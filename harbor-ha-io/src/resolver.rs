@@ -39,7 +39,7 @@ mod tests {
         fn new(bytes: &[u8]) -> TempFile {
             static N: AtomicUsize = AtomicUsize::new(0);
             let p = std::env::temp_dir().join(format!(
-                "harbor-ha-env-test-{}-{}",
+                "harbor-ha-io-test-{}-{}",
                 std::process::id(),
                 N.fetch_add(1, Ordering::Relaxed)
             ));

@@ -31,24 +31,6 @@ pub enum SecretSpec {
     Literal(String),
 }
 
-impl SecretSpec {
-    /// Whether the value is written in the topology file.
-    #[must_use]
-    pub fn is_literal(&self) -> bool {
-        matches!(self, SecretSpec::Literal(_))
-    }
-
-    /// A description that never contains the value.
-    #[must_use]
-    pub fn describe(&self) -> String {
-        match self {
-            SecretSpec::Env { env } => format!("environment variable {env}"),
-            SecretSpec::File { file } => format!("file {file}"),
-            SecretSpec::Literal(_) => "literal value".to_string(),
-        }
-    }
-}
-
 impl fmt::Debug for SecretSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
