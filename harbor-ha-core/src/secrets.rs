@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 
 use rand_core::{CryptoRng, RngCore};
 
-use crate::model::resolved::{Site, ValidTopology};
+use crate::model::resolved::{Site, Tls, ValidTopology};
 
 /// Alphabet of every generated string secret (as Harbor's prepare: `[A-Za-z0-9]`).
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -46,6 +46,41 @@ pub struct SiteSecrets {
     pub token_private_key: String,
     /// `<data_volume>/secret/registry/root.crt` (self-signed, PEM).
     pub token_certificate: String,
+    /// The load balancers' key and self-signed certificate (`tls: {self_signed: true}`):
+    /// one pair per site, so that every LB of the site serves the same certificate and a
+    /// VIP failover keeps the clients' trust.
+    pub lb_tls: Option<LbTls>,
+}
+
+/// The key and self-signed certificate every load balancer of a site serves.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LbTls {
+    /// RSA 2048 private key, PKCS#1 PEM.
+    pub private_key: String,
+    /// Self-signed certificate (PEM) for the server name: a CA certificate, so that Docker
+    /// clients can trust it as `/etc/docker/certs.d/<host>/ca.crt`.
+    pub certificate: String,
+}
+
+impl LbTls {
+    /// The certificate's SHA-256 fingerprint as `openssl x509 -fingerprint -sha256` prints
+    /// it (upper-case hex pairs joined by `:`); `None` when it is not a PEM certificate.
+    #[must_use]
+    pub fn fingerprint(&self) -> Option<String> {
+        certificate_fingerprint(&self.certificate)
+    }
+}
+
+/// The SHA-256 fingerprint of a PEM certificate's DER, as `openssl x509 -fingerprint -sha256`
+/// prints it.
+#[must_use]
+pub fn certificate_fingerprint(pem: &str) -> Option<String> {
+    use sha2::Digest;
+    use x509_cert::der::{DecodePem, Encode};
+    let cert = x509_cert::Certificate::from_pem(pem.as_bytes()).ok()?;
+    let der = cert.to_der().ok()?;
+    let hex: Vec<String> = sha2::Sha256::digest(&der).iter().map(|b| format!("{b:02X}")).collect();
+    Some(hex.join(":"))
 }
 
 impl std::fmt::Debug for SiteSecrets {
@@ -67,6 +102,10 @@ pub const FIELDS: &[(&str, Option<usize>)] = &[
     ("token_private_key.pem", None),
     ("token_certificate.pem", None),
 ];
+
+/// File names of the load balancers' pair under `secrets/<site>/` (self-signed TLS only):
+/// key, certificate.
+pub const LB_FIELDS: [&str; 2] = ["lb_private_key.pem", "lb_certificate.pem"];
 
 /// Why stored secrets cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -116,11 +155,95 @@ impl SiteSecrets {
             internal_db_password: random_string(rng, 32),
             token_private_key,
             token_certificate,
+            lb_tls: None,
+        })
+    }
+
+    /// The site's secrets from the files of `secrets/<site>/` a previous render left
+    /// (`stored`: name → content; `dir_label` names the directory in errors), with what is
+    /// missing generated from `rng` (the token certificate and the LB certificate valid from
+    /// `now`). A value that exists is never replaced: a directory written by an older version
+    /// gains only its new files. The LB pair is made only for a site whose load balancer
+    /// uses `tls: {self_signed: true}` (and kept when stored).
+    ///
+    /// # Errors
+    /// [`SecretsError::Malformed`] for a stored value of the wrong shape, or half of a key
+    /// pair (restoring the other half, or removing both, is the operator's choice: a new
+    /// pair changes what every node or client trusts); [`SecretsError::KeyGen`].
+    pub fn complete<R: RngCore + CryptoRng>(
+        site: &Site,
+        stored: &BTreeMap<String, String>,
+        dir_label: &str,
+        rng: &mut R,
+        now: SystemTime,
+    ) -> Result<Self, SecretsError> {
+        let malformed = |name: &str, why: &str| SecretsError::Malformed { path: format!("{dir_label}/{name}"), why: why.into() };
+        let string = |name: &str, len: usize, rng: &mut R| -> Result<String, SecretsError> {
+            match stored.get(name) {
+                Some(v) => {
+                    let v = v.trim_end_matches('\n');
+                    if v.len() == len && v.bytes().all(|b| ALPHABET.contains(&b)) {
+                        Ok(v.to_string())
+                    } else {
+                        Err(malformed(name, &format!("expected {len} characters of [A-Za-z0-9]")))
+                    }
+                }
+                None => Ok(random_string(rng, len)),
+            }
+        };
+        let core_secret = string("core_secret", 16, rng)?;
+        let jobservice_secret = string("jobservice_secret", 16, rng)?;
+        let csrf_key = string("csrf_key", 32, rng)?;
+        let xsrf_key = string("xsrf_key", 40, rng)?;
+        let registry_http_secret = string("registry_http_secret", 32, rng)?;
+        let robot_scanner_prefix = string("robot_scanner_prefix", 8, rng)?;
+        let secret_key = string("secret_key", 16, rng)?;
+        let internal_db_password = string("internal_db_password", 32, rng)?;
+        let pair = |names: [&str; 2]| -> Result<Option<(String, String)>, SecretsError> {
+            match (stored.get(names[0]), stored.get(names[1])) {
+                (Some(k), Some(c)) => {
+                    for (n, v) in [(names[0], k), (names[1], c)] {
+                        if !v.starts_with("-----BEGIN ") {
+                            return Err(malformed(n, "not a PEM file"));
+                        }
+                    }
+                    let nl = |v: &str| format!("{}\n", v.trim_end_matches('\n'));
+                    Ok(Some((nl(k), nl(c))))
+                }
+                (None, None) => Ok(None),
+                (Some(_), None) => Err(malformed(names[1], "missing while its key is there: restore it, or remove both files for a new pair")),
+                (None, Some(_)) => Err(malformed(names[0], "missing while its certificate is there: restore it, or remove both files for a new pair")),
+            }
+        };
+        let (token_private_key, token_certificate) = match pair(["token_private_key.pem", "token_certificate.pem"])? {
+            Some(p) => p,
+            None => token_key_pair(rng, 4096, now)?,
+        };
+        let lb_tls = match (pair(LB_FIELDS)?, &site.lb) {
+            (Some((private_key, certificate)), _) => Some(LbTls { private_key, certificate }),
+            (None, Some(lb)) if matches!(lb.tls, Tls::SelfSigned(_)) => {
+                let (private_key, certificate) = lb_key_pair(rng, lb.server_name.as_str(), now)?;
+                Some(LbTls { private_key, certificate })
+            }
+            (None, _) => None,
+        };
+        Ok(SiteSecrets {
+            core_secret,
+            jobservice_secret,
+            csrf_key,
+            xsrf_key,
+            registry_http_secret,
+            robot_scanner_prefix,
+            secret_key,
+            internal_db_password,
+            token_private_key,
+            token_certificate,
+            lb_tls,
         })
     }
 
     /// Derive a set from fixed inputs (tests and benchmarks): string secrets from `seed`,
-    /// and the given key pair.
+    /// and the given key pair, which also stands in as the load balancers' pair.
     #[must_use]
     pub fn deterministic(seed: &str, token_private_key: &str, token_certificate: &str) -> Self {
         let mk = |name: &str, len: usize| -> String {
@@ -146,13 +269,14 @@ impl SiteSecrets {
             internal_db_password: mk("internal-db", 32),
             token_private_key: token_private_key.to_string(),
             token_certificate: token_certificate.to_string(),
+            lb_tls: Some(LbTls { private_key: token_private_key.to_string(), certificate: token_certificate.to_string() }),
         }
     }
 
-    /// The files of `secrets/<site>/`: name → content.
+    /// The files of `secrets/<site>/`: name → content (the LB pair when there is one).
     #[must_use]
     pub fn to_files(&self) -> BTreeMap<&'static str, String> {
-        FIELDS
+        let mut files: BTreeMap<&'static str, String> = FIELDS
             .iter()
             .map(|(name, _)| {
                 let v = match *name {
@@ -173,7 +297,17 @@ impl SiteSecrets {
                 }
                 (*name, v)
             })
-            .collect()
+            .collect();
+        if let Some(lb) = &self.lb_tls {
+            for (name, v) in LB_FIELDS.iter().zip([&lb.private_key, &lb.certificate]) {
+                let mut v = v.clone();
+                if !v.ends_with('\n') {
+                    v.push('\n');
+                }
+                files.insert(name, v);
+            }
+        }
+        files
     }
 
     /// Rebuild from the files of `secrets/<site>/`, checking every length.
@@ -212,6 +346,7 @@ impl SiteSecrets {
             internal_db_password: next()?,
             token_private_key: format!("{}\n", next()?),
             token_certificate: format!("{}\n", next()?),
+            lb_tls: None,
         })
     }
 }
@@ -254,6 +389,78 @@ pub fn token_key_pair<R: RngCore + CryptoRng>(
         &signer,
     )
     .map_err(|x| e(&x))?;
+    let cert = builder.build::<rsa::pkcs1v15::Signature>().map_err(|x| e(&x))?;
+    let cpem = cert.to_pem(x509_cert::der::pem::LineEnding::LF).map_err(|x| e(&x))?;
+    Ok((pem, cpem))
+}
+
+/// The load balancers' RSA 2048 key (PKCS#1 PEM) and a self-signed certificate for
+/// `server_name` (a DNS name or an address), valid 825 days from `now`: subject
+/// `CN=<server_name>`, subjectAltName the name (DNS or IP), a CA (so that Docker trusts it
+/// as `ca.crt`) that may also serve TLS (digitalSignature, keyEncipherment, serverAuth).
+///
+/// # Errors
+/// When generation fails.
+pub fn lb_key_pair<R: RngCore + CryptoRng>(
+    rng: &mut R,
+    server_name: &str,
+    now: SystemTime,
+) -> Result<(String, String), SecretsError> {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::pkcs8::EncodePublicKey;
+    use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+    use x509_cert::der::asn1::{GeneralizedTime, Ia5String, OctetString};
+    use x509_cert::der::EncodePem;
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::{
+        BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName, SubjectKeyIdentifier,
+    };
+    use x509_cert::time::{Time, Validity};
+
+    let e = |x: &dyn std::fmt::Display| SecretsError::KeyGen(x.to_string());
+    let key = rsa::RsaPrivateKey::new(rng, 2048).map_err(|x| e(&x))?;
+    let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).map_err(|x| e(&x))?.to_string();
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
+    let der = key.to_public_key().to_public_key_der().map_err(|x| e(&x))?;
+    let spki = x509_cert::spki::SubjectPublicKeyInfoOwned::try_from(der.as_bytes()).map_err(|x| e(&x))?;
+    let start = now.duration_since(SystemTime::UNIX_EPOCH).map_err(|x| e(&x))?;
+    let start = Duration::from_secs(start.as_secs());
+    let end = start + Duration::from_secs(825 * 86_400);
+    let t = |d: Duration| GeneralizedTime::from_unix_duration(d).map(Time::GeneralTime).map_err(|x| e(&x));
+    let validity = Validity { not_before: t(start)?, not_after: t(end)? };
+    let subject = x509_cert::name::Name::from_str(&format!("CN={server_name}")).map_err(|x| e(&x))?;
+    let san = match server_name.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => GeneralName::IpAddress(OctetString::new(a.octets().to_vec()).map_err(|x| e(&x))?),
+        Ok(std::net::IpAddr::V6(a)) => GeneralName::IpAddress(OctetString::new(a.octets().to_vec()).map_err(|x| e(&x))?),
+        Err(_) => GeneralName::DnsName(Ia5String::new(server_name).map_err(|x| e(&x))?),
+    };
+    let ski = {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(der.as_bytes());
+        OctetString::new(digest[..20].to_vec()).map_err(|x| e(&x))?
+    };
+    // A serial number from the random source: two renders never issue the same one.
+    let serial = {
+        let mut b = [0u8; 16];
+        rng.fill_bytes(&mut b);
+        b[0] &= 0x7f;
+        b[0] |= 0x01;
+        x509_cert::serial_number::SerialNumber::new(&b).map_err(|x| e(&x))?
+    };
+    let mut builder =
+        CertificateBuilder::new(Profile::Manual { issuer: None }, serial, validity, subject, spki, &signer)
+            .map_err(|x| e(&x))?;
+    builder.add_extension(&BasicConstraints { ca: true, path_len_constraint: Some(0) }).map_err(|x| e(&x))?;
+    builder
+        .add_extension(&KeyUsage(
+            KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment | KeyUsages::KeyCertSign,
+        ))
+        .map_err(|x| e(&x))?;
+    builder
+        .add_extension(&ExtendedKeyUsage(vec![x509_cert::spki::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1")]))
+        .map_err(|x| e(&x))?;
+    builder.add_extension(&SubjectAltName(vec![san])).map_err(|x| e(&x))?;
+    builder.add_extension(&SubjectKeyIdentifier(ski)).map_err(|x| e(&x))?;
     let cert = builder.build::<rsa::pkcs1v15::Signature>().map_err(|x| e(&x))?;
     let cpem = cert.to_pem(x509_cert::der::pem::LineEnding::LF).map_err(|x| e(&x))?;
     Ok((pem, cpem))

@@ -292,23 +292,40 @@ pub fn filter_ok(p: &str) -> bool {
     brace == 0 && bracket == 0
 }
 
-/// Harbor's cron: `sec min hour dom month dow`.
+/// Harbor's cron: `sec min hour dom month dow`, as robfig/cron v3's parser with the six
+/// fields Harbor configures (`Second | Minute | Hour | Dom | Month | Dow`, no descriptors)
+/// accepts it.
+///
+/// The fields are parsed by the `croner` crate (ranges, steps, lists, month and day names,
+/// `?`); what robfig refuses and croner would take is refused first: anything but six
+/// fields, the `L`, `W` and `#` extensions, `@` descriptors, and day of week 7 (robfig's
+/// day of week is 0-6).
 #[must_use]
 pub fn cron_ok(expr: &str) -> bool {
     let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() != 6 {
+    if fields.len() != 6 || expr.len() > 255 {
         return false;
     }
-    let limits = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
-    fields.iter().zip(limits).all(|(f, (lo, hi))| {
-        f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'/' | b',' | b'-' | b'?'))
-            && f.split([',', '-', '/']).all(|part| match part.parse::<u32>() {
-                Ok(n) => (lo..=hi).contains(&n) || f.contains('/'),
-                Err(_) => {
-                    part == "*" || part == "?" || (part.len() == 3 && part.bytes().all(|b| b.is_ascii_alphabetic()))
-                }
-            })
-    })
+    // robfig's characters: digits, names, `* / , - ?` (no L, W, #, @).
+    let names_ok = |f: &str| {
+        f.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty()).all(|w| w.len() == 3)
+    };
+    if !fields.iter().all(|f| f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'/' | b',' | b'-' | b'?')) && names_ok(f)) {
+        return false;
+    }
+    // Day of week 7 (croner's Sunday alias) is out of robfig's range 0-6; a step is not a day.
+    let dow_seven = fields[5].split(',').any(|part| {
+        let range = part.split('/').next().unwrap_or(part);
+        range.split('-').any(|d| d.parse::<u32>().is_ok_and(|n| n > 6))
+    });
+    if dow_seven {
+        return false;
+    }
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .build()
+        .parse(expr)
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -376,6 +393,25 @@ mod tests {
         assert!(!cron_ok("0 * * * *"));
         assert!(!cron_ok("0 0 25 * * *"));
         assert!(!cron_ok("0 0 * * * * ; rm"));
+        // robfig/cron v3 (Harbor's parser) refuses these; a hand-written check took them.
+        assert!(!cron_ok("0 0 * * * FOO"));
+        assert!(!cron_ok("0 99/5 * * * *"));
+        assert!(!cron_ok("0 0 0 L * *"));
+        assert!(!cron_ok("0 0 0 * * MON#1"));
+        assert!(!cron_ok("0 0 0 15W * *"));
+        assert!(!cron_ok("0 0 0 * * 7"));
+        assert!(!cron_ok("0 0 0 * * 1-7"));
+        assert!(!cron_ok("@daily"));
+        assert!(!cron_ok("0 0 0 * * * 2030"));
+        assert!(!cron_ok("0 5-1 * * * *"));
+        assert!(!cron_ok("0 0 0 */0 * *"));
+        // and accepts these.
+        assert!(cron_ok("0 30 1 * * 0"));
+        assert!(cron_ok("0 0 0 ? * SUN"));
+        assert!(cron_ok("0 0 0 1 JAN *"));
+        assert!(cron_ok("0 0 0 1-15/2 * *"));
+        assert!(cron_ok("0 0 0 * * 0-6"));
+        assert!(cron_ok("0 0 3 * * sat"));
     }
 
     #[test]

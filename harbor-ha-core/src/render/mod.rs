@@ -131,10 +131,19 @@ pub fn render(input: &RenderInput) -> Bundle {
     let mut bundle = Bundle::default();
     let mut plans: Vec<PlanEntry> = Vec::new();
     let mut token_key_ids = BTreeMap::new();
+    let mut lb_fingerprints = BTreeMap::new();
     for site in &topo.sites {
         let (shared, values) = input.site(site);
+        let self_signed = site.lb.as_ref().is_some_and(|lb| matches!(lb.tls, crate::model::resolved::Tls::SelfSigned(_)));
         for (name, content) in shared.to_files() {
-            bundle.add(format!("secrets/{}/{name}", site.name), content, 0o600);
+            // The LB pair only where the LBs serve it (a stored pair of a site that has
+            // since moved to its own certificate is left out).
+            if self_signed || !crate::secrets::LB_FIELDS.contains(&name) {
+                bundle.add(format!("secrets/{}/{name}", site.name), content, 0o600);
+            }
+        }
+        if let Some(fp) = shared.lb_tls.as_ref().filter(|_| self_signed).and_then(crate::secrets::LbTls::fingerprint) {
+            lb_fingerprints.insert(site.name.to_string(), fp);
         }
         if let Some(kid) = runbook::token_key_id(&shared.token_certificate) {
             token_key_ids.insert(site.name.to_string(), kid);
@@ -151,8 +160,12 @@ pub fn render(input: &RenderInput) -> Bundle {
         }
     }
     let replication_scripts = replication::render(topo, &mut bundle);
-    let facts =
-        runbook::Facts { plans: &plans, token_key_ids: &token_key_ids, replication_scripts: &replication_scripts };
+    let facts = runbook::Facts {
+        plans: &plans,
+        token_key_ids: &token_key_ids,
+        lb_fingerprints: &lb_fingerprints,
+        replication_scripts: &replication_scripts,
+    };
     runbook::render(topo, &facts, &mut bundle);
     bundle
 }

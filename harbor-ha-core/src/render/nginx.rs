@@ -1,8 +1,9 @@
 //! The Nginx load balancer: `harbor.conf` (upstream = exactly the site's Harbor nodes,
 //! passive health checks, the header/body/buffering/timeout settings the field's failures
 //! call for, TLS termination), and the steps that install nginx, set SELinux's
-//! `httpd_can_network_connect`, make a self-signed certificate when asked, test the
-//! configuration and reload.
+//! `httpd_can_network_connect`, put the site's self-signed certificate in place when asked
+//! (one pair per site, from `secrets/<site>/`, the same on every LB), test the configuration
+//! and reload.
 //!
 //! The file works with nginx 1.14 (CentOS 7 EPEL) up to current releases: no `http2 on;`,
 //! no directive newer than 1.9.
@@ -276,46 +277,27 @@ fn main_server(s: &mut String, server: &Server, tls: Option<&(String, String)>) 
     let _ = writeln!(s, "}}");
 }
 
-/// The shell lines that make a self-signed certificate when none is there yet. Uses an
-/// OpenSSL config file rather than `-addext`, which CentOS 7's OpenSSL 1.0.2 lacks.
+/// The shell lines that put the site's self-signed pair in place (the same files on every
+/// LB of the site, made once into `secrets/<site>/`), and name its fingerprint.
 fn self_signed_step(lb: &LoadBalancer, cert: &str, key: &str) -> String {
-    let name = lb.server_name.as_str();
-    let san = if name.parse::<IpAddr>().is_ok() { format!("IP:{name}") } else { format!("DNS:{name}") };
     let mut b = String::new();
-    let _ = writeln!(b, "CERT={}", sh(cert));
-    let _ = writeln!(b, "KEY={}", sh(key));
-    let _ = writeln!(b, "if [ ! -s \"$CERT\" ] || [ ! -s \"$KEY\" ]; then");
-    let _ = writeln!(b, "  mkdir -p \"$(dirname \"$CERT\")\" \"$(dirname \"$KEY\")\"");
-    let _ = writeln!(b, "  OPENSSL_CNF=\"$(mktemp)\"");
-    let _ = writeln!(b, "  cat > \"$OPENSSL_CNF\" <<'HARBOR_HA_EOF'");
-    let _ = writeln!(b, "[req]");
-    let _ = writeln!(b, "prompt = no");
-    let _ = writeln!(b, "distinguished_name = dn");
-    let _ = writeln!(b, "x509_extensions = ext");
-    let _ = writeln!(b, "[dn]");
-    let _ = writeln!(b, "CN = {name}");
-    let _ = writeln!(b, "[ext]");
-    let _ = writeln!(b, "subjectAltName = {san}");
-    let _ = writeln!(b, "basicConstraints = critical, CA:true");
-    let _ = writeln!(b, "subjectKeyIdentifier = hash");
-    let _ = writeln!(b, "authorityKeyIdentifier = keyid:always, issuer");
-    let _ = writeln!(b, "HARBOR_HA_EOF");
+    let _ = writeln!(b, "put {} 0644", sh(cert));
+    let _ = writeln!(b, "if [ \"$PUT_CHANGED\" -eq 1 ]; then touch {}; fi", sh(RELOAD_PENDING));
+    let _ = writeln!(b, "put {} 0600", sh(key));
+    let _ = writeln!(b, "if [ \"$PUT_CHANGED\" -eq 1 ]; then touch {}; fi", sh(RELOAD_PENDING));
     let _ = writeln!(
         b,
-        "  (umask 077; openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 825 -config \"$OPENSSL_CNF\" -keyout \"$KEY\" -out \"$CERT\" 2>/dev/null) \\\n    || die 'openssl could not make the self-signed certificate'"
+        "log \"certificate $(openssl x509 -in {} -noout -fingerprint -sha256 2>/dev/null || echo '(openssl missing: fingerprint not shown)')\"",
+        sh(cert)
     );
-    let _ = writeln!(b, "  rm -f \"$OPENSSL_CNF\"");
-    let _ = writeln!(b, "  chmod 0600 \"$KEY\"");
-    let _ = writeln!(b, "  chmod 0644 \"$CERT\"");
-    let _ = writeln!(b, "  touch {}", sh(RELOAD_PENDING));
-    let _ = writeln!(b, "  CHANGED=1");
-    let _ = writeln!(b, "  log {}", sh(&format!("made a self-signed certificate for {name} (825 days): {cert}")));
     let _ = writeln!(
         b,
-        "  log {}",
-        sh(&format!("copy it to /etc/docker/certs.d/{}/ca.crt on every Docker client", host_header(lb)))
+        "log {}",
+        sh(&format!(
+            "Docker clients trust it as /etc/docker/certs.d/{}/ca.crt (see README.md)",
+            host_header(lb)
+        ))
     );
-    let _ = writeln!(b, "fi");
     b
 }
 
@@ -324,6 +306,15 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     let Some(lb) = &ctx.site.lb else { return };
     let conf = conf_path(ctx);
     out.file(conf.clone(), harbor_conf(ctx), 0o644);
+    if let Tls::SelfSigned(f) = &lb.tls {
+        // Secret files: the key is; the certificate comes from the same generated pair.
+        out.secret_file(f.certificate.path(), 0o644, |sec| {
+            sec.shared.lb_tls.as_ref().map(|t| t.certificate.clone()).unwrap_or_default()
+        });
+        out.secret_file(f.key.path(), 0o600, |sec| {
+            sec.shared.lb_tls.as_ref().map(|t| t.private_key.clone()).unwrap_or_default()
+        });
+    }
     packages(ctx, out);
     certificate(lb, out);
     configure(&conf, out);
@@ -391,7 +382,7 @@ fn certificate(lb: &LoadBalancer, out: &mut HostOut) {
         }
         Tls::SelfSigned(f) => {
             out.step(
-                "self-signed TLS certificate (made once, kept on later runs)",
+                "self-signed TLS certificate of the site (the same on every LB)",
                 self_signed_step(lb, &f.certificate.path(), &f.key.path()),
             );
         }

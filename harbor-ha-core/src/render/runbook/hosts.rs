@@ -196,7 +196,7 @@ fn lb_does(site: &Site, h: &Host) -> Vec<String> {
         "Nginx: upstream {ups} with passive health checks, `client_max_body_size 0`, no buffering on `/v2/` (`proxy_request_buffering off`, `proxy_buffering off`, HTTP/1.1, 900 s timeouts), `X-Forwarded-Proto`, `X-Forwarded-For` and the Host header with its port"
     );
     if matches!(lb.tls, Tls::SelfSigned { .. }) {
-        s.push_str("; creates the self-signed certificate");
+        s.push_str("; puts the site's self-signed certificate in place (the same on every LB)");
     }
     if os::info(h.os).selinux {
         s.push_str("; SELinux boolean `httpd_can_network_connect`");

@@ -36,13 +36,16 @@ pub struct Facts<'f, 'a> {
     pub plans: &'f [Plan<'a>],
     /// Per site name, the key id of its token certificate (what `verify.sh` expects).
     pub token_key_ids: &'f BTreeMap<String, String>,
+    /// Per site name, the SHA-256 fingerprint of the certificate its load balancers serve,
+    /// when the bundle made it (`tls: {self_signed: true}`).
+    pub lb_fingerprints: &'f BTreeMap<String, String>,
     /// The replication scripts of the bundle, sorted.
     pub replication_scripts: &'f [String],
 }
 
 /// Add `README.md`, `inventory.ini`, `deploy.sh` and `verify.sh`.
 pub fn render(topo: &Topology, facts: &Facts, bundle: &mut Bundle) {
-    readme::render(topo, facts.plans, facts.replication_scripts, bundle);
+    readme::render(topo, facts, bundle);
     inventory::render(topo, facts.plans, bundle);
     deploy::render(topo, facts.plans, bundle);
     verify::render(topo, facts.plans, facts.token_key_ids, bundle);

@@ -4,18 +4,22 @@
 
 use std::fmt::Write;
 
-use super::{code, code_list, hosts, site_plans, sites, Plan};
+use super::{code, code_list, hosts, site_plans, sites, Facts, Plan};
 use crate::bundle::Bundle;
 use crate::model::enums::{EdgeMode, SiteMode};
 use crate::model::resolved::{Edge, Site, Topology, Trigger};
 
-/// Add `README.md`; `replication_scripts` are the bundle's replication scripts.
-pub(super) fn render(topo: &Topology, plans: &[Plan], replication_scripts: &[String], bundle: &mut Bundle) {
+/// Add `README.md`.
+pub(super) fn render(topo: &Topology, facts: &Facts, bundle: &mut Bundle) {
+    let (plans, replication_scripts) = (facts.plans, facts.replication_scripts);
     let mut s = String::new();
     intro(&mut s, topo);
     secrets(&mut s);
     for site in &topo.sites {
         site_section(&mut s, site, &site_plans(plans, site));
+        if let Some(fp) = facts.lb_fingerprints.get(site.name.as_str()) {
+            sites::docker_clients(&mut s, site, fp);
+        }
     }
     verification(&mut s);
     replication(&mut s, topo, replication_scripts);
@@ -42,7 +46,7 @@ fn secrets(s: &mut String) {
     let _ = writeln!(s, "## Secrets\n");
     let _ = writeln!(
         s,
-        "`secrets/<site>/` holds the secrets generated once per site (mode 0600): core and jobservice secrets, CSRF keys, registry http secret, robot scanner prefix, `secretkey`, internal database password and the token signing key pair. Keep them safe and out of version control. Rendering again into the same directory reuses them; losing them means new keys at the next render, and `secretkey` encrypts the credentials Harbor stores (replication endpoints, LDAP bind password).\n"
+        "`secrets/<site>/` holds the secrets generated once per site (mode 0600): core and jobservice secrets, CSRF keys, registry http secret, robot scanner prefix, `secretkey`, internal database password and the token signing key pair (and, with `tls: {{self_signed: true}}`, the load balancers' key and certificate). Keep them safe and out of version control. Rendering again into the same directory reuses them; losing them means new keys at the next render, and `secretkey` encrypts the credentials Harbor stores (replication endpoints, LDAP bind password).\n"
     );
     let _ = writeln!(
         s,

@@ -190,13 +190,34 @@ fn lb_desc(site: &Site) -> String {
     let tls = match &lb.tls {
         Tls::None => "plain HTTP".to_string(),
         Tls::Files(f) => format!("TLS with certificate {} and key {}", code(&f.certificate), code(&f.key)),
-        Tls::SelfSigned(f) => {
-            format!("TLS with a self-signed certificate the LB script creates at {}", code(&f.certificate))
-        }
+        Tls::SelfSigned(f) => format!(
+            "TLS with the site's self-signed certificate (made once into `secrets/{}/`, the same on every LB) at {}",
+            site.name,
+            code(&f.certificate)
+        ),
     };
     let aff = match lb.affinity {
         Affinity::IpHash => "ip_hash affinity",
         Affinity::None => "round robin",
     };
     format!("Nginx on {names}{vip}; server_name {}, {tls}, {aff}", code(&lb.server_name))
+}
+
+/// `### Docker clients`: a site whose LBs serve the bundle's self-signed certificate: its
+/// fingerprint, and how a Docker client trusts it.
+pub(super) fn docker_clients(s: &mut String, site: &Site, fingerprint: &str) {
+    let Some(lb) = &site.lb else { return };
+    let host = crate::render::nginx::host_header(lb);
+    let _ = writeln!(s, "### Docker clients (self-signed certificate)\n");
+    let _ = writeln!(
+        s,
+        "Every load balancer of the site serves the same certificate, `secrets/{}/lb_certificate.pem` (made once, reused by every render into this directory, so a VIP failover changes nothing for clients). Its SHA-256 fingerprint:\n",
+        site.name
+    );
+    let _ = writeln!(s, "    {fingerprint}\n");
+    let _ = writeln!(s, "On every Docker client (and every Harbor node that replicates from this site), as root:\n");
+    let _ = writeln!(s, "```sh");
+    let _ = writeln!(s, "install -D -m 0644 secrets/{}/lb_certificate.pem /etc/docker/certs.d/{host}/ca.crt", site.name);
+    let _ = writeln!(s, "openssl x509 -in /etc/docker/certs.d/{host}/ca.crt -noout -fingerprint -sha256   # must print the fingerprint above");
+    let _ = writeln!(s, "```\n");
 }

@@ -1,4 +1,4 @@
-//! DB001–DB004: the external PostgreSQL, its version, authentication and connections.
+//! DB001–DB005: the external PostgreSQL, its version, authentication and connections.
 
 use super::sp;
 use crate::diag::RuleCode;
@@ -157,6 +157,19 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             format!("site `{}`: Harbor would log in as the superuser `postgres`", site.name),
             "use a dedicated role (the default `harbor`): the bundle sets its password and admits the nodes with it",
         );
+    }
+    // DB005: Harbor reads 0 as "no limit" (prepare's code default), so no server size holds it.
+    if db.max_open_conns == 0 {
+        ctx.emit(
+            RuleCode::DB005,
+            format!("{s}.database.max_open_conns"),
+            format!(
+                "site `{}`: max_open_conns 0 means unlimited in Harbor: each of the {nodes} nodes' pools may open as many connections as it likes, and no max_connections can be sized for that",
+                site.name
+            ),
+            "set database.max_open_conns to a positive number (Harbor's template uses 100 to 900), or remove it for the default 100",
+        );
+        return;
     }
     // DB004
     let needed = connections_needed(site, db.max_open_conns);

@@ -1,5 +1,5 @@
-//! HB001–HB004: the Harbor version and its components, the admin password, and
-//! `external_url`.
+//! HB001–HB005: the Harbor version and its components (and Notary's need for https), the
+//! admin password, and `external_url`.
 
 use url::Url;
 
@@ -122,6 +122,21 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
                     format!("{c:?}").to_lowercase()
                 ),
                 "remove the component, or pick a Harbor version that has it",
+            );
+        }
+    }
+    // HB005: prepare of 1.10-2.8 (utils/configs.py `validate`) exits when Notary runs without
+    // an `https` section in harbor.yml, and the bundle's nodes serve plain HTTP (TLS ends at
+    // the load balancer, which does not carry Notary's port 4443 either).
+    for (i, c) in raw.harbor.components.iter().flatten().enumerate() {
+        if *c == Component::Notary && component_available(*c, v) {
+            ctx.emit(
+                RuleCode::HB005,
+                format!("{s}.harbor.components[{i}]"),
+                format!(
+                    "Notary needs https on every Harbor node: Harbor {v}'s prepare exits with \"the protocol must be https when Harbor is deployed with Notary\", and the nodes of this bundle serve plain HTTP behind the load balancer"
+                ),
+                "remove notary from harbor.components (Harbor 2.9 dropped it; sign images with cosign or notation instead)",
             );
         }
     }

@@ -1,4 +1,5 @@
-//! LB001–LB005: the load balancer, its upstreams, external_url, VIP, affinity and TLS.
+//! LB001–LB007: the load balancer, its upstreams, external_url (and what serves it), VIP,
+//! affinity and TLS.
 
 use std::collections::BTreeSet;
 
@@ -60,6 +61,7 @@ pub(in crate::validate) fn resolve(
 }
 
 pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
+    lb007(site, ctx);
     let Some(lb) = &site.lb else { return };
     let raw_lb = raw.load_balancer.clone().unwrap_or_default();
     lb001(site, &raw_lb, ctx);
@@ -67,6 +69,88 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     lb003(site, lb, ctx);
     lb004(site, lb, ctx);
     lb005(site, &raw_lb, ctx);
+    lb006(site, lb, ctx);
+}
+
+/// external_url's host without IPv6 brackets.
+fn url_host(site: &Site) -> &str {
+    site.harbor.external_url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']')
+}
+
+/// LB006: with LB hosts, external_url must name the front (the VIP, or the one LB), not a
+/// Harbor node (clients would bypass the LB) nor, with a VIP, one LB's own address (the
+/// site would fail with that LB, and keepalived would be for nothing).
+fn lb006(site: &Site, lb: &LoadBalancer, ctx: &mut Ctx) {
+    if site.hosts_with(Role::Lb).count() == 0 {
+        return;
+    }
+    let host = url_host(site);
+    let addr = host.parse::<std::net::IpAddr>().ok();
+    let named = |h: &Host| addr == Some(h.address) || (addr.is_none() && h.name.as_str().eq_ignore_ascii_case(host));
+    let Some(h) = site.hosts.iter().find(|h| named(h)) else { return };
+    let front = match lb.vip {
+        Some(vip) => format!("the VIP {vip}"),
+        None => "the load balancer".to_string(),
+    };
+    let why = if h.has(Role::Lb) {
+        if lb.vip.is_none() {
+            return;
+        }
+        format!("the own address of LB host `{}`, not {front}: when that LB fails, clients fail with it and keepalived's failover is for nothing", h.name)
+    } else if h.has(Role::Harbor) {
+        format!("Harbor node `{}`: clients would bypass {front} and lose the site when that node fails", h.name)
+    } else {
+        format!("host `{}`, which is not {front}", h.name)
+    };
+    ctx.emit(
+        RuleCode::LB006,
+        format!("{}.harbor.external_url", sp(site.index)),
+        format!("external_url names {why}"),
+        match lb.vip {
+            Some(vip) => format!("point external_url at the VIP: a DNS name that resolves to {vip}, or {vip} itself"),
+            None => "point external_url at the load balancer: a DNS name that resolves to the LB host, or its address".to_string(),
+        },
+    );
+}
+
+/// LB007: a site without LB hosts is served by its Harbor node alone, over plain HTTP on its
+/// http_port; an https external_url (or another port) names something nothing serves.
+fn lb007(site: &Site, ctx: &mut Ctx) {
+    if site.hosts_with(Role::Lb).count() > 0 {
+        return;
+    }
+    let nodes: Vec<&Host> = site.harbor_nodes().collect();
+    let [node] = nodes.as_slice() else { return }; // none, or several: HA004's
+    let url = &site.harbor.external_url;
+    let port = url.port_or_known_default().unwrap_or(0);
+    let why = if url.scheme() == "https" {
+        Some(format!(
+            "external_url is https, but site `{}` has no load balancer and its node `{}` serves plain HTTP on port {}: nothing answers https{}",
+            site.name,
+            node.name,
+            node.http_port,
+            if site.lb.is_some() { " (load_balancer settings without a host with role lb render nothing)" } else { "" }
+        ))
+    } else if port != node.http_port {
+        Some(format!(
+            "external_url is port {port}, but site `{}` has no load balancer and its node `{}` listens on port {}",
+            site.name, node.name, node.http_port
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        ctx.emit(
+            RuleCode::LB007,
+            format!("{}.harbor.external_url", sp(site.index)),
+            why,
+            format!(
+                "add a host with role lb (load_balancer.tls for https), or write external_url as http://<name of {}>{}",
+                node.name,
+                if node.http_port == 80 { String::new() } else { format!(":{}", node.http_port) }
+            ),
+        );
+    }
 }
 
 /// LB001: the upstreams, when listed, are exactly the Harbor nodes and their ports.

@@ -1,4 +1,5 @@
-//! RD001–RD004 and RD006: the external Redis, its indexes, authentication and Sentinel.
+//! RD001–RD004, RD006 and RD007: the external Redis, its indexes, authentication (and, at
+//! render time, the characters its password may hold), and Sentinel.
 
 use super::sp;
 use crate::diag::{Diagnostic, RuleCode, Severity};
@@ -7,6 +8,7 @@ use crate::model::ids::{DnsName, Text};
 use crate::model::resolved::{DbIndexes, ExternalRedis, Host, Redis, RedisServer, Sentinel, Site};
 use crate::model::secret::Secret;
 use crate::model::spec::{RedisSpec, SiteSpec};
+use crate::model::version::Version;
 use crate::validate::{values, Ctx};
 
 /// The redis section: internal, one server (installed on the host with role redis unless
@@ -214,5 +216,94 @@ fn rd006(site: &Site, r: &ExternalRedis, raw_redis: &RedisSpec, ctx: &mut Ctx) {
             )
             .with_severity(sev),
         );
+    }
+}
+
+/// Whether Harbor `v`'s prepare writes the Redis password into `redis://` URLs unescaped:
+/// `utils/configs.py` `get_redis_url` quotes it from 2.7.2 and 2.8.1 on (not in 2.8.0).
+fn url_unescaped(v: Version) -> bool {
+    let patch = v.patch.unwrap_or(0);
+    match v.minor_key() {
+        (1, _) => true,
+        (2, m) if m < 7 => true,
+        (2, 7) => patch < 2,
+        (2, 8) => patch < 1,
+        _ => false,
+    }
+}
+
+/// Why `pw` breaks Harbor `v`'s generated configuration, if it does (never shows the value).
+///
+/// Every version writes it unquoted into the registry's `config.yml` (`password: …`), so a
+/// value YAML reads as something else is refused: leading or trailing blanks, a leading
+/// indicator character, `: ` or ` #` inside, or a null (`~`, `null`). Versions that put it
+/// unescaped into `redis://anonymous:<pw>@host:port/db` (and, in 1.10 and 2.0, into the
+/// comma-separated `_REDIS_URL`) take only URL userinfo characters other than `,`.
+fn password_problem(v: Version, pw: &str) -> Option<&'static str> {
+    let first = pw.chars().next()?;
+    let second = pw.chars().nth(1);
+    let yaml_bad = pw.trim() != pw
+        || "[]{}#&*!|>'\"%@`,".contains(first)
+        || ("-?:".contains(first) && second.is_none_or(char::is_whitespace))
+        || pw.contains(": ")
+        || pw.contains(" #")
+        || pw.ends_with(':')
+        || pw.contains(['\t', '\n', '\r'])
+        || matches!(pw, "~" | "null" | "Null" | "NULL");
+    if yaml_bad {
+        return Some("the registry's config.yml (written unquoted: YAML reads it as another value)");
+    }
+    let url_ok = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+;=".contains(c);
+    if url_unescaped(v) && !pw.chars().all(url_ok) {
+        return Some("redis:// URLs and the comma-separated Redis settings (written unescaped)");
+    }
+    None
+}
+
+/// RD007 at render time: the Redis password resolved from the topology (never shown) holds
+/// characters that Harbor's prepare writes where they break the connection.
+pub(crate) fn unescaped_redis_password(site: &Site, secret: &Secret, value: &str) -> Option<Diagnostic> {
+    let v = site.harbor.version;
+    let what = password_problem(v, value)?;
+    Some(Diagnostic::new(
+        RuleCode::RD007,
+        format!("{}.redis.password", sp(site.index)),
+        format!(
+            "the Redis password ({}) holds characters that Harbor {v}'s prepare puts into {what}: jobservice, core and the registry could not reach Redis",
+            secret.describe()
+        ),
+        if url_unescaped(v) {
+            "use a password of letters, digits and - . _ ~ only (e.g. `openssl rand -hex 24`); Harbor 2.7.2, 2.8.1 and later escape it in URLs"
+        } else {
+            "use a password that does not start or end with a blank or a YAML indicator (- ? : [ ] { } # & * ! | > ' \" % @ `) and holds no `: ` or ` #`"
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{password_problem, url_unescaped};
+    use crate::model::version::Version;
+
+    #[test]
+    fn which_versions_escape_the_redis_password() {
+        let v = |s: &str| s.parse::<Version>().unwrap();
+        for old in ["1.10.2", "1.10.19", "2.0.0", "2.6.4", "2.7.1", "2.8.0", "2.7"] {
+            assert!(url_unescaped(v(old)), "{old}");
+        }
+        for new in ["2.7.2", "2.8.1", "2.9.0", "2.15.2", "2.9"] {
+            assert!(!url_unescaped(v(new)), "{new}");
+        }
+        for bad in ["p@ss", "a,b", "a/b", "a#b", "a:b", "a b", "50%"] {
+            assert!(password_problem(v("1.10.2"), bad).is_some(), "{bad}");
+            assert!(password_problem(v("2.0.6"), bad).is_some(), "{bad}");
+        }
+        for ok in ["p@ss", "a,b", "a/b", "a#b", "a:b", "a b", "50%"] {
+            assert!(password_problem(v("2.9.0"), ok).is_none(), "{ok}");
+        }
+        for yaml_bad in ["#x", " x", "x ", "a: b", "a #b", "null", "~", "*ref", "x:", "- x"] {
+            assert!(password_problem(v("2.15.2"), yaml_bad).is_some(), "{yaml_bad}");
+        }
+        assert!(password_problem(v("1.10.2"), "Redis-Pw_1.x~").is_none());
     }
 }

@@ -1,4 +1,4 @@
-//! RP001–RP008: dual-master sites and replication edges between sites.
+//! RP001–RP010: dual-master sites and replication edges between sites.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -70,6 +70,7 @@ pub(super) fn check_site(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         format!("site `{}` is dual master: event-based replication is not retried, and a node that fails and recovers does not catch up by itself", site.name),
         "run replication/resync.sh after any node outage; prefer mode: shared-storage for real high availability",
     );
+    rp010(site, ctx);
     let shared_storage =
         raw.storage.as_ref().is_some_and(|st| st.filesystem.is_none()) && !matches!(site.storage, Storage::Local);
     for (present, key, what) in [
@@ -85,6 +86,51 @@ pub(super) fn check_site(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
                 format!("remove `{key}` (each node uses its own), or use mode: shared-storage"),
             );
         }
+    }
+}
+
+/// RP010: from Harbor 2.14 the token realm a node hands out is external_url's scheme with
+/// the request's Host (`src/server/middleware/v2auth/auth.go`): a peer reached over
+/// `http://<node>:<port>` answers with `https://<node>:<port>/service/token` when
+/// external_url is https, and the other node's replication cannot get a token.
+fn rp010(site: &Site, ctx: &mut Ctx) {
+    let v = site.harbor.version;
+    if v.at_least(2, 14) && site.harbor.external_url.scheme() == "https" {
+        ctx.emit(
+            RuleCode::RP010,
+            format!("{}.harbor.external_url", sp(site.index)),
+            format!(
+                "dual-master site `{}` on Harbor {v}: the peers replicate over http://<node>:<port>, but Harbor 2.14+ answers them with an https:// token realm on that plain-HTTP port, so replication cannot log in",
+                site.name
+            ),
+            "use Harbor 2.13 or older for a dual master, or mode: shared-storage (no peer replication), or an http:// external_url",
+        );
+    }
+}
+
+/// RP005 for the holding site's version: from Harbor 2.9 a replication schedule must have
+/// second 0 and a minute other than `*` (`src/controller/replication/model/model.go`).
+fn cron_for_version(e: &Edge, holder: &Site, ctx: &mut Ctx) {
+    let Trigger::Cron(c) = &e.trigger else { return };
+    let v = holder.harbor.version;
+    if !v.at_least(2, 9) {
+        return;
+    }
+    let fields: Vec<&str> = c.as_str().split_whitespace().collect();
+    let why = if fields.first() != Some(&"0") {
+        Some("its first field (seconds) must be 0")
+    } else if fields.get(1) == Some(&"*") {
+        Some("`*` is not allowed in its minutes field")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        ctx.emit(
+            RuleCode::RP005,
+            format!("replication[{}].trigger.cron", e.index),
+            format!("cron `{c}` is refused by Harbor {v} on site `{}`: {why}", holder.name),
+            "write the seconds as 0 and the minutes as a number or list, e.g. \"0 0 * * * *\" (hourly) or \"0 */15 * * * *\"",
+        );
     }
 }
 
@@ -145,6 +191,13 @@ fn edge_rules<'a>(spec: &'a TopologySpec, resolved: &'a Resolved, ctx: &mut Ctx)
         }
         if !ok {
             continue;
+        }
+        let holder = match e.mode {
+            EdgeMode::Push => &e.from,
+            EdgeMode::Pull => &e.to,
+        };
+        if let Some(h) = resolved.sites.iter().flatten().find(|s| s.name == *holder) {
+            cron_for_version(e, h, ctx);
         }
         if e.trigger == Trigger::EventBased && !scheduled.contains(&(e.from.as_str(), e.to.as_str())) {
             ctx.emit(

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::harbor::weak_admin_password;
+use super::redis::unescaped_redis_password;
 use crate::diag::{Diagnostic, RuleCode};
 use crate::model::resolved::{Database, Redis, Site, Storage, ValidTopology};
 use crate::model::secret::{Secret, SecretResolver, SecretSpec};
@@ -73,8 +74,8 @@ pub(super) fn check(spec: &TopologySpec, ctx: &mut Ctx) {
 ///
 /// # Errors
 /// Every secret that cannot be resolved or holds a value its target cannot carry (SC002),
-/// an admin password below Harbor's policy (HB002), and a site without shared secrets
-/// (SC002). Messages name the secret's source, never its value.
+/// an admin password below Harbor's policy (HB002), a Redis password the Harbor version
+/// writes unescaped (RD007), and a site without shared secrets (SC002). Messages name the secret's source, never its value.
 pub fn resolve_secrets<'t>(
     topo: &'t ValidTopology,
     resolver: &dyn SecretResolver,
@@ -85,6 +86,12 @@ pub fn resolve_secrets<'t>(
     for site in &topo.sites {
         let values = site_values(site, resolver, &mut diags);
         match shared.remove(site.name.as_str()) {
+            Some(s) if s.lb_tls.is_none() && self_signed(site) => diags.push(Diagnostic::new(
+                RuleCode::SC002,
+                format!("sites[{}].load_balancer.tls", site.index),
+                format!("no load balancer certificate was supplied for site `{}` (tls: self_signed)", site.name),
+                "render through the CLI or bindings, which generate it once into <out>/secrets/<site>/lb_certificate.pem",
+            )),
             Some(s) => sites.push((s, values)),
             None => diags.push(Diagnostic::new(
                 RuleCode::SC002,
@@ -99,6 +106,11 @@ pub fn resolve_secrets<'t>(
     } else {
         Err(diags)
     }
+}
+
+/// Whether the site's load balancers serve the site's own self-signed certificate.
+fn self_signed(site: &Site) -> bool {
+    site.lb.as_ref().is_some_and(|lb| matches!(lb.tls, crate::model::resolved::Tls::SelfSigned(_)))
 }
 
 /// Resolve a site's secrets, collecting every failure (never showing a value).
@@ -165,5 +177,10 @@ fn site_values(site: &Site, resolver: &dyn SecretResolver, diags: &mut Vec<Diagn
         Storage::Local | Storage::Nfs(_) | Storage::Gcs(_) => {}
     }
     diags.extend(weak_admin_password(site, &v.admin_password));
+    if let (Redis::External(r), Some(value)) = (&site.redis, &v.redis_password) {
+        if let Some(p) = &r.password {
+            diags.extend(unescaped_redis_password(site, p, value));
+        }
+    }
     v
 }

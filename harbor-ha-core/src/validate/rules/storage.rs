@@ -1,4 +1,5 @@
-//! ST001–ST005 and RD005: the storage backend, and what two sites must not share.
+//! ST001–ST009 and RD005: the storage backend (its NFS options, redirects, where job logs
+//! go, garbage collection on NFS), and what two sites must not share.
 
 use std::net::IpAddr;
 
@@ -193,6 +194,12 @@ pub(super) fn check(site: &Site, _raw: &SiteSpec, ctx: &mut Ctx) {
             }
         }
     }
+    if let Storage::Nfs(n) = &site.storage {
+        st006(site, n, ctx);
+        st009(site, ctx);
+    }
+    st007(site, ctx);
+    st008(site, ctx);
     // ST004
     let missing = object_storage_missing(&site.storage);
     if !missing.is_empty() {
@@ -205,6 +212,167 @@ pub(super) fn check(site: &Site, _raw: &SiteSpec, ctx: &mut Ctx) {
                 "set {} under storage.{driver}; Harbor silently falls back to local disk when the driver is incomplete",
                 missing.join(", ")
             ),
+        );
+    }
+}
+
+/// NFS's default attribute cache times (nfs(5)): acregmin, acregmax, acdirmin, acdirmax.
+const AC_DEFAULTS: [(&str, u64); 4] = [("acregmin", 3), ("acregmax", 60), ("acdirmin", 30), ("acdirmax", 60)];
+
+/// ST006: mount options that break a registry shared over NFS. Errors: `soft` (a timeout
+/// becomes an I/O error in the middle of a write), NFSv2/v3 (the bundle's firewall opens
+/// only 2049; v3 also needs rpcbind, mountd and NLM ports, so the mount hangs). Warnings:
+/// `nolock` (locks only on the local node), and longer attribute or lookup caching
+/// (`actimeo`, `ac*`, `lookupcache=all`, `nocto`): a blob written through one node stays
+/// invisible to the others for that long ("blob unknown", "blob upload unknown").
+fn st006(site: &Site, n: &Nfs, ctx: &mut Ctx) {
+    use crate::diag::{Diagnostic, Severity};
+    let path = format!("{}.storage.nfs.options", sp(site.index));
+    for opt in n.options.as_str().split(',').filter(|o| !o.is_empty()) {
+        let (key, value) = opt.split_once('=').map_or((opt, None), |(k, v)| (k, Some(v)));
+        let num = value.and_then(|v| v.parse::<u64>().ok());
+        let found: Option<(Severity, String, &str)> = match key {
+            "soft" | "softerr" => Some((
+                Severity::Error,
+                format!("`{opt}`: when the NFS server is slow or fails over, the kernel returns an I/O error in the middle of a write, and the registry keeps a truncated layer (silent corruption)"),
+                "use `hard` (the bundle's default): the client waits for the server instead of failing the write",
+            )),
+            "nfsvers" | "vers" if value.is_some_and(|v| v == "2" || v == "3" || v.starts_with("3.")) => Some((
+                Severity::Error,
+                format!("`{opt}`: NFSv3 also needs rpcbind (111), mountd and the lock manager on ports the bundle's firewall does not open (only 2049), so the mount hangs"),
+                "use nfsvers=4.1 (or 4.2): NFSv4 needs only port 2049",
+            )),
+            "nolock" => Some((
+                Severity::Warning,
+                "`nolock`: file locks then exist only on the node that takes them, so two Harbor nodes do not exclude each other".to_string(),
+                "remove nolock (NFSv4 locks through the server)",
+            )),
+            "nocto" => Some((
+                Severity::Warning,
+                "`nocto`: without close-to-open consistency a file one node has just written may look unchanged or missing on another (\"blob upload unknown\")".to_string(),
+                "remove nocto",
+            )),
+            "lookupcache" if value.is_some_and(|v| v == "all") => Some((
+                Severity::Warning,
+                "`lookupcache=all` caches \"file not found\": a blob one node has just written stays invisible to another for up to acdirmax seconds (intermittent \"blob unknown\" / \"blob upload unknown\")".to_string(),
+                "remove it, or use lookupcache=positive (or none)",
+            )),
+            "actimeo" if num.is_some_and(|t| t > 0) => Some((
+                Severity::Warning,
+                format!("`{opt}`: attributes are cached {} s: an upload written through one node looks incomplete or missing on another for that long (intermittent \"blob upload unknown\")", num.unwrap_or(0)),
+                "remove actimeo (or use actimeo=0, at a cost in speed)",
+            )),
+            k if AC_DEFAULTS.iter().any(|(d, def)| *d == k && num.is_some_and(|t| t > *def)) => Some((
+                Severity::Warning,
+                format!("`{opt}` caches attributes longer than NFS's default: an upload written through one node looks incomplete or missing on another for that long (intermittent \"blob upload unknown\")"),
+                "remove it (NFS's defaults are acregmin=3, acregmax=60, acdirmin=30, acdirmax=60)",
+            )),
+            _ => None,
+        };
+        if let Some((severity, why, hint)) = found {
+            ctx.push(
+                Diagnostic::new(RuleCode::ST006, path.clone(), format!("site `{}`: NFS mount option {why}", site.name), hint)
+                    .with_severity(severity),
+            );
+        }
+    }
+}
+
+/// Whether clients outside the site may fail to reach `endpoint` (an object store's URL or
+/// host): plain http, a private, loopback or link-local address, or a name that is not
+/// fully qualified (one label, or `.local`, `.internal`, `.lan`, `-internal.`).
+fn unreachable_endpoint(endpoint: &str) -> Option<&'static str> {
+    let (scheme, rest) = endpoint.split_once("://").map_or(("", endpoint), |(s, r)| (s, r));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority.rsplit_once(':').map_or(authority, |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { authority }),
+    };
+    if scheme.eq_ignore_ascii_case("http") {
+        return Some("plain http");
+    }
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) if a.is_private() || a.is_loopback() || a.is_link_local() || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64) => {
+            Some("a private address")
+        }
+        Ok(IpAddr::V6(a)) if a.is_loopback() || a.is_unique_local() || a.is_unicast_link_local() => Some("a private address"),
+        Ok(_) => None,
+        Err(_) => {
+            let h = host.to_ascii_lowercase();
+            let local = !h.contains('.')
+                || [".local", ".internal", ".lan", ".localdomain", ".home.arpa"].iter().any(|s| h.ends_with(s))
+                || h.contains("-internal.");
+            local.then_some("a name outside public DNS")
+        }
+    }
+}
+
+/// ST007: with redirects on (Harbor's default), the registry answers blob downloads with a
+/// 307 to a URL of the object store; clients that cannot reach it fail the pull. S3 (MinIO,
+/// Ceph RGW) and OSS redirect; Swift only with a temp-URL key, which the topology cannot set.
+fn st007(site: &Site, ctx: &mut Ctx) {
+    if site.disable_redirect {
+        return;
+    }
+    let (driver, key, endpoint, insecure) = match &site.storage {
+        Storage::S3(x) => ("s3", "regionendpoint", x.regionendpoint.as_ref(), x.secure == Some(false)),
+        Storage::Oss(x) => ("oss", "endpoint", x.endpoint.as_ref(), false),
+        _ => return,
+    };
+    let why = match endpoint.map(|e| unreachable_endpoint(e.as_str())) {
+        Some(Some(why)) => Some(format!("`storage.{driver}.{key}` is {why}")),
+        _ if insecure => Some("`storage.s3.secure` is false (plain http)".to_string()),
+        _ => None,
+    };
+    if let Some(why) = why {
+        ctx.emit(
+            RuleCode::ST007,
+            format!("{}.storage.{driver}", sp(site.index)),
+            format!(
+                "site `{}`: the registry redirects blob downloads (307) to the object store, and {why}: docker clients that cannot reach it fail every pull",
+                site.name
+            ),
+            "set storage.disable_redirect: true (the registry then streams blobs itself), or give the store a public https endpoint",
+        );
+    }
+}
+
+/// ST008: Harbor 2.8 and older write job logs to `<data_volume>/job_logs` (the `FILE`
+/// logger; `job_loggers: [DB]` exists in harbor.yml from 2.9). With object storage the data
+/// volume is each node's local disk, so a log is on the node that ran the job only.
+fn st008(site: &Site, ctx: &mut Ctx) {
+    let nodes = site.harbor_nodes().count();
+    let object = !matches!(site.storage, Storage::Local | Storage::Nfs(_));
+    if site.mode != SiteMode::SharedStorage || nodes < 2 || !object || site.harbor.version.at_least(2, 9) {
+        return;
+    }
+    ctx.emit(
+        RuleCode::ST008,
+        format!("{}.storage.{}", sp(site.index), driver_name(&site.storage)),
+        format!(
+            "site `{}`: Harbor {} writes job logs (replication, garbage collection, scans) to each node's local data_volume; the UI asks whichever node the load balancer picks, so about {} of {nodes} logs answer 404",
+            site.name,
+            site.harbor.version,
+            nodes - 1
+        ),
+        "use Harbor 2.9 or later (the bundle then keeps job logs in the database), or NFS storage (job logs on the shared data_volume)",
+    );
+}
+
+/// ST009: Harbor 2.1-2.4 run garbage collection while the registry serves (registry v2.7.1
+/// build); on NFS a blob still open is silly-renamed to `.nfs…`, and the sweep fails with
+/// "device or resource busy". Harbor 2.5 moved to distribution v2.8.
+fn st009(site: &Site, ctx: &mut Ctx) {
+    let v = site.harbor.version;
+    if v.at_least(2, 1) && !v.at_least(2, 5) {
+        ctx.emit(
+            RuleCode::ST009,
+            format!("{}.storage.nfs", sp(site.index)),
+            format!(
+                "site `{}`: garbage collection on NFS with Harbor {v} fails on `.nfs…` files (\"unlinkat …/.nfs…: device or resource busy\") and leaves blobs behind",
+                site.name
+            ),
+            "use Harbor 2.5 or later, or run garbage collection when no pull is running and retry it",
         );
     }
 }
