@@ -177,7 +177,8 @@ impl SiteSecrets {
         rng: &mut R,
         now: SystemTime,
     ) -> Result<Self, SecretsError> {
-        let malformed = |name: &str, why: &str| SecretsError::Malformed { path: format!("{dir_label}/{name}"), why: why.into() };
+        let malformed =
+            |name: &str, why: &str| SecretsError::Malformed { path: format!("{dir_label}/{name}"), why: why.into() };
         let string = |name: &str, len: usize, rng: &mut R| -> Result<String, SecretsError> {
             match stored.get(name) {
                 Some(v) => {
@@ -211,8 +212,14 @@ impl SiteSecrets {
                     Ok(Some((nl(k), nl(c))))
                 }
                 (None, None) => Ok(None),
-                (Some(_), None) => Err(malformed(names[1], "missing while its key is there: restore it, or remove both files for a new pair")),
-                (None, Some(_)) => Err(malformed(names[0], "missing while its certificate is there: restore it, or remove both files for a new pair")),
+                (Some(_), None) => Err(malformed(
+                    names[1],
+                    "missing while its key is there: restore it, or remove both files for a new pair",
+                )),
+                (None, Some(_)) => Err(malformed(
+                    names[0],
+                    "missing while its certificate is there: restore it, or remove both files for a new pair",
+                )),
             }
         };
         let (token_private_key, token_certificate) = match pair(["token_private_key.pem", "token_certificate.pem"])? {
@@ -269,7 +276,10 @@ impl SiteSecrets {
             internal_db_password: mk("internal-db", 32),
             token_private_key: token_private_key.to_string(),
             token_certificate: token_certificate.to_string(),
-            lb_tls: Some(LbTls { private_key: token_private_key.to_string(), certificate: token_certificate.to_string() }),
+            lb_tls: Some(LbTls {
+                private_key: token_private_key.to_string(),
+                certificate: token_certificate.to_string(),
+            }),
         }
     }
 
@@ -430,8 +440,12 @@ pub fn lb_key_pair<R: RngCore + CryptoRng>(
     let validity = Validity { not_before: t(start)?, not_after: t(end)? };
     let subject = x509_cert::name::Name::from_str(&format!("CN={server_name}")).map_err(|x| e(&x))?;
     let san = match server_name.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(a)) => GeneralName::IpAddress(OctetString::new(a.octets().to_vec()).map_err(|x| e(&x))?),
-        Ok(std::net::IpAddr::V6(a)) => GeneralName::IpAddress(OctetString::new(a.octets().to_vec()).map_err(|x| e(&x))?),
+        Ok(std::net::IpAddr::V4(a)) => {
+            GeneralName::IpAddress(OctetString::new(a.octets().to_vec()).map_err(|x| e(&x))?)
+        }
+        Ok(std::net::IpAddr::V6(a)) => {
+            GeneralName::IpAddress(OctetString::new(a.octets().to_vec()).map_err(|x| e(&x))?)
+        }
         Err(_) => GeneralName::DnsName(Ia5String::new(server_name).map_err(|x| e(&x))?),
     };
     let ski = {
@@ -452,9 +466,7 @@ pub fn lb_key_pair<R: RngCore + CryptoRng>(
             .map_err(|x| e(&x))?;
     builder.add_extension(&BasicConstraints { ca: true, path_len_constraint: Some(0) }).map_err(|x| e(&x))?;
     builder
-        .add_extension(&KeyUsage(
-            KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment | KeyUsages::KeyCertSign,
-        ))
+        .add_extension(&KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment | KeyUsages::KeyCertSign))
         .map_err(|x| e(&x))?;
     builder
         .add_extension(&ExtendedKeyUsage(vec![x509_cert::spki::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1")]))

@@ -18,7 +18,7 @@ use harbor_ha_core::validate::resolve_secrets;
 use harbor_ha_core::{load_str, Diagnostic, RuleCode};
 
 /// Codes that only the render-time check of the secrets can report (they need resolved secrets).
-const RENDER_TIME: &[RuleCode] = &[RuleCode::SC002];
+const RENDER_TIME: &[RuleCode] = &[RuleCode::SC002, RuleCode::RD007];
 
 /// Fails for the variable `HARBOR_HA_TEST_UNSET`, resolves everything else.
 struct Resolver;

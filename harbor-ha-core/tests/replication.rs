@@ -272,6 +272,11 @@ fn load(text: &str) -> ValidTopology {
     report.topology.unwrap_or_else(|| panic!("{:#?}", report.diagnostics))
 }
 
+/// Whether `all_features` gives the dual master `dm` a plain-HTTP external_url (2.14+).
+fn dm_plain_http(version: &str) -> bool {
+    version.parse::<harbor_ha_core::model::version::Version>().is_ok_and(|v| v.at_least(2, 14))
+}
+
 /// Every feature at once for one Harbor version: a dual-master site `dm` that also pushes to
 /// `down` (no credentials: down's admin account), a single node `up` that pushes to `dm` with
 /// every filter and a scheduled twin, and `down` that pulls from `up` (manual, deletion,
@@ -279,19 +284,23 @@ fn load(text: &str) -> ValidTopology {
 fn all_features(version: &str, secret_file: &Path) -> String {
     let os = if version.starts_with("1.") { "centos7" } else { "debian12" };
     let f = secret_file.display();
+    // From 2.14 a dual master needs an http external_url (RP010: the token realm takes
+    // external_url's scheme and the peer's plain-HTTP address).
+    let (dm_scheme, dm_tls) =
+        if dm_plain_http(version) { ("http", "") } else { ("https", "tls: {self_signed: true}, ") };
     format!(
         r#"version: 1
 sites:
   - name: dm
     mode: replication
     os: {os}
-    harbor: {{version: "{version}", external_url: https://dm.example.com, admin_password: {{env: DM_ADMIN_PASSWORD}}}}
+    harbor: {{version: "{version}", external_url: {dm_scheme}://dm.example.com, admin_password: {{env: DM_ADMIN_PASSWORD}}}}
     network: {{subnet: 10.9.0.0/24}}
     hosts:
       - {{name: dm-a, address: 10.9.0.11, roles: [harbor]}}
       - {{name: dm-b, address: 10.9.0.12, roles: [harbor], http_port: 8080}}
       - {{name: dm-lb, address: 10.9.0.2, roles: [lb]}}
-    load_balancer: {{tls: {{self_signed: true}}, affinity: ip_hash}}
+    load_balancer: {{{dm_tls}affinity: ip_hash}}
   - name: up
     os: {os}
     harbor: {{version: "{version}", external_url: http://10.8.0.11, admin_password: {{env: UP_ADMIN_PASSWORD}}}}
@@ -937,8 +946,13 @@ fn apply_creates_then_updates_without_duplicates() {
             reg("up", "hha-dm")["credential"],
             json!({"type": "basic", "access_key": "robot$dm", "access_secret": ROBOT})
         );
-        assert_eq!(reg("up", "hha-dm")["url"], "https://dm.example.com");
-        assert_eq!(reg("up", "hha-dm")["insecure"], true, "dm's certificate is self-signed");
+        if dm_plain_http(version) {
+            assert_eq!(reg("up", "hha-dm")["url"], "http://dm.example.com");
+            assert_eq!(reg("up", "hha-dm")["insecure"], false, "dm serves plain HTTP");
+        } else {
+            assert_eq!(reg("up", "hha-dm")["url"], "https://dm.example.com");
+            assert_eq!(reg("up", "hha-dm")["insecure"], true, "dm's certificate is self-signed");
+        }
         assert_eq!(
             reg("down", "hha-up")["credential"],
             json!({"type": "basic", "access_key": "puller", "access_secret": FILE_SECRET})

@@ -307,10 +307,11 @@ pub fn cron_ok(expr: &str) -> bool {
         return false;
     }
     // robfig's characters: digits, names, `* / , - ?` (no L, W, #, @).
-    let names_ok = |f: &str| {
-        f.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty()).all(|w| w.len() == 3)
-    };
-    if !fields.iter().all(|f| f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'/' | b',' | b'-' | b'?')) && names_ok(f)) {
+    let names_ok =
+        |f: &str| f.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty()).all(|w| w.len() == 3);
+    if !fields.iter().all(|f| {
+        f.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'/' | b',' | b'-' | b'?')) && names_ok(f)
+    }) {
         return false;
     }
     // Day of week 7 (croner's Sunday alias) is out of robfig's range 0-6; a step is not a day.
@@ -321,11 +322,7 @@ pub fn cron_ok(expr: &str) -> bool {
     if dow_seven {
         return false;
     }
-    croner::parser::CronParser::builder()
-        .seconds(croner::parser::Seconds::Required)
-        .build()
-        .parse(expr)
-        .is_ok()
+    croner::parser::CronParser::builder().seconds(croner::parser::Seconds::Required).build().parse(expr).is_ok()
 }
 
 #[cfg(test)]

@@ -47,6 +47,9 @@ pub struct RoleCtx<'a> {
     pub first_harbor: bool,
     /// OS facts.
     pub os: os::OsInfo,
+    /// DNS names the site's Harbor containers must resolve for replication, with the
+    /// topology's address for each ([`replication::container_hosts`]).
+    pub extra_hosts: &'a [(String, std::net::IpAddr)],
 }
 
 /// One titled block of an install script.
@@ -132,9 +135,11 @@ pub fn render(input: &RenderInput) -> Bundle {
     let mut plans: Vec<PlanEntry> = Vec::new();
     let mut token_key_ids = BTreeMap::new();
     let mut lb_fingerprints = BTreeMap::new();
+    let container_hosts = replication::container_hosts(topo);
     for site in &topo.sites {
         let (shared, values) = input.site(site);
-        let self_signed = site.lb.as_ref().is_some_and(|lb| matches!(lb.tls, crate::model::resolved::Tls::SelfSigned(_)));
+        let self_signed =
+            site.lb.as_ref().is_some_and(|lb| matches!(lb.tls, crate::model::resolved::Tls::SelfSigned(_)));
         for (name, content) in shared.to_files() {
             // The LB pair only where the LBs serve it (a stored pair of a site that has
             // since moved to its own certificate is left out).
@@ -148,7 +153,8 @@ pub fn render(input: &RenderInput) -> Bundle {
         if let Some(kid) = runbook::token_key_id(&shared.token_certificate) {
             token_key_ids.insert(site.name.to_string(), kid);
         }
-        for (ctx, out) in render_site(site, Some(Secrets { shared, values })) {
+        let extra = container_hosts.get(site.name.as_str()).map_or(&[][..], Vec::as_slice);
+        for (ctx, out) in render_site(site, Some(Secrets { shared, values }), extra) {
             let base = format!("hosts/{}", ctx.host.name);
             for (target, file) in &out.files {
                 if let Some(f) = file {
@@ -171,12 +177,17 @@ pub fn render(input: &RenderInput) -> Bundle {
 }
 
 /// The hosts of `site` in install order, each with what its roles contribute.
-fn render_site<'a, 's>(site: &'a Site, secrets: Option<Secrets<'s>>) -> Vec<(RoleCtx<'a>, HostOut<'s>)> {
+fn render_site<'a, 's>(
+    site: &'a Site,
+    secrets: Option<Secrets<'s>>,
+    extra_hosts: &'a [(String, std::net::IpAddr)],
+) -> Vec<(RoleCtx<'a>, HostOut<'s>)> {
     let first = site.harbor_nodes().next().map(|h| h.index);
     install_order(site)
         .into_iter()
         .map(|host| {
-            let ctx = RoleCtx { site, host, first_harbor: first == Some(host.index), os: os::info(host.os) };
+            let ctx =
+                RoleCtx { site, host, first_harbor: first == Some(host.index), os: os::info(host.os), extra_hosts };
             let out = render_host(&ctx, secrets);
             (ctx, out)
         })
@@ -215,13 +226,15 @@ fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
 pub fn plan(topo: &ValidTopology) -> String {
     use std::fmt::Write;
     let mut s = String::new();
+    let container_hosts = replication::container_hosts(topo);
     for site in &topo.sites {
+        let extra = container_hosts.get(site.name.as_str()).map_or(&[][..], Vec::as_slice);
         let mode = match site.mode {
             SiteMode::SharedStorage => "shared-storage",
             SiteMode::Replication => "replication (dual master)",
         };
         let _ = writeln!(s, "site {} ({mode}, Harbor {})", site.name, site.harbor.version);
-        for (i, (ctx, out)) in render_site(site, None).into_iter().enumerate() {
+        for (i, (ctx, out)) in render_site(site, None, extra).into_iter().enumerate() {
             let host = ctx.host;
             let roles: Vec<String> = host.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
             let note = if ctx.first_harbor && site.harbor_nodes().count() > 1 {

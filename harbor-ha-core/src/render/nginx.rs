@@ -293,10 +293,7 @@ fn self_signed_step(lb: &LoadBalancer, cert: &str, key: &str) -> String {
     let _ = writeln!(
         b,
         "log {}",
-        sh(&format!(
-            "Docker clients trust it as /etc/docker/certs.d/{}/ca.crt (see README.md)",
-            host_header(lb)
-        ))
+        sh(&format!("Docker clients trust it as /etc/docker/certs.d/{}/ca.crt (see README.md)", host_header(lb)))
     );
     b
 }

@@ -119,25 +119,61 @@ fn data_volume(ctx: &RoleCtx, out: &mut HostOut) {
     );
 }
 
-/// The keys `prepare` creates once, pre-seeded so that every node has the same ones.
+/// The keys `prepare` creates once, pre-seeded so that every node has the same ones. A key
+/// already on the node that differs from the bundle's is never replaced silently: Harbor
+/// encrypts the credentials it stores with `secretkey`, and signs tokens with the token key
+/// (a render into a new directory makes new ones). The script stops and says how to keep
+/// it, unless the operator sets `HARBOR_HA_REPLACE_KEYS=1`.
 fn shared_keys(ctx: &RoleCtx, out: &mut HostOut) {
     let data = data_dir(ctx);
+    let site = ctx.site.name.as_str();
     // Keys prepare creates once: pre-seed them so that every node has the same ones.
-    type KeyFile = (String, fn(&SiteSecrets) -> String);
+    type KeyFile = (String, &'static str, &'static str, fn(&SiteSecrets) -> String);
     let keyfiles: [KeyFile; 3] = [
         // secretkey must be exactly 16 characters: no trailing newline.
-        (format!("{data}/secret/keys/secretkey"), |s| s.secret_key.trim_end().to_string()),
-        (format!("{data}/secret/core/private_key.pem"), |s| s.token_private_key.clone()),
-        (format!("{data}/secret/registry/root.crt"), |s| s.token_certificate.clone()),
+        (
+            format!("{data}/secret/keys/secretkey"),
+            "secret_key",
+            "it encrypts the credentials Harbor keeps in its database (registry endpoints of replication, LDAP and OIDC secrets): with another key they can no longer be decrypted",
+            |s| s.secret_key.trim_end().to_string(),
+        ),
+        (
+            format!("{data}/secret/core/private_key.pem"),
+            "token_private_key.pem",
+            "it signs Harbor's tokens: a node with another key than the others causes 401s",
+            |s| s.token_private_key.clone(),
+        ),
+        (
+            format!("{data}/secret/registry/root.crt"),
+            "token_certificate.pem",
+            "it verifies Harbor's tokens: a node with another certificate than the others causes 401s",
+            |s| s.token_certificate.clone(),
+        ),
     ];
     let mut b = String::new();
-    for (path, content) in keyfiles {
+    let _ =
+        writeln!(b, "# put_key TARGET NAME WHY: put, but never over an existing key that differs from the bundle's");
+    let _ =
+        writeln!(b, "# (unless HARBOR_HA_REPLACE_KEYS=1): NAME is its file under secrets/<site>/, WHY what it does.");
+    let _ = writeln!(b, "put_key() {{");
+    let _ = writeln!(
+        b,
+        "  if [ -s \"$1\" ] && ! cmp -s \"$FILES$1\" \"$1\" && [ \"${{HARBOR_HA_REPLACE_KEYS:-0}}\" != 1 ]; then"
+    );
+    let _ = writeln!(b, "    die \"$1 already exists and differs from this bundle's: $3. This bundle was rendered with other secrets than this node has (a render into a new directory makes new ones). Keep the node's key: copy $1 to secrets/{site}/$2 of the bundle directory (mode 0600; both token files together), render again into that directory and run the new install.sh. Or, to replace it knowingly, run again with HARBOR_HA_REPLACE_KEYS=1.\"");
+    let _ = writeln!(b, "  fi");
+    let _ = writeln!(b, "  put \"$1\" 0600 10000:10000");
+    let _ = writeln!(b, "}}");
+    for (path, name, why, content) in keyfiles {
         out.secret_file(path.clone(), 0o600, |sec| content(sec.shared));
-        let _ = writeln!(b, "put {} 0600 10000:10000", sh(&path));
+        let _ = writeln!(b, "put_key {} {} {}", sh(&path), sh(name), sh(why));
     }
     out.secret_file(SECRET_ENV, 0o600, |sec| secrets_env(ctx, sec.shared));
     let _ = writeln!(b, "put {SECRET_ENV} 0600");
-    out.step("shared keys: secretkey and token signing pair, identical on every node (before prepare)", b);
+    out.step(
+        "shared keys: secretkey and token signing pair, identical on every node (before prepare; an existing different key stops the script)",
+        b,
+    );
 }
 
 /// The offline installer: `prepare` and `install.sh` with the version's component flags.
@@ -160,15 +196,51 @@ fn installer(ctx: &RoleCtx, out: &mut HostOut) {
         ))
     );
     let _ = writeln!(b, "put \"$HARBOR_DIR/harbor.yml\" 0600");
+    let _ = writeln!(b, "YML_CHANGED=$PUT_CHANGED");
+    compose_override(ctx, out, &mut b);
     let _ = writeln!(b, "FRESH=0");
     let _ = writeln!(b, "if [ ! -f \"$HARBOR_DIR/docker-compose.yml\" ]; then");
     let _ = writeln!(b, "  (cd \"$HARBOR_DIR\" && ./install.sh{flags_sh})");
     let _ = writeln!(b, "  FRESH=1; CHANGED=1");
-    let _ = writeln!(b, "elif [ \"$PUT_CHANGED\" -eq 1 ]; then");
+    let _ = writeln!(b, "elif [ \"$YML_CHANGED\" -eq 1 ]; then");
     let _ = writeln!(b, "  (cd \"$HARBOR_DIR\" && ./prepare{flags_sh})");
     let _ = writeln!(b, "  FRESH=1");
     let _ = writeln!(b, "fi");
     out.step(format!("Harbor {v} offline installer (prepare, then install.sh{flags_sh})"), b);
+}
+
+/// `docker-compose.override.yml` ([`super::compose`]), put before `install.sh` runs compose
+/// (`RECREATE=1` when it changed), with the node-local Trivy directories it binds; or a stale
+/// one of an earlier render removed.
+fn compose_override(ctx: &RoleCtx, out: &mut HostOut, b: &mut String) {
+    let path = super::compose::path(ctx);
+    let _ = writeln!(b, "RECREATE=0");
+    match super::compose::override_yml(ctx) {
+        Some(content) => {
+            out.file(path.clone(), content, 0o644);
+            if super::compose::trivy_local(ctx) {
+                let local = super::compose::TRIVY_LOCAL;
+                let _ = writeln!(b, "# Trivy's cache on this node's disk: its BoltDB must not be shared over NFS.");
+                let _ = writeln!(b, "for d in trivy reports; do");
+                let _ = writeln!(b, "  mkdir -p {}/\"$d\"", sh(local));
+                let _ = writeln!(
+                    b,
+                    "  if [ \"$(stat -c '%u:%g' {l}/\"$d\")\" != 10000:10000 ]; then chown 10000:10000 {l}/\"$d\"; CHANGED=1; fi",
+                    l = sh(local)
+                );
+                let _ = writeln!(b, "done");
+            }
+            let _ = writeln!(b, "put {} 0644", sh(&path));
+            let _ = writeln!(b, "RECREATE=$PUT_CHANGED");
+        }
+        None => {
+            let _ = writeln!(
+                b,
+                "if grep -qs '^# Generated by harbor-ha' {p}; then rm -f {p}; RECREATE=1; CHANGED=1; fi",
+                p = sh(&path)
+            );
+        }
+    }
 }
 
 /// After `prepare`: the per-run secrets overwritten with the shared ones, then Harbor
@@ -222,7 +294,7 @@ fn pin_secrets(ctx: &RoleCtx, out: &mut HostOut) {
         );
         let _ = writeln!(b, "fi");
     }
-    let _ = writeln!(b, "if [ \"$FRESH\" -eq 1 ] || [ \"$PINNED\" -eq 1 ]; then");
+    let _ = writeln!(b, "if [ \"$FRESH\" -eq 1 ] || [ \"$PINNED\" -eq 1 ] || [ \"$RECREATE\" -eq 1 ]; then");
     let _ = writeln!(b, "  CHANGED=1");
     let _ = writeln!(
         b,

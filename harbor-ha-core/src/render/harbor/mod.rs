@@ -2,6 +2,7 @@
 //! flags, databases, health path), [`yml`] (`harbor.yml`) and [`install`] (the node's
 //! install steps).
 
+pub mod compose;
 pub mod install;
 pub mod yml;
 

@@ -81,6 +81,52 @@ pub fn render(topo: &Topology, bundle: &mut Bundle) -> Vec<String> {
     scripts
 }
 
+/// Per site name, the DNS names that the site's Harbor containers must resolve for
+/// replication (the names of [`check_dns`]'s URLs) with the address the topology gives each:
+/// the VIP of the site whose external_url it is, else its one LB, else its one Harbor node.
+/// Docker's DNS does not read the host's /etc/hosts, so the Harbor nodes get these as
+/// `extra_hosts` (`render::harbor::compose`). Names no site of the topology owns are left
+/// to DNS (check-dns.sh still checks them).
+#[must_use]
+pub fn container_hosts(topo: &Topology) -> std::collections::BTreeMap<String, Vec<(String, std::net::IpAddr)>> {
+    use crate::model::enums::Role;
+    let front = |site: &crate::model::resolved::Site| -> Option<std::net::IpAddr> {
+        let lbs: Vec<_> = site.hosts_with(Role::Lb).collect();
+        let nodes: Vec<_> = site.harbor_nodes().collect();
+        match (site.lb.as_ref().and_then(|l| l.vip).filter(|_| !lbs.is_empty()), lbs.as_slice(), nodes.as_slice()) {
+            (Some(vip), _, _) => Some(vip),
+            (None, [lb], _) => Some(lb.address),
+            (None, [], [node]) => Some(node.address),
+            _ => None,
+        }
+    };
+    let owner: std::collections::BTreeMap<String, std::net::IpAddr> = topo
+        .sites
+        .iter()
+        .filter_map(|s| {
+            let host = match s.harbor.external_url.host()? {
+                url::Host::Domain(d) => d.to_ascii_lowercase(),
+                _ => return None,
+            };
+            Some((host, front(s)?))
+        })
+        .collect();
+    plan::plan(topo)
+        .iter()
+        .map(|p| {
+            let mut names: Vec<(String, std::net::IpAddr)> = check_dns::checks(p)
+                .into_iter()
+                .filter(|c| c.is_name)
+                .filter_map(|c| owner.get(&c.host.to_ascii_lowercase()).map(|a| (c.host.to_ascii_lowercase(), *a)))
+                .collect();
+            names.sort();
+            names.dedup();
+            (p.site.name.to_string(), names)
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
 /// A shell word like [`sh`], but double-quoted (backslash, dollar, backquote and double
 /// quote escaped) when the value holds a `$`: single quotes would keep it too, but
 /// shellcheck flags them (SC2016), and robot account names have one.

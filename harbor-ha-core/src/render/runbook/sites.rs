@@ -217,7 +217,8 @@ pub(super) fn docker_clients(s: &mut String, site: &Site, fingerprint: &str) {
     let _ = writeln!(s, "    {fingerprint}\n");
     let _ = writeln!(s, "On every Docker client (and every Harbor node that replicates from this site), as root:\n");
     let _ = writeln!(s, "```sh");
-    let _ = writeln!(s, "install -D -m 0644 secrets/{}/lb_certificate.pem /etc/docker/certs.d/{host}/ca.crt", site.name);
+    let _ =
+        writeln!(s, "install -D -m 0644 secrets/{}/lb_certificate.pem /etc/docker/certs.d/{host}/ca.crt", site.name);
     let _ = writeln!(s, "openssl x509 -in /etc/docker/certs.d/{host}/ca.crt -noout -fingerprint -sha256   # must print the fingerprint above");
     let _ = writeln!(s, "```\n");
 }

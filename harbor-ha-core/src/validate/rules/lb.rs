@@ -108,7 +108,8 @@ fn lb006(site: &Site, lb: &LoadBalancer, ctx: &mut Ctx) {
         format!("external_url names {why}"),
         match lb.vip {
             Some(vip) => format!("point external_url at the VIP: a DNS name that resolves to {vip}, or {vip} itself"),
-            None => "point external_url at the load balancer: a DNS name that resolves to the LB host, or its address".to_string(),
+            None => "point external_url at the load balancer: a DNS name that resolves to the LB host, or its address"
+                .to_string(),
         },
     );
 }

@@ -271,8 +271,13 @@ fn st006(site: &Site, n: &Nfs, ctx: &mut Ctx) {
         };
         if let Some((severity, why, hint)) = found {
             ctx.push(
-                Diagnostic::new(RuleCode::ST006, path.clone(), format!("site `{}`: NFS mount option {why}", site.name), hint)
-                    .with_severity(severity),
+                Diagnostic::new(
+                    RuleCode::ST006,
+                    path.clone(),
+                    format!("site `{}`: NFS mount option {why}", site.name),
+                    hint,
+                )
+                .with_severity(severity),
             );
         }
     }
@@ -286,16 +291,29 @@ fn unreachable_endpoint(endpoint: &str) -> Option<&'static str> {
     let authority = rest.split('/').next().unwrap_or(rest);
     let host = match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(v6),
-        None => authority.rsplit_once(':').map_or(authority, |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { authority }),
+        None => authority.rsplit_once(':').map_or(authority, |(h, p)| {
+            if p.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                authority
+            }
+        }),
     };
     if scheme.eq_ignore_ascii_case("http") {
         return Some("plain http");
     }
     match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(a)) if a.is_private() || a.is_loopback() || a.is_link_local() || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64) => {
+        Ok(IpAddr::V4(a))
+            if a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || (a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64) =>
+        {
             Some("a private address")
         }
-        Ok(IpAddr::V6(a)) if a.is_loopback() || a.is_unique_local() || a.is_unicast_link_local() => Some("a private address"),
+        Ok(IpAddr::V6(a)) if a.is_loopback() || a.is_unique_local() || a.is_unicast_link_local() => {
+            Some("a private address")
+        }
         Ok(_) => None,
         Err(_) => {
             let h = host.to_ascii_lowercase();
