@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install the real programs the tests run (Debian packages), only when missing.
+# docker-compose (Compose v1, no engine needed): `docker-compose config` merges the bundle's
+# docker-compose.override.yml with a compose file shaped like Harbor's prepare output.
 # Used by `make test`; safe to run twice.
 set -euo pipefail
-PKGS=(nginx docker-registry skopeo redis-server redis-tools postgresql keepalived shellcheck socat openssl iproute2 curl jq python3-venv iptables systemd)
+PKGS=(nginx docker-registry skopeo redis-server redis-tools postgresql keepalived shellcheck socat openssl iproute2 curl jq python3-venv iptables systemd docker-compose)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -108,7 +108,9 @@ fn hostile_secrets_survive_yaml_or_are_refused() {
             if v.contains('\n') {
                 // A newline cannot be carried by every target (env files, redis.conf): refused, named, not shown.
                 let d = r.expect_err("a secret with a newline must be refused");
-                assert!(d.iter().all(|d| matches!(d.code.as_str(), "SC002" | "RD007") && !d.message.contains(v.trim_end())));
+                assert!(d
+                    .iter()
+                    .all(|d| matches!(d.code.as_str(), "SC002" | "RD007") && !d.message.contains(v.trim_end())));
                 continue;
             }
             // A Redis password the Harbor version writes unescaped (RD007): refused, not shown.

@@ -15,8 +15,8 @@
 //! Harbor's `install.sh` and this bundle's install script run `docker compose up` (or
 //! `docker-compose up`) in the harbor directory without `-f`, which reads
 //! `docker-compose.override.yml` too. Its `version` matches prepare's file: `'2.3'` up to
-//! Harbor 2.11, none (the Compose specification) from 2.12, as Compose v1 refuses files of
-//! different versions.
+//! Harbor 2.11, none (the Compose specification) from 2.12, as Compose v1 releases before 1.27
+//! refuse files of different versions.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::dir;
 use crate::model::enums::Component;
 use crate::model::resolved::Storage;
-use crate::render::RoleCtx;
+use crate::render::{HostOut, RoleCtx};
 
 /// Where a node keeps its own Trivy cache and reports when `data_volume` is shared.
 pub const TRIVY_LOCAL: &str = "/var/lib/harbor-ha/trivy-adapter";
@@ -103,4 +103,15 @@ pub fn override_yml(ctx: &RoleCtx) -> Option<String> {
         ctx.site.name,
         why.join("; ")
     ))
+}
+
+/// Add the node's override when it needs one; whether it did.
+pub fn add(ctx: &RoleCtx, out: &mut HostOut) -> bool {
+    match override_yml(ctx) {
+        Some(content) => {
+            out.file(path(ctx), content, 0o644);
+            true
+        }
+        None => false,
+    }
 }

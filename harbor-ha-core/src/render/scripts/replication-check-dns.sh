@@ -8,8 +8,9 @@
 # Run it on every Harbor node of this site (root, or a member of the docker group), after
 # Harbor is installed and before apply.sh. Replication runs inside Harbor's containers
 # (harbor-core checks an endpoint, harbor-jobservice copies), and Docker's embedded DNS
-# does not read the host's /etc/hosts: every name below must resolve in DNS, or be
-# added as extra_hosts to every service of Harbor's docker-compose.yml.
+# does not read the host's /etc/hosts: every name below must resolve in DNS, or be an
+# extra_hosts entry of core and jobservice. The bundle's docker-compose.override.yml gives
+# them the names of this topology's sites (with the VIP, LB or node address of each).
 #
 # Checks, from inside harbor-core and harbor-jobservice:
 # @@urls@@
