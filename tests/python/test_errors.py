@@ -177,8 +177,15 @@ def test_malformed_stored_secrets(seed_env: dict[str, str], seed_secrets_dir: Pa
     with pytest.raises(ValueError, match="core_secret.*malformed") as info:
         t.render(secrets_dir=seed_secrets_dir)
     assert "short" not in str(info.value)
+    # A file missing (a directory written by an older version): generated, the rest kept.
     (seed_secrets_dir / "prod/core_secret").unlink()
-    with pytest.raises(FileNotFoundError):
+    kept = (seed_secrets_dir / "prod/csrf_key").read_text()
+    b = t.render(secrets_dir=seed_secrets_dir)
+    assert len(b["secrets/prod/core_secret"].content.strip()) == 16
+    assert b["secrets/prod/csrf_key"].content == kept
+    # A file that exists but cannot be read: the OS error, naming the file.
+    (seed_secrets_dir / "prod/core_secret").mkdir()
+    with pytest.raises(IsADirectoryError, match="core_secret"):
         t.render(secrets_dir=seed_secrets_dir)
 
 
