@@ -42,7 +42,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
-INSTALL_FIXTURE=${E2E_INSTALL_FIXTURE:-fixtures/valid/shared-storage-debian12-two-lbs.yaml}
+INSTALL_FIXTURE=${E2E_INSTALL_FIXTURE:-fixtures/valid/shared-storage-nfs-trivy-two-lbs-self-signed.yaml}
 CURRENT_FIXTURE=suite
 RUN_ID=$(($$ % 100000))
 CLIENT_NS=""

@@ -119,6 +119,8 @@ test_install_scripts() {
     local crt key
     crt="$(sed -n 's/^\[ -s \(.*\.crt\) \].*/\1/p' "$INSTALL_BUNDLE/hosts/$h/install.sh" | head -n1)"
     key="$(sed -n 's/^\[ -s \(.*\.key\) \].*/\1/p' "$INSTALL_BUNDLE/hosts/$h/install.sh" | head -n1)"
+    # tls: {self_signed: true}: the bundle ships the site's pair itself (no operator step).
+    [ -n "$crt" ] || continue
     d="$INSTALL_WORK/$h/root"
     mkdir -p "$d$(dirname "$crt")" "$d$(dirname "$key")"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=${crt##*/}" \
@@ -246,6 +248,32 @@ install_vip_checks() {
   out="$(ip netns exec "$CLIENT_NS" curl -fsk --max-time 3 "https://$VIP/harbor-ha-health" 2>&1)" &&
     pass "the client reaches https://$VIP/harbor-ha-health on the installed LBs" ||
     fail "the client does not reach the VIP $VIP on the installed LBs" "$out"
+  install_self_signed_checks "${lbs[@]}"
+}
+
+# install_self_signed_checks LB...: with tls: {self_signed: true}, every installed LB and the
+# VIP serve the site's one certificate (secrets/<site>/lb_certificate.pem, whose fingerprint
+# the README gives), and a client that trusts that file as its CA verifies the VIP: a
+# failover to the other LB changes nothing for clients.
+install_self_signed_checks() {
+  local ca name want got lb fp_readme out
+  ca="$(find "$INSTALL_BUNDLE/secrets" -name lb_certificate.pem | head -n1)"
+  [ -n "$ca" ] || return 0
+  name="$(openssl x509 -in "$ca" -noout -subject | sed 's/.*CN *= *//')"
+  want="$(openssl x509 -in "$ca" -noout -fingerprint -sha256 | sed 's/.*=//')"
+  fp_readme="$(grep -c -F "    $want" "$INSTALL_BUNDLE/README.md")"
+  [ "$fp_readme" -ge 1 ] && pass "README.md gives the LB certificate's SHA-256 fingerprint ($want)" ||
+    fail "README.md lacks the LB certificate's fingerprint $want"
+  for lb in "$@" VIP; do
+    local addr=${ADDR[$lb]:-$VIP}
+    got="$(ip netns exec "$CLIENT_NS" timeout 5 openssl s_client -connect "$addr:443" -servername "$name" </dev/null 2>/dev/null |
+      openssl x509 -noout -fingerprint -sha256 2>/dev/null | sed 's/.*=//')"
+    [ "$got" = "$want" ] && pass "$lb ($addr) serves the site's self-signed certificate" ||
+      fail "$lb ($addr) serves another certificate" "got: ${got:-none}" "want: $want"
+  done
+  out="$(ip netns exec "$CLIENT_NS" curl -fsS --max-time 3 --cacert "$ca" --resolve "$name:443:$VIP" "https://$name/harbor-ha-health" 2>&1)" &&
+    pass "a client trusting lb_certificate.pem as its CA verifies https://$name through the VIP" ||
+    fail "a client trusting lb_certificate.pem cannot verify https://$name through the VIP" "$out"
 }
 install_one_vip_holder() {
   local lb n=0
