@@ -11,6 +11,7 @@ pub mod firewall;
 pub mod harbor;
 pub mod install;
 pub mod keepalived;
+pub mod monitoring;
 pub mod nfs;
 pub mod nginx;
 pub mod os;
@@ -151,6 +152,7 @@ pub fn render(input: &RenderInput) -> Bundle {
         }
     }
     let replication_scripts = replication::render(topo, &mut bundle);
+    monitoring::render(topo, &mut bundle);
     let facts =
         runbook::Facts { plans: &plans, token_key_ids: &token_key_ids, replication_scripts: &replication_scripts };
     runbook::render(topo, &facts, &mut bundle);
@@ -193,6 +195,7 @@ fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
             keepalived::render(ctx, &mut out);
         }
     }
+    monitoring::render_host(ctx, &mut out);
     out
 }
 
