@@ -137,7 +137,7 @@ pub const ROWS: &[(&str, &[Panel])] = &[
             Panel {
                 title: "Role",
                 unit: "none",
-                queries: &[(r#"redis_instance_info{site="$site"}"#, "{{host}} {{role}}")],
+                queries: &[(r#"redis_instance_info{site="$site"}"#, "{{host}} {{exported_role}}")],
             },
             Panel {
                 title: "Clients and replicas",

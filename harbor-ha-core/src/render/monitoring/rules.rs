@@ -96,6 +96,8 @@ impl Rules<'_> {
             let first: String = c.next().map(|f| f.to_uppercase().collect()).unwrap_or_default();
             format!("{first}{}. What to do: {todo}.", c.as_str())
         });
+        // An aggregated expression keeps no `site` label for the templates: name the site.
+        let summary = summary.replace("{{ $labels.site }}", self.site.name.as_str());
         let annotations = BTreeMap::from([
             ("summary", summary),
             ("description", description),
@@ -266,7 +268,8 @@ fn data(r: &mut Rules) {
     }
     if r.site.hosts.iter().any(|h| runs_redis(r.site, h)) {
         let s = r.sel("");
-        let master = r.sel(r#"role="master""#);
+        // The exporter's own `role` label meets the target's: Prometheus keeps it as `exported_role`.
+        let master = r.sel(r#"exported_role="master""#);
         r.add(
             "RedisMasterChanged",
             format!(
