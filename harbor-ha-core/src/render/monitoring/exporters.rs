@@ -141,7 +141,7 @@ fn postgres(ctx: &RoleCtx, db: &ExternalDb, out: &mut HostOut) {
     let p = ctx.os.exporters.postgres;
     let pg = os::postgres(ctx.host.os, db.version);
     out.file(PG_QUERIES, pg_queries(db.version), 0o644);
-    out.file(PG_SQL, pg_role_sql(db.version), 0o644);
+    out.file(PG_SQL, pg_role_sql(db.version), 0o600);
     let service = vec![
         "User=prometheus".to_string(),
         format!(
@@ -157,7 +157,7 @@ fn postgres(ctx: &RoleCtx, db: &ExternalDb, out: &mut HostOut) {
     let mut b = String::new();
     let _ = writeln!(b, "put {PG_QUERIES} 0644");
     let _ = writeln!(b, "PG_Q_CHANGED=$PUT_CHANGED");
-    let _ = writeln!(b, "put {PG_SQL} 0644");
+    let _ = writeln!(b, "put {PG_SQL} 0600");
     let _ = writeln!(
         b,
         "(cd / && runuser -u postgres -- {} -X -q -p {} -d postgres -v ON_ERROR_STOP=1 -f -) < {PG_SQL}",
