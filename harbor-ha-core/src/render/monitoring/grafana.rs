@@ -83,6 +83,14 @@ pub const ROWS: &[(&str, &[Panel])] = &[
                 )],
             },
             Panel {
+                title: "Jobs finished per second",
+                unit: "ops",
+                queries: &[(
+                    r#"sum by (type, status) (rate(harbor_jobservice_task_total{site="$site"}[5m]))"#,
+                    "{{type}} {{status}}",
+                )],
+            },
+            Panel {
                 title: "Task queue latency",
                 unit: "s",
                 queries: &[(r#"max by (type) (harbor_task_queue_latency{site="$site"})"#, "{{type}}")],
