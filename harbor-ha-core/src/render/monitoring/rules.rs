@@ -231,7 +231,7 @@ fn lb(r: &mut Rules) {
     }
 }
 
-fn data(r: &mut Rules) {
+fn postgres(r: &mut Rules) {
     if r.site.hosts.iter().any(|h| runs_postgres(r.site, h)) {
         let primary = format!("pg_harbor_ha_replication_is_replica{}", r.sel(""));
         r.add(
@@ -266,6 +266,9 @@ fn data(r: &mut Rules) {
             "PostgreSQL on {{ $labels.host }} uses {{ $value | humanizePercentage }} of max_connections".into(),
         );
     }
+}
+
+fn redis(r: &mut Rules) {
     if r.site.hosts.iter().any(|h| runs_redis(r.site, h)) {
         let s = r.sel("");
         // The exporter's own `role` label meets the target's: Prometheus keeps it as `exported_role`.
@@ -290,6 +293,9 @@ fn data(r: &mut Rules) {
             "Redis on {{ $labels.host }} uses {{ $value | humanizePercentage }} of its memory, with noeviction".into(),
         );
     }
+}
+
+fn data_volume(r: &mut Rules) {
     let mut parts = Vec::new();
     for (host, mounts) in data_volume_mounts(r.site) {
         let sel = r.sel(&format!(
@@ -316,7 +322,9 @@ fn group(site: &Site, m: &Monitoring) -> Group {
     hosts_and_nodes(&mut r);
     harbor(&mut r);
     lb(&mut r);
-    data(&mut r);
+    postgres(&mut r);
+    redis(&mut r);
+    data_volume(&mut r);
     let mut rules = r.rules;
     let order = |a: &str| ALERTS.iter().position(|(n, _, _)| *n == a).unwrap_or(usize::MAX);
     rules.sort_by_key(|x| order(x.alert));
