@@ -277,6 +277,10 @@ fn lb_state(ctx: &RoleCtx, out: &mut HostOut) {
     out.file("/etc/systemd/system/harbor-ha-lb-state.service", unit, 0o644);
     out.file("/etc/systemd/system/harbor-ha-lb-state.timer", timer, 0o644);
     let mut b = String::new();
+    if super::lb_tls(ctx.site) {
+        let _ = writeln!(b, "# The script reads the certificate's expiry with openssl.");
+        let _ = writeln!(b, "command -v openssl >/dev/null 2>&1 || pkgs openssl");
+    }
     let _ = writeln!(b, "put {LB_STATE} 0755");
     let _ = writeln!(b, "put /etc/systemd/system/harbor-ha-lb-state.service 0644");
     let _ = writeln!(b, "U_CHANGED=$PUT_CHANGED");
