@@ -4,7 +4,9 @@
 # docker-compose.override.yml with a compose file shaped like Harbor's prepare output.
 # Used by `make test`; safe to run twice.
 set -euo pipefail
-PKGS=(nginx docker-registry skopeo redis-server redis-tools postgresql keepalived shellcheck socat openssl iproute2 curl jq python3-venv iptables systemd docker-compose)
+PKGS=(nginx docker-registry skopeo redis-server redis-tools postgresql keepalived shellcheck socat openssl iproute2 curl jq python3-venv iptables systemd docker-compose
+  prometheus prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter
+  prometheus-nginx-exporter mtail rsyslog)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -33,6 +33,36 @@ const CASES: &[(&str, &str, &str)] = &[
     ("external_url: https://harbor.example.com", "external_url: \"https://x;touch$IFS/tmp/pwned\"", "HB004"),
     ("username: harbor", "username: \"harbor\\\"; DROP ROLE postgres; --\"", "IN003"),
     ("port: 5432\n", "port: 5432\n      db_name: \"registry'; DROP DATABASE x; --\"\n", "IN003"),
+    (
+        "affinity: ip_hash             # as in the guide",
+        "affinity: ip_hash\n    monitoring:\n      prometheus: \"192.168.166.30; touch /tmp/pwned\"",
+        "MN001",
+    ),
+    (
+        "affinity: ip_hash             # as in the guide",
+        "affinity: ip_hash\n    monitoring:\n      prometheus: 192.168.166.30\n      scrape_interval: \"30s\\n  - job_name: x\"",
+        "IN003",
+    ),
+    (
+        "affinity: ip_hash             # as in the guide",
+        "affinity: ip_hash\n    monitoring:\n      prometheus: 192.168.166.30\n      alert_labels: {team: \"x\\\"\\n  evil: y\"}",
+        "IN003",
+    ),
+    (
+        "affinity: ip_hash             # as in the guide",
+        "affinity: ip_hash\n    monitoring:\n      prometheus: 192.168.166.30\n      alert_labels: {\"a{b=\\\"c\\\"}\": x}",
+        "IN003",
+    ),
+    (
+        "affinity: ip_hash             # as in the guide",
+        "affinity: ip_hash\n    log:\n      syslog: \"tcp://h;touch /tmp/pwned:514\"",
+        "MN003",
+    ),
+    (
+        "affinity: ip_hash             # as in the guide",
+        "affinity: ip_hash\n    log:\n      syslog: \"tcp://logs\\\" Target=\\\"evil:514\"",
+        "MN003",
+    ),
 ];
 
 #[test]

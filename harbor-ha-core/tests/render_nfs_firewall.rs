@@ -184,6 +184,11 @@ fn every_fixture_opens_ports_only_to_site_hosts() {
                 allowed.extend(n.clients.iter().map(ToString::to_string));
                 allowed.extend(n.clients.iter().map(|c| c.addr().to_string()));
             }
+            // The Prometheus server (its address may be outside the inventory).
+            if let Some(m) = &site.monitoring {
+                allowed.insert(format!("{}/32", m.prometheus));
+                allowed.insert(m.prometheus.to_string());
+            }
             let has_lb = site.hosts_with(Role::Lb).count() > 0;
             for h in &site.hosts {
                 let sc = script(&b, h.name.as_str());
@@ -224,21 +229,33 @@ fn check_docker_user(p: &std::path::Path, site: &Site, b: &Bundle) {
     for n in site.harbor_nodes() {
         let key = format!("hosts/{}/files/etc/harbor-ha/firewall/docker-user.sh", n.name);
         match b.files.get(&key) {
-            None => assert!(lbs.is_empty(), "{}: {} has no DOCKER-USER script", p.display(), n.name),
+            None => assert!(
+                lbs.is_empty() && !site.monitoring.as_ref().is_some_and(|m| m.harbor_metrics),
+                "{}: {} has no DOCKER-USER script",
+                p.display(),
+                n.name
+            ),
             Some(f) => {
-                assert!(!lbs.is_empty());
+                assert!(!lbs.is_empty() || site.monitoring.as_ref().is_some_and(|m| m.harbor_metrics));
                 assert_eq!(f.mode, 0o755);
                 let mut want: BTreeSet<String> = lbs.iter().cloned().collect();
                 if site.mode == harbor_ha_core::model::enums::SiteMode::Replication {
                     want.extend(site.harbor_nodes().filter(|o| o.index != n.index).map(|o| o.address.to_string()));
                 }
-                let got: BTreeSet<String> = f
-                    .content
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("iptables -A HARBOR-HA -s "))
-                    .map(|l| l.split('/').next().unwrap().to_string())
-                    .collect();
-                assert_eq!(got, want, "{}: {}", p.display(), n.name);
+                let sources = |port: u16| -> BTreeSet<String> {
+                    f.content
+                        .lines()
+                        .filter(|l| l.contains(&format!("--ctorigdstport {port} ")))
+                        .filter_map(|l| l.strip_prefix("iptables -A HARBOR-HA -s "))
+                        .map(|l| l.split('/').next().unwrap().to_string())
+                        .collect()
+                };
+                assert_eq!(sources(n.http_port), want, "{}: {}", p.display(), n.name);
+                // Harbor's metrics port, when Prometheus scrapes it: the Prometheus server only.
+                if let Some(m) = site.monitoring.as_ref().filter(|m| m.harbor_metrics) {
+                    assert_eq!(sources(9090), BTreeSet::from([m.prometheus.to_string()]), "{}", p.display());
+                    assert!(f.content.contains("--ctorigdstport 9090 -j DROP"));
+                }
                 assert!(f.content.contains(&format!("--ctorigdstport {} -j DROP", n.http_port)));
                 assert!(b
                     .files

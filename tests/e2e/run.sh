@@ -4,8 +4,8 @@
 # host (a network namespace) with the topology's own address. See tests/e2e/README.md.
 #
 # Usage: tests/e2e/run.sh [FIXTURE... | --only PART]   (as root; `make e2e`)
-#        PART: canary, install, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
-#        (--install-only and --canary-only are --only install and --only canary)
+#        PART: canary, install, monitoring, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
+#        (--install-only, --canary-only and --monitoring-only are --only install, canary, monitoring)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
 #        E2E_KEEP=1    keep the work directory (printed at the end)
@@ -39,6 +39,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/install.sh"
 # shellcheck source=lib/canary.sh
 . "$HERE/lib/canary.sh"
+# shellcheck source=lib/monitoring.sh
+. "$HERE/lib/monitoring.sh"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
@@ -86,7 +88,9 @@ preflight() {
     setup_fail "scripts/install-test-deps.sh" "$(tail -n 5 <<<"$out")"
   fi
   for t in ip nginx docker-registry skopeo redis-server redis-cli psql keepalived shellcheck openssl \
-           curl ss runuser iptables socat systemctl systemd-analyze unshare chroot apt-get "$PG_BIN/initdb" "$PG_BIN/pg_ctl" cargo tar gzip sha256sum awk; do
+           curl ss runuser iptables socat systemctl systemd-analyze unshare chroot apt-get "$PG_BIN/initdb" "$PG_BIN/pg_ctl" cargo tar gzip sha256sum awk \
+           jq prometheus promtool prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter \
+           prometheus-nginx-exporter mtail; do
     command -v "$t" >/dev/null 2>&1 || missing+=("$t")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -186,12 +190,13 @@ only() {
   case ${1:-} in
     canary) echo --canary-only ;;
     install) echo --install-only ;;
-    "") echo "--only needs a part: canary, install, or a fixture name" >&2; return 1 ;;
+    monitoring) echo --monitoring-only ;;
+    "") echo "--only needs a part: canary, install, monitoring, or a fixture name" >&2; return 1 ;;
     *)
       for f in fixtures/examples/"$1".yaml fixtures/valid/"$1".yaml "$1"; do
         if [ -f "$ROOT/$f" ]; then printf '%s\n' "$f"; return 0; fi
       done
-      echo "--only: no part or fixture named $1 (canary, install, or a file of fixtures/examples or fixtures/valid)" >&2
+      echo "--only: no part or fixture named $1 (canary, install, monitoring, or a file of fixtures/examples or fixtures/valid)" >&2
       return 1
       ;;
   esac
@@ -207,10 +212,11 @@ main() {
   fi
   [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
   # --install-only / --canary-only: only the install scripts / the canary test (development).
-  local canary=1
-  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0
-  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0
-  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0; fi
+  local canary=1 monitoring=1
+  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 monitoring=0
+  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 monitoring=0
+  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 monitoring=0; fi
+  if [ "${fixtures[0]:-}" = --monitoring-only ]; then fixtures=() E2E_INSTALL=0 canary=0; fi
   WORK="$(mktemp -d /tmp/harbor-ha-e2e.XXXXXX)"
   chmod 711 "$WORK"
   trap finish EXIT
@@ -228,6 +234,10 @@ main() {
     i=$((i + 1))
     run_fixture "$f" "$i"
   done
+  if [ "$monitoring" = 1 ]; then
+    test_monitoring
+    cleanup
+  fi
   if [ "$canary" = 1 ]; then
     test_canary
     cleanup

@@ -119,6 +119,9 @@ catalog! {
     RP008, Error, "dual-master-shared-backend", "validate::rules::replication", "A dual-master site uses shared storage, an external database or an external Redis.";
     RP009, Error, "replication-credentials-missing", "validate::rules::replication", "A replication edge names a non-admin account but gives no credentials.";
     RP010, Error, "dual-master-token-realm", "validate::rules::replication", "Dual master on Harbor 2.14+ with an https external_url: peers over http get an https token realm.";
+    MN001, Error, "prometheus-unreachable", "validate::rules::monitoring", "The Prometheus server is missing, names no host of the file, or is outside every site network.";
+    MN002, Error, "metrics-unsupported", "validate::rules::monitoring", "Harbor metrics are asked for on a Harbor version without them (before 2.2).";
+    MN003, Error, "syslog-endpoint-invalid", "validate::rules::monitoring", "log.syslog is not tcp://host:port or udp://host:port.";
     SC001, Warning, "literal-secret", "validate::rules::secrets", "A secret is written literally in the topology file.";
     SC002, Error, "secret-unavailable", "validate::rules::secrets", "At render time a secret cannot be resolved (unset variable, unreadable file) or holds a value its target cannot carry.";
     IN001, Error, "unsafe-path", "validate::values", "A path is not absolute, contains `..`, or has characters outside [A-Za-z0-9._/+-].";

@@ -188,6 +188,83 @@ valid_string!(
     cron_ok
 );
 
+valid_string!(
+    /// Where the site's Prometheus server is: an inventory host's name or an IP address
+    /// (MN001). A DNS name is not enough: the firewall opens the metrics ports to an address.
+    HostOrAddress,
+    "inventory host name or IP address",
+    is_host_or_address
+);
+valid_string!(
+    /// A Prometheus duration such as `30s`, `1m` or `1m30s`: units `ms`, `s`, `m`, `h`, at
+    /// least one second, at most a day (IN003).
+    PromDuration,
+    "Prometheus duration",
+    is_prom_duration
+);
+valid_string!(
+    /// A Prometheus label name added to every alert: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting
+    /// with `__`, and not one of the labels the rules set themselves (IN003).
+    AlertLabelName,
+    "alert label name",
+    is_alert_label_name
+);
+
+/// Whether `s` names an inventory host (`[a-z0-9-]+`) or is an IP address.
+#[must_use]
+pub fn is_host_or_address(s: &str) -> bool {
+    is_valid_name(s) || s.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// The value of a Prometheus duration in milliseconds, when `s` is one: one or more
+/// `<digits><unit>` with units `ms`, `s`, `m`, `h`, in decreasing order, each once.
+#[must_use]
+pub fn prom_duration_ms(s: &str) -> Option<u64> {
+    const UNITS: [(&str, u64); 4] = [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)];
+    if s.is_empty() || s.len() > 16 {
+        return None;
+    }
+    let (mut rest, mut total, mut last) = (s, 0u64, None::<usize>);
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        // `ms` before `m`, so that `5ms` is not read as five minutes and an `s`.
+        let (i, (unit, scale)) = UNITS.iter().enumerate().rev().find(|(_, (u, _))| rest.starts_with(u))?;
+        let ok_order = last.is_none_or(|l| i > l);
+        if !ok_order {
+            return None;
+        }
+        last = Some(i);
+        rest = &rest[unit.len()..];
+        total = total.checked_add(n.checked_mul(*scale)?)?;
+    }
+    Some(total)
+}
+
+/// A Prometheus duration of at least one second and at most a day.
+#[must_use]
+pub fn is_prom_duration(s: &str) -> bool {
+    prom_duration_ms(s).is_some_and(|ms| (1_000..=86_400_000).contains(&ms))
+}
+
+/// The labels the generated alert rules set themselves; `alert_labels` may not replace them.
+pub const RESERVED_ALERT_LABELS: [&str; 4] = ["alertname", "site", "severity", "host"];
+
+/// A Prometheus label name that `alert_labels` may add.
+#[must_use]
+pub fn is_alert_label_name(s: &str) -> bool {
+    let mut b = s.bytes();
+    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        && !s.starts_with("__")
+        && s.len() <= 63
+        && !RESERVED_ALERT_LABELS.contains(&s)
+}
+
 /// Whether `s` is a valid site or host name: `[a-z0-9-]+`, 1–63 characters, not starting
 /// or ending with `-`.
 #[must_use]
@@ -409,6 +486,23 @@ mod tests {
         assert!(cron_ok("0 0 0 1-15/2 * *"));
         assert!(cron_ok("0 0 0 * * 0-6"));
         assert!(cron_ok("0 0 3 * * sat"));
+    }
+
+    #[test]
+    fn monitoring_values() {
+        assert!(is_host_or_address("prom-1") && is_host_or_address("10.0.0.5") && is_host_or_address("2001:db8::9"));
+        assert!(!is_host_or_address("prom.example.com") && !is_host_or_address("a b"));
+        assert_eq!(prom_duration_ms("1m30s"), Some(90_000));
+        assert_eq!(prom_duration_ms("500ms"), Some(500));
+        assert_eq!(prom_duration_ms("2h"), Some(7_200_000));
+        for bad in ["", "30", "s", "1s1m", "1m1m", "1.5s", "-1s", "1d", "30s\n"] {
+            assert_eq!(prom_duration_ms(bad), None, "{bad}");
+        }
+        assert!(is_prom_duration("15s") && !is_prom_duration("500ms") && !is_prom_duration("25h"));
+        assert!(is_alert_label_name("team") && is_alert_label_name("_x1"));
+        for bad in ["", "1a", "a-b", "__name__", "site", "severity", "alertname", "host"] {
+            assert!(!is_alert_label_name(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -48,7 +48,8 @@ use url::Url;
 
 use super::enums::{Affinity, Component, EdgeMode, OsFamily, Role, SiteMode, SslMode};
 use super::ids::{
-    CronExpr, DnsName, HostName, HostPath, InterfaceName, MountOptions, Pattern, SentinelAddr, SiteName, SqlIdent, Text,
+    AlertLabelName, CronExpr, DnsName, HostName, HostPath, InterfaceName, MountOptions, Pattern, PromDuration,
+    SentinelAddr, SiteName, SqlIdent, Text,
 };
 use super::secret::Secret;
 use super::version::Version;
@@ -107,6 +108,58 @@ pub struct Site {
     pub redis: Redis,
     /// Load balancer, when the site has LB hosts.
     pub lb: Option<LoadBalancer>,
+    /// Monitoring by Prometheus, when asked for.
+    pub monitoring: Option<Monitoring>,
+    /// The syslog server that Harbor and every host send their logs to, when given.
+    pub syslog: Option<SyslogEndpoint>,
+}
+
+/// Monitoring of a site by Prometheus.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Monitoring {
+    /// The Prometheus server's address: the only source the metrics ports are opened to.
+    pub prometheus: IpAddr,
+    /// The inventory host it runs on, when it is one.
+    pub prometheus_host: Option<HostName>,
+    /// Scrape and rule evaluation interval.
+    pub scrape_interval: PromDuration,
+    /// Labels added to every alert of the site.
+    pub alert_labels: std::collections::BTreeMap<AlertLabelName, Text>,
+    /// Harbor's own metrics (`metric:` in harbor.yml), Harbor 2.2+.
+    pub harbor_metrics: bool,
+}
+
+/// The transport of a syslog endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyslogProtocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl SyslogProtocol {
+    /// `tcp` or `udp`, as harbor.yml and rsyslog spell it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyslogProtocol::Tcp => "tcp",
+            SyslogProtocol::Udp => "udp",
+        }
+    }
+}
+
+/// A syslog server (harbor.yml `log.external_endpoint`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SyslogEndpoint {
+    /// tcp or udp.
+    pub protocol: SyslogProtocol,
+    /// Host name or address.
+    pub host: DnsName,
+    /// Port.
+    pub port: u16,
 }
 
 /// Harbor settings of a site.

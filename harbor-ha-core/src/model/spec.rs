@@ -12,7 +12,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::enums::{Affinity, Component, EdgeMode, OsFamily, Role, SiteMode, SslMode};
-use super::ids::{DnsName, HostName, HostPath, InterfaceName, SiteName, SqlIdent};
+use super::ids::{
+    AlertLabelName, DnsName, HostName, HostOrAddress, HostPath, InterfaceName, PromDuration, SiteName, SqlIdent,
+};
 use super::secret::SecretSpec;
 use super::version::VersionText;
 
@@ -50,6 +52,18 @@ impl<T> PartialEq for Raw<T> {
 }
 
 impl<T> Eq for Raw<T> {}
+
+impl<T> PartialOrd for Raw<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T> Ord for Raw<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.text.cmp(&other.text)
+    }
+}
 
 /// Control characters escaped, as the checked types show themselves in messages.
 impl<T> fmt::Display for Raw<T> {
@@ -100,7 +114,14 @@ schema_doc! {
     DnsName => "A DNS name (or address) that clients or Harbor use to reach a service.";
     InterfaceName => "A network interface name on a host (keepalived's VRRP interface).";
     SqlIdent => "A PostgreSQL role or database name.";
+    HostOrAddress => "An inventory host's name, or an IP address.";
+    PromDuration => "A Prometheus duration, e.g. `30s`, `1m` or `1m30s` (1 s to 24 h).";
+    AlertLabelName => "A Prometheus label name, `[a-zA-Z_][a-zA-Z0-9_]*`.";
+    SyslogUrl => "A syslog endpoint, `tcp://host:port` or `udp://host:port`.";
 }
+
+/// The text of a syslog endpoint URL (`tcp://host:port`); validation parses it (MN003).
+pub enum SyslogUrl {}
 
 impl<T: SchemaDoc> JsonSchema for Raw<T> {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -123,6 +144,42 @@ pub struct TopologySpec {
     /// Replication edges between sites (hierarchical distribution).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replication: Vec<EdgeSpec>,
+    /// Monitoring of every site (a site's own `monitoring` keys win).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringSpec>,
+    /// Central logs of every site (a site's own `log` wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogSpec>,
+}
+
+/// Monitoring by Prometheus: the bundle's `monitoring/` scrape config, alert rules and
+/// dashboard, the exporters on every host, and Harbor's own metrics (2.2+).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringSpec {
+    /// The Prometheus server: an inventory host's name or an IP address. The metrics ports
+    /// are opened to it only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<Raw<HostOrAddress>>,
+    /// How often Prometheus scrapes and evaluates the rules (default `30s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_interval: Option<Raw<PromDuration>>,
+    /// Labels added to every alert, e.g. `{team: registry}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_labels: Option<std::collections::BTreeMap<Raw<AlertLabelName>, String>>,
+    /// Harbor's own metrics (`metric:` in harbor.yml; Harbor 2.2+). Default: on from 2.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harbor_metrics: Option<bool>,
+}
+
+/// Where logs go besides the hosts' own disks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogSpec {
+    /// A syslog server, `tcp://host:port` or `udp://host:port`: Harbor's
+    /// `log.external_endpoint`, and every other host's journal through rsyslog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syslog: Option<Raw<SyslogUrl>>,
 }
 
 /// One site.
@@ -155,6 +212,12 @@ pub struct SiteSpec {
     /// The load balancer in front of the Harbor nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<LoadBalancerSpec>,
+    /// Monitoring of this site (overrides the top-level keys it names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringSpec>,
+    /// Central logs of this site (overrides the top-level `log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogSpec>,
 }
 
 /// Harbor settings of a site.

@@ -11,6 +11,7 @@ pub mod firewall;
 pub mod harbor;
 pub mod install;
 pub mod keepalived;
+pub mod monitoring;
 pub mod nfs;
 pub mod nginx;
 pub mod os;
@@ -166,6 +167,7 @@ pub fn render(input: &RenderInput) -> Bundle {
         }
     }
     let replication_scripts = replication::render(topo, &mut bundle);
+    monitoring::render(topo, &mut bundle);
     let facts = runbook::Facts {
         plans: &plans,
         token_key_ids: &token_key_ids,
@@ -217,6 +219,7 @@ fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
             keepalived::render(ctx, &mut out);
         }
     }
+    monitoring::render_host(ctx, &mut out);
     out
 }
 

@@ -60,7 +60,91 @@ pub struct OsInfo {
     pub native_pg: Option<u32>,
     /// `/etc/sysctl.d` drop-in directory.
     pub sysctl_dir: &'static str,
+    /// The Prometheus exporters and where they come from.
+    pub exporters: Exporters,
 }
+
+/// A packaged program: its package, systemd unit and binary.
+#[derive(Debug, Clone, Copy)]
+pub struct Packaged {
+    /// Package name.
+    pub package: &'static str,
+    /// systemd unit (without `.service`).
+    pub service: &'static str,
+    /// The binary the unit runs.
+    pub binary: &'static str,
+}
+
+/// The Prometheus exporters of an OS family: Debian and Ubuntu ship them; the RHEL family
+/// takes them from the prometheus-rpm repository (github.com/lest/prometheus-rpm).
+#[derive(Debug, Clone, Copy)]
+pub struct Exporters {
+    /// The repository file (`/etc/yum.repos.d/…`) and its content, when one is needed.
+    pub repo: Option<(&'static str, &'static str)>,
+    /// Node exporter.
+    pub node: Packaged,
+    /// PostgreSQL exporter.
+    pub postgres: Packaged,
+    /// Redis exporter.
+    pub redis: Packaged,
+    /// nginx exporter (stub_status).
+    pub nginx: Packaged,
+    /// mtail (the LB's access log: responses by status code).
+    pub mtail: Packaged,
+    /// The node exporter's textfile collector directory.
+    pub textfile_dir: &'static str,
+    /// rsyslog package.
+    pub rsyslog: &'static str,
+    /// The group that may read nginx's logs, when they are not world-readable (mtail joins it).
+    pub log_group: Option<&'static str>,
+}
+
+/// The prometheus-rpm repository (its README's repository file).
+const PROMETHEUS_RPM_REPO: &str = "[prometheus]\nname=prometheus\nbaseurl=https://packagecloud.io/prometheus-rpm/release/el/$releasever/$basearch\nrepo_gpgcheck=1\nenabled=1\ngpgkey=https://packagecloud.io/prometheus-rpm/release/gpgkey\n       https://raw.githubusercontent.com/lest/prometheus-rpm/master/RPM-GPG-KEY-prometheus-rpm\ngpgcheck=1\nmetadata_expire=300\n";
+
+const RHEL_EXPORTERS: Exporters = Exporters {
+    repo: Some(("/etc/yum.repos.d/prometheus-rpm.repo", PROMETHEUS_RPM_REPO)),
+    node: Packaged { package: "node_exporter", service: "node_exporter", binary: "/usr/bin/node_exporter" },
+    postgres: Packaged {
+        package: "postgres_exporter",
+        service: "postgres_exporter",
+        binary: "/usr/bin/postgres_exporter",
+    },
+    redis: Packaged { package: "redis_exporter", service: "redis_exporter", binary: "/usr/bin/redis_exporter" },
+    nginx: Packaged { package: "nginx_exporter", service: "nginx_exporter", binary: "/usr/bin/nginx_exporter" },
+    mtail: Packaged { package: "mtail", service: "mtail", binary: "/usr/bin/mtail" },
+    textfile_dir: "/var/lib/node_exporter/textfile_collector",
+    rsyslog: "rsyslog",
+    log_group: None,
+};
+
+const DEBIAN_EXPORTERS: Exporters = Exporters {
+    repo: None,
+    node: Packaged {
+        package: "prometheus-node-exporter",
+        service: "prometheus-node-exporter",
+        binary: "/usr/bin/prometheus-node-exporter",
+    },
+    postgres: Packaged {
+        package: "prometheus-postgres-exporter",
+        service: "prometheus-postgres-exporter",
+        binary: "/usr/bin/prometheus-postgres-exporter",
+    },
+    redis: Packaged {
+        package: "prometheus-redis-exporter",
+        service: "prometheus-redis-exporter",
+        binary: "/usr/bin/prometheus-redis-exporter",
+    },
+    nginx: Packaged {
+        package: "prometheus-nginx-exporter",
+        service: "prometheus-nginx-exporter",
+        binary: "/usr/bin/prometheus-nginx-exporter",
+    },
+    mtail: Packaged { package: "mtail", service: "mtail", binary: "/usr/bin/mtail" },
+    textfile_dir: "/var/lib/prometheus/node-exporter",
+    rsyslog: "rsyslog",
+    log_group: Some("adm"),
+};
 
 /// The table.
 #[must_use]
@@ -84,6 +168,7 @@ pub fn info(os: OsFamily) -> OsInfo {
             nginx_default_site: None,
             native_pg: None,
             sysctl_dir: "/etc/sysctl.d",
+            exporters: RHEL_EXPORTERS,
         },
         OsFamily::Rocky9 => OsInfo {
             family: os,
@@ -102,6 +187,7 @@ pub fn info(os: OsFamily) -> OsInfo {
             nginx_default_site: None,
             native_pg: None,
             sysctl_dir: "/etc/sysctl.d",
+            exporters: RHEL_EXPORTERS,
         },
         OsFamily::Debian12 | OsFamily::Ubuntu2204 => OsInfo {
             family: os,
@@ -120,6 +206,7 @@ pub fn info(os: OsFamily) -> OsInfo {
             nginx_default_site: Some("/etc/nginx/sites-enabled/default"),
             native_pg: Some(if os == OsFamily::Debian12 { 15 } else { 14 }),
             sysctl_dir: "/etc/sysctl.d",
+            exporters: DEBIAN_EXPORTERS,
         },
     }
 }

@@ -5,7 +5,7 @@
 //! stand-in so that the cross-cutting rules still run. Only an unusable Harbor version or
 //! `external_url` leaves a site unresolved (its version-dependent rules cannot be judged).
 
-use super::rules::{database, harbor, inventory, lb, redis, replication, storage};
+use super::rules::{database, harbor, inventory, lb, monitoring, redis, replication, storage};
 use super::{values, Ctx};
 use crate::model::enums::{OsFamily, SiteMode};
 use crate::model::ids::{HostName, HostPath, InterfaceName};
@@ -26,12 +26,12 @@ impl Resolved {
 }
 
 pub(crate) fn resolve(spec: &TopologySpec, ctx: &mut Ctx) -> Resolved {
-    let sites = spec.sites.iter().enumerate().map(|(i, s)| resolve_site(i, s, ctx)).collect();
+    let sites = spec.sites.iter().enumerate().map(|(i, s)| resolve_site(i, spec, s, ctx)).collect();
     let edges = spec.replication.iter().enumerate().map(|(i, e)| replication::resolve_edge(i, e, ctx)).collect();
     Resolved { sites, edges }
 }
 
-fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
+fn resolve_site(si: usize, spec: &TopologySpec, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
     let sp = format!("sites[{si}]");
     let name = inventory::site_name(ctx, &sp, s);
     let site_os = s.os.unwrap_or(OsFamily::Centos7);
@@ -77,6 +77,8 @@ fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
     let database = database::resolve(ctx, &sp, s, &hosts, site_os);
     let redis = redis::resolve(ctx, &sp, s, &hosts);
     let lb = lb::resolve(ctx, &sp, s, &hosts, url.as_ref());
+    let monitoring = monitoring::resolve(ctx, &sp, spec, s, version);
+    let syslog = monitoring::syslog(ctx, &sp, spec, s);
 
     let harbor = Harbor {
         version: version?,
@@ -97,6 +99,8 @@ fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
         database,
         redis,
         lb,
+        monitoring,
+        syslog,
     };
     // max_connections default depends on the resolved site: what the nodes may open,
     // plus headroom for admin sessions and migrations, rounded up to a multiple of 50.

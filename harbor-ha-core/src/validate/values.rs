@@ -5,7 +5,8 @@
 use super::Ctx;
 use crate::diag::RuleCode;
 use crate::model::ids::{
-    DnsName, EnvName, HostName, HostPath, InterfaceName, MountOptions, SentinelAddr, SqlIdent, Text,
+    AlertLabelName, DnsName, EnvName, HostName, HostPath, InterfaceName, MountOptions, PromDuration, SentinelAddr,
+    SqlIdent, Text, RESERVED_ALERT_LABELS,
 };
 use crate::model::secret::{Secret, SecretSpec};
 use crate::model::spec::Raw;
@@ -95,6 +96,33 @@ pub(super) fn mount_options(ctx: &mut Ctx, path: &str, raw: &str) -> MountOption
             path,
             "`storage.nfs.options` must be a comma-separated list of mount options",
             "use e.g. hard,nfsvers=4.1,_netdev (letters, digits and , = _ . - only)",
+        );
+    })
+}
+
+/// IN003: a Prometheus duration (`monitoring.scrape_interval`).
+pub(super) fn duration(ctx: &mut Ctx, path: &str, raw: &Raw<PromDuration>) -> PromDuration {
+    ctx.checked::<PromDuration>(raw.as_str(), |ctx| {
+        ctx.emit(
+            RuleCode::IN003,
+            path,
+            format!("`{path}` is not a Prometheus duration between 1s and 24h"),
+            "write a number and a unit, e.g. 15s, 30s or 1m",
+        );
+    })
+}
+
+/// IN003: the name of a label added to every alert (`monitoring.alert_labels`).
+pub(super) fn alert_label_name(ctx: &mut Ctx, path: &str, raw: &Raw<AlertLabelName>) -> AlertLabelName {
+    ctx.checked::<AlertLabelName>(raw.as_str(), |ctx| {
+        ctx.emit(
+            RuleCode::IN003,
+            path,
+            format!("`{raw}` in `{path}` is not a label name the alerts can carry"),
+            format!(
+                "use [a-zA-Z_][a-zA-Z0-9_]*, not starting with __, and none of {} (the rules set those)",
+                RESERVED_ALERT_LABELS.join(", ")
+            ),
         );
     })
 }

@@ -70,7 +70,7 @@ topo_load() {
 hosts_with() {
   local h
   for h in "${HOSTS[@]}"; do
-    case " ${ROLES[$h]} " in *" $1 "*) printf '%s\n' "$h" ;; esac
+    case " ${ROLES[$h]:-} " in *" $1 "*) printf '%s\n' "$h" ;; esac
   done
 }
 

@@ -43,6 +43,15 @@ struct HarborYml {
     upload_purging: Option<UploadPurging>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cache: Option<Cache>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metric: Option<Metric>,
+}
+
+#[derive(Serialize)]
+struct Metric {
+    enabled: bool,
+    port: u16,
+    path: &'static str,
 }
 
 #[derive(Serialize)]
@@ -95,6 +104,15 @@ struct Chart {
 struct Log {
     level: &'static str,
     local: LogLocal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_endpoint: Option<ExternalEndpoint>,
+}
+
+#[derive(Serialize)]
+struct ExternalEndpoint {
+    protocol: &'static str,
+    host: String,
+    port: u16,
 }
 
 #[derive(Serialize)]
@@ -347,6 +365,11 @@ pub fn harbor_yml(ctx: &RoleCtx, sec: Secrets) -> String {
         log: Log {
             level: "info",
             local: LogLocal { rotate_count: 50, rotate_size: "200M", location: "/var/log/harbor" },
+            external_endpoint: site.syslog.as_ref().map(|e| ExternalEndpoint {
+                protocol: e.protocol.as_str(),
+                host: e.host.as_str().to_string(),
+                port: e.port,
+            }),
         },
         version: template_version(v),
         external_database: external_database(site, values.db_password.as_deref().unwrap_or_default()),
@@ -360,6 +383,13 @@ pub fn harbor_yml(ctx: &RoleCtx, sec: Secrets) -> String {
         }),
         // The same on every node (the template warns that mixed settings corrupt data).
         cache: v.at_least(2, 6).then_some(Cache { enabled: false, expire_hours: 24 }),
+        // Harbor's proxy serves /metrics on this port (`?comp=` picks the component), and the
+        // components serve their own on the same port inside the Docker network.
+        metric: crate::render::monitoring::harbor_metrics_port(site, ctx.host).map(|port| Metric {
+            enabled: true,
+            port,
+            path: "/metrics",
+        }),
     };
     let body = serde_yaml::to_string(&yml).unwrap_or_default();
     format!(

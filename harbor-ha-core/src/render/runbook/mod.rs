@@ -14,6 +14,7 @@
 mod deploy;
 mod hosts;
 mod inventory;
+mod monitoring;
 mod readme;
 mod sites;
 mod token;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{code, code_list, hosts, site_plans, sites, Facts, Plan};
+use super::{code, code_list, hosts, monitoring, site_plans, sites, Facts, Plan};
 use crate::bundle::Bundle;
 use crate::model::enums::{EdgeMode, SiteMode};
 use crate::model::resolved::{Edge, Site, Topology, Trigger};
@@ -22,6 +22,7 @@ pub(super) fn render(topo: &Topology, facts: &Facts, bundle: &mut Bundle) {
         }
     }
     verification(&mut s);
+    monitoring::section(&mut s, topo);
     replication(&mut s, topo, replication_scripts);
     troubleshooting(&mut s);
     bundle.add("README.md", s, 0o644);
@@ -39,6 +40,12 @@ fn intro(s: &mut String, topo: &Topology) {
         s,
         "Contents: `hosts/<host>/install.sh` (one idempotent script per host, safe to run twice) with the files it installs under `hosts/<host>/files/`; `deploy.sh` (runs them over ssh in order); `verify.sh` (checks the running cluster); `inventory.ini` (the same hosts for Ansible); `secrets/`.\n"
     );
+    if topo.sites.iter().any(|x| x.monitoring.is_some()) {
+        let _ = writeln!(
+            s,
+            "`monitoring/` holds the Prometheus scrape configuration, the alert rules and a Grafana dashboard: see Monitoring.\n"
+        );
+    }
 }
 
 /// `## Secrets`: where they are and which files carry them.

@@ -213,6 +213,24 @@ fn ports(site: &Site, ctx: &mut Ctx) {
         if h.has(Role::Nfs) {
             claim(2049, "nfs");
         }
+        if let Some(m) = &site.monitoring {
+            // The exporters' ports (render::monitoring), on the host's address or loopback.
+            claim(9100, "node exporter");
+            if h.has(Role::Postgres) && matches!(&site.database, Database::External(db) if db.installed_on.is_some()) {
+                claim(9187, "postgres exporter");
+            }
+            if h.has(Role::Redis) && matches!(&site.redis, Redis::External(r) if r.installed_on().is_some()) {
+                claim(9121, "redis exporter");
+            }
+            if h.has(Role::Lb) {
+                claim(9113, "nginx exporter");
+                claim(3903, "mtail");
+                claim(8090, "lb (stub_status on loopback)");
+            }
+            if h.has(Role::Harbor) && m.harbor_metrics {
+                claim(9090, "harbor (metrics)");
+            }
+        }
         for (port, who) in claims {
             if who.len() > 1 {
                 ctx.emit(

@@ -6,6 +6,7 @@ pub(super) mod database;
 pub(super) mod harbor;
 pub(super) mod inventory;
 pub(super) mod lb;
+pub(super) mod monitoring;
 pub(super) mod redis;
 pub(super) mod replication;
 pub(super) mod secrets;
