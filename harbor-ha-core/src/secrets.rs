@@ -46,6 +46,86 @@ pub struct SiteSecrets {
     pub token_private_key: String,
     /// `<data_volume>/secret/registry/root.crt` (self-signed, PEM).
     pub token_certificate: String,
+    /// The PostgreSQL cluster's secrets (written only for a site that has one).
+    pub cluster: ClusterSecrets,
+}
+
+/// The secrets of a PostgreSQL cluster the bundle installs: Patroni's superuser and
+/// replication passwords and its REST API's. A secrets directory written before clusters
+/// existed lacks them: only the missing ones are generated, never the others.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClusterSecrets {
+    /// The `postgres` superuser's password (Patroni, pg_rewind).
+    pub pg_superuser_password: String,
+    /// The `replicator` role's password (streaming replication).
+    pub pg_replication_password: String,
+    /// The `rewinder` role's password (pg_rewind, when an old primary rejoins).
+    pub pg_rewind_password: String,
+    /// Patroni's REST API password (its unsafe endpoints: restart, switchover, reinit).
+    pub patroni_rest_password: String,
+}
+
+impl std::fmt::Debug for ClusterSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClusterSecrets(<redacted>)")
+    }
+}
+
+/// File names of the cluster secrets under `secrets/<site>/`, each 32 characters.
+pub const CLUSTER_FIELDS: &[&str] =
+    &["pg_superuser_password", "pg_replication_password", "pg_rewind_password", "patroni_rest_password"];
+
+impl ClusterSecrets {
+    fn generate<R: RngCore>(rng: &mut R) -> Self {
+        ClusterSecrets {
+            pg_superuser_password: random_string(rng, 32),
+            pg_replication_password: random_string(rng, 32),
+            pg_rewind_password: random_string(rng, 32),
+            patroni_rest_password: random_string(rng, 32),
+        }
+    }
+
+    fn get(&self, name: &str) -> &str {
+        match name {
+            "pg_superuser_password" => &self.pg_superuser_password,
+            "pg_replication_password" => &self.pg_replication_password,
+            "pg_rewind_password" => &self.pg_rewind_password,
+            _ => &self.patroni_rest_password,
+        }
+    }
+
+    /// The files: name → content.
+    #[must_use]
+    pub fn to_files(&self) -> BTreeMap<&'static str, String> {
+        CLUSTER_FIELDS.iter().map(|n| (*n, format!("{}\n", self.get(n)))).collect()
+    }
+
+    /// Read the files that exist (checking each) and generate only the missing ones.
+    fn from_files_filling<R: RngCore>(
+        dir_label: &str,
+        files: &BTreeMap<String, String>,
+        rng: &mut R,
+    ) -> Result<Self, SecretsError> {
+        let mut fresh = ClusterSecrets::generate(rng);
+        for name in CLUSTER_FIELDS {
+            let Some(v) = files.get(*name) else { continue };
+            let v = v.trim_end_matches('\n');
+            if v.len() != 32 || !v.bytes().all(|b| ALPHABET.contains(&b)) {
+                return Err(SecretsError::Malformed {
+                    path: format!("{dir_label}/{name}"),
+                    why: "expected 32 characters of [A-Za-z0-9]".into(),
+                });
+            }
+            let slot = match *name {
+                "pg_superuser_password" => &mut fresh.pg_superuser_password,
+                "pg_replication_password" => &mut fresh.pg_replication_password,
+                "pg_rewind_password" => &mut fresh.pg_rewind_password,
+                _ => &mut fresh.patroni_rest_password,
+            };
+            *slot = v.to_string();
+        }
+        Ok(fresh)
+    }
 }
 
 impl std::fmt::Debug for SiteSecrets {
@@ -116,6 +196,8 @@ impl SiteSecrets {
             internal_db_password: random_string(rng, 32),
             token_private_key,
             token_certificate,
+            // Drawn last: the values above come out as they did before clusters existed.
+            cluster: ClusterSecrets::generate(rng),
         })
     }
 
@@ -146,6 +228,12 @@ impl SiteSecrets {
             internal_db_password: mk("internal-db", 32),
             token_private_key: token_private_key.to_string(),
             token_certificate: token_certificate.to_string(),
+            cluster: ClusterSecrets {
+                pg_superuser_password: mk("pg-superuser", 32),
+                pg_replication_password: mk("pg-replication", 32),
+                pg_rewind_password: mk("pg-rewind", 32),
+                patroni_rest_password: mk("patroni-rest", 32),
+            },
         }
     }
 
@@ -176,11 +264,17 @@ impl SiteSecrets {
             .collect()
     }
 
-    /// Rebuild from the files of `secrets/<site>/`, checking every length.
+    /// Rebuild from the files of `secrets/<site>/`, checking every length. The cluster
+    /// secrets came later: those missing (a directory written by an older version, or for a
+    /// site without a cluster) are generated from `rng`, the others kept.
     ///
     /// # Errors
     /// [`SecretsError::Malformed`] naming the file (never the value).
-    pub fn from_files(dir_label: &str, files: &BTreeMap<String, String>) -> Result<Self, SecretsError> {
+    pub fn from_files<R: RngCore + CryptoRng>(
+        dir_label: &str,
+        files: &BTreeMap<String, String>,
+        rng: &mut R,
+    ) -> Result<Self, SecretsError> {
         let get = |name: &str, len: Option<usize>| -> Result<String, SecretsError> {
             let path = format!("{dir_label}/{name}");
             let v =
@@ -212,6 +306,7 @@ impl SiteSecrets {
             internal_db_password: next()?,
             token_private_key: format!("{}\n", next()?),
             token_certificate: format!("{}\n", next()?),
+            cluster: ClusterSecrets::from_files_filling(dir_label, files, rng)?,
         })
     }
 }

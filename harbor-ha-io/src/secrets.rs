@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-use harbor_ha_core::secrets::{SecretsError, SiteSecrets, FIELDS};
+use harbor_ha_core::secrets::{SecretsError, SiteSecrets, CLUSTER_FIELDS, FIELDS};
 use harbor_ha_core::ValidTopology;
 
 /// Why the shared secrets of a site cannot be had.
@@ -39,7 +39,18 @@ pub fn load_dir(dir: &Path) -> Result<Option<SiteSecrets>, SecretsDirError> {
             .map_err(|source| SecretsDirError::Io { path: p.display().to_string(), source })?;
         files.insert((*name).to_string(), v);
     }
-    Ok(Some(SiteSecrets::from_files(&dir.display().to_string(), &files)?))
+    // Added later: a directory from an older version lacks them; the core generates those.
+    for name in CLUSTER_FIELDS {
+        let p = dir.join(name);
+        match std::fs::read_to_string(&p) {
+            Ok(v) => {
+                files.insert((*name).to_string(), v);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(SecretsDirError::Io { path: p.display().to_string(), source }),
+        }
+    }
+    Ok(Some(SiteSecrets::from_files(&dir.display().to_string(), &files, &mut rand_core::OsRng)?))
 }
 
 /// A fresh set from the OS's random source, the certificate valid from now.

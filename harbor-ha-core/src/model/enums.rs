@@ -43,8 +43,13 @@ pub enum Role {
     Redis,
     /// A Harbor node (offline installer + docker compose).
     Harbor,
-    /// An Nginx load balancer (keepalived when there are two).
+    /// An Nginx load balancer (keepalived when there are two); with a PostgreSQL or Redis
+    /// cluster it also carries the cluster's endpoint (HAProxy).
     Lb,
+    /// A Redis Sentinel only (a quorum vote beside the Sentinels of the Redis hosts).
+    Sentinel,
+    /// An etcd member only (a vote in the PostgreSQL cluster's DCS beside the postgres hosts').
+    Etcd,
 }
 
 /// Optional Harbor components.

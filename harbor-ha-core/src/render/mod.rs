@@ -8,17 +8,20 @@
 //! declares with [`HostOut::secret_file`]; [`plan`] renders without any secret.
 
 pub mod firewall;
+pub mod haproxy;
 pub mod harbor;
 pub mod install;
 pub mod keepalived;
 pub mod nfs;
 pub mod nginx;
 pub mod os;
+pub mod patroni;
 pub mod postgres;
 pub mod quote;
 pub mod redis;
 pub mod replication;
 pub mod runbook;
+pub mod sentinel;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -104,9 +107,9 @@ pub fn install_order(site: &Site) -> Vec<&Host> {
         let first_harbor = site.harbor_nodes().next().map(|f| f.index) == Some(h.index);
         if h.has(Role::Nfs) {
             0
-        } else if h.has(Role::Postgres) {
+        } else if h.has(Role::Postgres) || h.has(Role::Etcd) {
             1
-        } else if h.has(Role::Redis) {
+        } else if h.has(Role::Redis) || h.has(Role::Sentinel) {
             2
         } else if h.has(Role::Harbor) && first_harbor {
             3
@@ -135,6 +138,11 @@ pub fn render(input: &RenderInput) -> Bundle {
         let (shared, values) = input.site(site);
         for (name, content) in shared.to_files() {
             bundle.add(format!("secrets/{}/{name}", site.name), content, 0o600);
+        }
+        if site.pg_cluster().is_some() {
+            for (name, content) in shared.cluster.to_files() {
+                bundle.add(format!("secrets/{}/{name}", site.name), content, 0o600);
+            }
         }
         if let Some(kid) = runbook::token_key_id(&shared.token_certificate) {
             token_key_ids.insert(site.name.to_string(), kid);
@@ -181,8 +189,14 @@ fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
     if ctx.host.has(Role::Postgres) {
         postgres::render(ctx, &mut out);
     }
+    if ctx.host.has(Role::Postgres) || ctx.host.has(Role::Etcd) {
+        patroni::render(ctx, &mut out);
+    }
     if ctx.host.has(Role::Redis) {
         redis::render(ctx, &mut out);
+    }
+    if ctx.host.has(Role::Redis) || ctx.host.has(Role::Sentinel) {
+        sentinel::render(ctx, &mut out);
     }
     if ctx.host.has(Role::Harbor) {
         harbor::render(ctx, &mut out);
@@ -192,6 +206,7 @@ fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
         if ctx.site.hosts_with(Role::Lb).count() == 2 {
             keepalived::render(ctx, &mut out);
         }
+        haproxy::render(ctx, &mut out);
     }
     out
 }

@@ -75,7 +75,7 @@ fn resolve_site(si: usize, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
 
     let storage = storage::finish_nfs(storage, &hosts);
     let database = database::resolve(ctx, &sp, s, &hosts, site_os);
-    let redis = redis::resolve(ctx, &sp, s, &hosts);
+    let redis = redis::resolve(ctx, &sp, s, &hosts, version);
     let lb = lb::resolve(ctx, &sp, s, &hosts, url.as_ref());
 
     let harbor = Harbor {

@@ -57,6 +57,8 @@ fn role_name(r: Role) -> &'static str {
         Role::Redis => "redis",
         Role::Harbor => "harbor",
         Role::Lb => "lb",
+        Role::Sentinel => "sentinel",
+        Role::Etcd => "etcd",
     }
 }
 

@@ -7,12 +7,20 @@ use crate::model::ids::{DnsName, Text};
 use crate::model::resolved::{DbIndexes, ExternalRedis, Host, Redis, RedisServer, Sentinel, Site};
 use crate::model::secret::Secret;
 use crate::model::spec::{RedisSpec, SiteSpec};
+use crate::model::version::Version;
 use crate::validate::{values, Ctx};
 
 /// The redis section: internal, one server (installed on the host with role redis unless
 /// `redis.host` names one), or Sentinel.
-pub(in crate::validate) fn resolve(ctx: &mut Ctx, sp: &str, s: &SiteSpec, hosts: &[Host]) -> Redis {
+pub(in crate::validate) fn resolve(
+    ctx: &mut Ctx,
+    sp: &str,
+    s: &SiteSpec,
+    hosts: &[Host],
+    version: Option<Version>,
+) -> Redis {
     let r_host = hosts.iter().find(|h| h.has(Role::Redis));
+    let r_hosts = hosts.iter().filter(|h| h.has(Role::Redis)).count();
     if s.redis.is_none() && r_host.is_none() {
         return Redis::Internal;
     }
@@ -31,6 +39,10 @@ pub(in crate::validate) fn resolve(ctx: &mut Ctx, sp: &str, s: &SiteSpec, hosts:
                 .collect();
             // A missing master_set is RD004's.
             RedisServer::Sentinel(Sentinel { master_set: master_set.unwrap_or_else(|| Text::stand_in("")), hosts })
+        }
+        // Two or more redis hosts (and no redis.host): a master, replicas and Sentinels.
+        None if r.host.is_none() && r_hosts >= 2 => {
+            RedisServer::Cluster(super::cluster::redis_cluster(s, hosts, version))
         }
         None => {
             let installed_on = if r.host.is_none() { r_host } else { None };
@@ -142,6 +154,7 @@ fn rd003(site: &Site, r: &ExternalRedis, ctx: &mut Ctx) {
             host.as_str() == "localhost" || host.as_str().parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback()),
         ),
         RedisServer::Sentinel(sn) => (sn.hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "), false),
+        RedisServer::Cluster(c) => (c.data.iter().map(|m| m.name.to_string()).collect::<Vec<_>>().join(", "), false),
     };
     if no_password && !loopback {
         ctx.emit(
