@@ -2,7 +2,7 @@
 # Install the real programs the tests run (Debian packages), only when missing.
 # Used by `make test`; safe to run twice.
 set -euo pipefail
-PKGS=(nginx docker-registry skopeo redis-server redis-tools postgresql keepalived shellcheck socat openssl iproute2 curl jq python3-venv iptables systemd)
+PKGS=(nginx docker-registry skopeo redis-server redis-tools redis-sentinel postgresql patroni etcd-server etcd-client haproxy keepalived shellcheck socat openssl iproute2 curl jq python3-venv iptables systemd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

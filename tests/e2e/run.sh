@@ -4,7 +4,7 @@
 # host (a network namespace) with the topology's own address. See tests/e2e/README.md.
 #
 # Usage: tests/e2e/run.sh [FIXTURE... | --only PART]   (as root; `make e2e`)
-#        PART: canary, install, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
+#        PART: canary, install, data-ha, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
 #        (--install-only and --canary-only are --only install and --only canary)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
@@ -39,6 +39,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/install.sh"
 # shellcheck source=lib/canary.sh
 . "$HERE/lib/canary.sh"
+# shellcheck source=lib/data_ha.sh
+. "$HERE/lib/data_ha.sh"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
@@ -186,12 +188,13 @@ only() {
   case ${1:-} in
     canary) echo --canary-only ;;
     install) echo --install-only ;;
-    "") echo "--only needs a part: canary, install, or a fixture name" >&2; return 1 ;;
+    data-ha) echo --data-ha-only ;;
+    "") echo "--only needs a part: canary, install, data-ha, or a fixture name" >&2; return 1 ;;
     *)
       for f in fixtures/examples/"$1".yaml fixtures/valid/"$1".yaml "$1"; do
         if [ -f "$ROOT/$f" ]; then printf '%s\n' "$f"; return 0; fi
       done
-      echo "--only: no part or fixture named $1 (canary, install, or a file of fixtures/examples or fixtures/valid)" >&2
+      echo "--only: no part or fixture named $1 (canary, install, data-ha, or a file of fixtures/examples or fixtures/valid)" >&2
       return 1
       ;;
   esac
@@ -207,10 +210,11 @@ main() {
   fi
   [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
   # --install-only / --canary-only: only the install scripts / the canary test (development).
-  local canary=1
-  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0
-  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0
-  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0; fi
+  local canary=1 data_ha=1
+  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 data_ha=0
+  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 data_ha=0
+  if [ "${fixtures[0]:-}" = --data-ha-only ]; then fixtures=() canary=0 E2E_INSTALL=0; fi
+  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 data_ha=0; fi
   WORK="$(mktemp -d /tmp/harbor-ha-e2e.XXXXXX)"
   chmod 711 "$WORK"
   trap finish EXIT
@@ -228,6 +232,10 @@ main() {
     i=$((i + 1))
     run_fixture "$f" "$i"
   done
+  if [ "$data_ha" = 1 ]; then
+    test_data_ha
+    cleanup
+  fi
   if [ "$canary" = 1 ]; then
     test_canary
     cleanup

@@ -207,6 +207,9 @@ pub fn patroni_yml(ctx: &RoleCtx, db: &ExternalDb, c: &PgCluster, sec: &crate::s
     let _ = writeln!(s, "    rewind:");
     let _ = writeln!(s, "      username: {}", yaml_string(REWIND_USER));
     let _ = writeln!(s, "      password: {}", yaml_string(&sec.pg_rewind_password));
+    let _ = writeln!(s, "  # A new replica is cloned at once, not after the primary's next spread checkpoint.");
+    let _ = writeln!(s, "  basebackup:");
+    let _ = writeln!(s, "    - checkpoint: \"fast\"");
     let _ = writeln!(s, "  parameters:");
     let _ = writeln!(s, "    unix_socket_directories: \"/var/run/postgresql\"");
     let _ = writeln!(s, "  # Written to pg_hba.conf by Patroni: the members, and Harbor through HAProxy only.");

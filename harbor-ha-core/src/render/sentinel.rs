@@ -84,7 +84,7 @@ pub fn sentinel_conf(ctx: &RoleCtx, r: &ExternalRedis, c: &RedisCluster, passwor
 
 /// Shell that sets `REDIS_MASTER` to the master the Sentinels name now, or to the first data
 /// node when none answers (a new cluster).
-fn current_master(c: &RedisCluster, port: u16) -> String {
+fn current_master(c: &RedisCluster) -> String {
     let first = c.data.first().map_or_else(String::new, |m| m.address.to_string());
     let sentinels: Vec<String> = c.sentinels.iter().map(|m| sh(&m.address.to_string())).collect();
     let mut b = String::new();
@@ -99,7 +99,6 @@ fn current_master(c: &RedisCluster, port: u16) -> String {
     );
     let _ = writeln!(b, "  case $m in ''|*ERR*|*rror*) ;; *) REDIS_MASTER=$m; break ;; esac");
     let _ = writeln!(b, "done");
-    let _ = writeln!(b, "REDIS_PORT={port}");
     b
 }
 
@@ -123,7 +122,7 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
         pkgs.push(sh(spkg));
     }
     let _ = writeln!(b, "pkgs {}", pkgs.join(" "));
-    b.push_str(&current_master(c, r.port));
+    b.push_str(&current_master(c));
     let _ = writeln!(b, "REDIS_OWNER=\"$(id -u {})\"", sh(user));
     let _ = writeln!(b, "REDIS_OWNER=\"$REDIS_OWNER:$(id -g {})\"", sh(user));
     let _ = writeln!(b, "# live FILE MANAGED EXTRA: write FILE (the redis user's) from MANAGED and EXTRA lines.");
@@ -157,8 +156,9 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
         let _ = writeln!(b, "  ROLE=''");
         let _ = writeln!(
             b,
-            "  if [ \"$REDIS_MASTER\" != {} ]; then ROLE=\"replicaof $REDIS_MASTER $REDIS_PORT\"$'\\n'; fi",
-            sh(&ctx.host.address.to_string())
+            "  if [ \"$REDIS_MASTER\" != {} ]; then ROLE=\"replicaof $REDIS_MASTER {}\"$'\\n'; fi",
+            sh(&ctx.host.address.to_string()),
+            r.port
         );
         let _ = writeln!(b, "  live {} {REDIS_MANAGED} \"$ROLE\"", sh(conf));
         let _ = writeln!(b, "  if systemctl is-active --quiet {}; then systemctl restart {}; fi", sh(svc), sh(svc));

@@ -54,6 +54,12 @@ fn inventory(topo: &Topology, plans: &[Plan]) -> String {
     for role in [Role::Harbor, Role::Lb, Role::Nfs, Role::Postgres, Role::Redis] {
         group(role_name(role), &|_, h| h.has(role));
     }
+    // The witness roles, only where some host has them.
+    for role in [Role::Etcd, Role::Sentinel] {
+        if plans.iter().any(|p| p.1.has(role)) {
+            group(role_name(role), &|_, h| h.has(role));
+        }
+    }
     group("harbor_first", &|site, h| is_first_harbor(site, h));
     for site in &topo.sites {
         let idx = site.index;

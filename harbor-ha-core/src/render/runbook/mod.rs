@@ -12,6 +12,7 @@
 //! `token` computes the token key id that `verify.sh` expects.
 
 mod deploy;
+mod failover;
 mod hosts;
 mod inventory;
 mod readme;

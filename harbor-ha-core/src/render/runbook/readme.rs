@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{code, code_list, hosts, site_plans, sites, Plan};
+use super::{code, code_list, failover, hosts, site_plans, sites, Plan};
 use crate::bundle::Bundle;
 use crate::model::enums::{EdgeMode, SiteMode};
 use crate::model::resolved::{Edge, Site, Topology, Trigger};
@@ -60,6 +60,7 @@ fn site_section(s: &mut String, site: &Site, plans: &[&Plan]) {
     sites::prerequisites(s, site);
     let _ = writeln!(s, "### Install\n");
     hosts::install_steps(s, site, plans);
+    failover::section(s, site);
 }
 
 /// `## Verification`: what `verify.sh` checks.
