@@ -404,3 +404,47 @@ impl<'t> RenderInput<'t> {
         (s, v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn files(s: &SiteSecrets) -> BTreeMap<String, String> {
+        s.to_files().into_iter().chain(s.cluster.to_files()).map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    #[test]
+    fn missing_cluster_secrets_are_generated_and_present_ones_kept() {
+        let s = SiteSecrets::deterministic("t", "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN CERTIFICATE-----\n");
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        // All present: read back exactly.
+        assert!(SiteSecrets::from_files("d", &files(&s), &mut rng).unwrap() == s);
+        // An older directory: no cluster file at all; the others are kept, these made.
+        let mut old = files(&s);
+        for n in CLUSTER_FIELDS {
+            old.remove(*n);
+        }
+        let r = SiteSecrets::from_files("d", &old, &mut rng).unwrap();
+        assert_eq!(r.csrf_key, s.csrf_key);
+        assert_ne!(r.cluster.pg_superuser_password, s.cluster.pg_superuser_password);
+        assert!(r.cluster.to_files().values().all(|v| v.trim_end().len() == 32));
+        // One missing: only it is new.
+        let mut one = files(&s);
+        one.remove("pg_rewind_password");
+        let r = SiteSecrets::from_files("d", &one, &mut rng).unwrap();
+        assert_eq!(r.cluster.pg_superuser_password, s.cluster.pg_superuser_password);
+        assert_eq!(r.cluster.patroni_rest_password, s.cluster.patroni_rest_password);
+        assert_ne!(r.cluster.pg_rewind_password, s.cluster.pg_rewind_password);
+    }
+
+    #[test]
+    fn a_malformed_cluster_secret_is_named_not_shown() {
+        let s = SiteSecrets::deterministic("t", "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN CERTIFICATE-----\n");
+        let mut f = files(&s);
+        f.insert("pg_replication_password".into(), "short secret value\n".into());
+        let e = SiteSecrets::from_files("dir", &f, &mut rand_chacha::ChaCha20Rng::seed_from_u64(1)).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("dir/pg_replication_password") && !msg.contains("short secret"), "{msg}");
+    }
+}

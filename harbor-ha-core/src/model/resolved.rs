@@ -321,7 +321,7 @@ pub struct ExternalDb {
     pub max_connections: u32,
     /// The cluster the bundle installs (2+ hosts with role postgres); `host` is then its
     /// endpoint on the LB hosts.
-    pub cluster: Option<PgCluster>,
+    pub cluster: Option<Box<PgCluster>>,
 }
 
 /// A host of a cluster: its name and address.
@@ -645,7 +645,7 @@ impl Site {
     #[must_use]
     pub fn pg_cluster(&self) -> Option<&PgCluster> {
         match &self.database {
-            Database::External(db) => db.cluster.as_ref(),
+            Database::External(db) => db.cluster.as_deref(),
             Database::Internal => None,
         }
     }

@@ -63,7 +63,8 @@ pub(in crate::validate) fn resolve(
     let db_name = d.db_name.as_ref().map(|v| values::sql_ident(ctx, &format!("{p}.db_name"), "db_name", v));
     // Two or more postgres hosts (and no database.host) are a cluster: Harbor reaches it
     // through its endpoint on the LB hosts, and no single host is "the" server.
-    let cluster = (d.host.is_none() && pg_hosts >= 2).then(|| super::cluster::pg_cluster(s, hosts, d.synchronous));
+    let cluster =
+        (d.host.is_none() && pg_hosts >= 2).then(|| Box::new(super::cluster::pg_cluster(s, hosts, d.synchronous)));
     let installed_on = if d.host.is_none() && cluster.is_none() { pg_host } else { None };
     let os = installed_on.map_or(site_os, |h| h.os);
     let version = match &d.version {
