@@ -97,8 +97,16 @@ ep_sql() {
     "$PG_BIN/psql" -X -w -h "$DB_HOST" -p "$DB_PORT" -U "$DB_USER" -d "$DB_NAME" -tA -v ON_ERROR_STOP=1 -c "$1" 2>&1
 }
 
+# primary_sql SQL: psql as the superuser on the current primary's own socket (pg_stat_replication
+# shows its details to a superuser only).
+primary_sql() {
+  local p
+  p="$(pg_primary)" || return 1
+  ip netns exec "$(ns_of "$p")" setpriv --reuid postgres --regid postgres --init-groups "$PG_BIN/psql" -X \
+    -h "${PG_DIR[$p]}/sock" -p "$DB_PORT" -U postgres -d postgres -tA -c "$1" 2>&1
+}
 # pg_has_sync: the primary has a synchronous standby.
-pg_has_sync() { [ -n "$(ep_sql "SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'")" ]; }
+pg_has_sync() { [ -n "$(primary_sql "SELECT 1 FROM pg_stat_replication WHERE sync_state = 'sync'")" ]; }
 
 # write_loop FILE STOP: insert rows through the endpoint until STOP exists; one line per
 # attempt: `id ms ok|fail`. Bounded: at most 20,000 attempts.
@@ -149,8 +157,8 @@ test_pg_cluster() {
   if wait_until 20 ep_sql 'SELECT 1'; then pass "$HARBOR1 reaches the primary through the endpoint $DB_HOST:$DB_PORT as $DB_USER (harbor.yml; role and database made by post_bootstrap)"
   else setup_fail "no connection through the endpoint $DB_HOST:$DB_PORT" "$(ep_sql 'SELECT 1')"; return 1; fi
   if grep -q '^    synchronous_mode: true' "${PG_DIR[${PG_MEMBERS[0]}]}/patroni.yml"; then
-    if wait_until 30 pg_has_sync; then pass "synchronous replication: $(ep_sql "SELECT string_agg(application_name || '=' || sync_state, ', ' ORDER BY application_name) FROM pg_stat_replication")"
-    else fail "synchronous_mode is on but no standby is synchronous" "$(ep_sql 'SELECT application_name, sync_state FROM pg_stat_replication')"; fi
+    if wait_until 30 pg_has_sync; then pass "synchronous replication (pg_stat_replication on the primary): $(primary_sql "SELECT string_agg(application_name || '=' || sync_state, ', ' ORDER BY application_name) FROM pg_stat_replication")"
+    else fail "synchronous_mode is on but no standby is synchronous" "$(primary_sql 'SELECT application_name, sync_state FROM pg_stat_replication')"; fi
   fi
   ep_sql 'CREATE TABLE harbor_ha_probe (id int PRIMARY KEY, at timestamptz DEFAULT now())' >/dev/null
 

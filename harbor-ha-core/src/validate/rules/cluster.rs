@@ -55,13 +55,18 @@ pub(in crate::validate) fn pg_cluster(s: &SiteSpec, hosts: &[Host], synchronous:
 
 /// The Redis cluster of a site with 2+ redis hosts. A Harbor without a Sentinel client
 /// (before 2.1) reaches the master through the LB-side proxy.
-pub(in crate::validate) fn redis_cluster(s: &SiteSpec, hosts: &[Host], version: Option<Version>) -> RedisCluster {
+pub(in crate::validate) fn redis_cluster(
+    s: &SiteSpec,
+    hosts: &[Host],
+    version: Option<Version>,
+    master_set: Option<Text>,
+) -> RedisCluster {
     let data = members(hosts, Role::Redis);
     let proxy = version.is_some_and(|v| !v.at_least(2, 1)).then(|| endpoint(s, hosts, &data));
     RedisCluster {
         sentinels: voters(hosts, Role::Redis, Role::Sentinel),
         data,
-        master_set: Text::known(MASTER_SET),
+        master_set: master_set.unwrap_or_else(|| Text::known(MASTER_SET)),
         quorum: 2,
         proxy,
     }
@@ -174,13 +179,17 @@ fn rd007(site: &Site, ctx: &mut Ctx) {
 }
 
 /// HA008: a cluster's extra vote (role etcd or sentinel) on one of its own data nodes.
+/// Written on a data node the role is only redundant (harmless) while the votes suffice;
+/// it is reported when they fall short because of it.
 fn ha008(site: &Site, ctx: &mut Ctx) {
+    let pg_short = site.pg_cluster().is_some_and(|c| c.dcs.len() < 3 || c.dcs.len() % 2 == 0);
+    let redis_short = site.redis_cluster().is_some_and(|c| c.sentinels.len() < 3);
     let checks = [
-        (site.pg_cluster().is_some(), Role::Postgres, Role::Etcd, "PostgreSQL", "etcd member"),
-        (site.redis_cluster().is_some(), Role::Redis, Role::Sentinel, "Redis", "Sentinel"),
+        (pg_short, Role::Postgres, Role::Etcd, "PostgreSQL", "etcd member"),
+        (redis_short, Role::Redis, Role::Sentinel, "Redis", "Sentinel"),
     ];
-    for (clustered, data, witness, what, vote) in checks {
-        if !clustered {
+    for (short, data, witness, what, vote) in checks {
+        if !short {
             continue;
         }
         let role = if witness == Role::Etcd { "etcd" } else { "sentinel" };

@@ -143,7 +143,8 @@ fn cardinality(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     let pg_needed =
         matches!(site.database, Database::External(_)) && raw.database.as_ref().is_none_or(|d| d.host.is_none());
     let redis_needed = matches!(site.redis, Redis::External(_))
-        && raw.redis.as_ref().is_none_or(|r| r.host.is_none() && r.sentinel.is_none());
+        && raw.redis.as_ref().is_none_or(|r| r.host.is_none() && r.sentinel.is_none())
+        || site.redis_cluster().is_some();
     for (role, needed, what, key) in [
         (Role::Nfs, nfs_needed, "NFS server", "storage.nfs.server"),
         (Role::Postgres, pg_needed, "PostgreSQL server", "database.host"),
@@ -187,7 +188,7 @@ fn cardinality(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             continue;
         }
         let role_name = format!("{role:?}").to_lowercase();
-        if let Some(h) = site.hosts_with(role).find(|h| !h.has(data) || !clustered) {
+        if let Some(h) = site.hosts_with(role).next() {
             bad(
                 format!("{}.roles", hp(site.index, h.index)),
                 format!("host `{}` has role {role_name}, but site `{name}` has no {what} for it to vote in", h.name),

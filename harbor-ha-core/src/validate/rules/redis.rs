@@ -29,6 +29,12 @@ pub(in crate::validate) fn resolve(
     let host = r.host.as_ref().map(|h| values::dns(ctx, &format!("{p}.host"), h.as_str()));
     let username = values::opt_text(ctx, &format!("{p}.username"), r.username.as_ref());
     let server = match &r.sentinel {
+        // 2+ redis hosts with `sentinel: {master_set: NAME}` and no hosts: the installed
+        // cluster, its master set so named.
+        Some(sn) if sn.hosts.is_empty() && r.host.is_none() && r_hosts >= 2 => {
+            let name = values::master_set_name(ctx, &format!("{p}.sentinel.master_set"), sn.master_set.as_ref());
+            RedisServer::Cluster(super::cluster::redis_cluster(s, hosts, version, name))
+        }
         Some(sn) => {
             let master_set = values::opt_text(ctx, &format!("{p}.sentinel.master_set"), sn.master_set.as_ref());
             let hosts = sn
@@ -42,7 +48,7 @@ pub(in crate::validate) fn resolve(
         }
         // Two or more redis hosts (and no redis.host): a master, replicas and Sentinels.
         None if r.host.is_none() && r_hosts >= 2 => {
-            RedisServer::Cluster(super::cluster::redis_cluster(s, hosts, version))
+            RedisServer::Cluster(super::cluster::redis_cluster(s, hosts, version, None))
         }
         None => {
             let installed_on = if r.host.is_none() { r_host } else { None };
