@@ -87,15 +87,15 @@ catalog! {
     DB002, Error, "database-version", "validate::rules::database", "The PostgreSQL version is not supported by the Harbor version.";
     DB003, Error, "database-auth", "validate::rules::database", "The database password is missing or empty, or Harbor would log in as the superuser.";
     DB004, Error, "database-connections", "validate::rules::database", "PostgreSQL max_connections is below what the Harbor nodes may open.";
-    DB005, Error, "postgres-cluster-quorum", "validate::rules::cluster", "A PostgreSQL cluster's DCS (etcd) is not an odd number of members, 3 or more.";
-    DB006, Error, "synchronous-without-replica", "validate::rules::cluster", "database.synchronous is set but the site has fewer than 2 PostgreSQL data nodes.";
+    DB007, Error, "postgres-cluster-quorum", "validate::rules::cluster", "A PostgreSQL cluster's DCS (etcd) is not an odd number of members, 3 or more.";
+    DB008, Error, "synchronous-without-replica", "validate::rules::cluster", "database.synchronous is set but the site has fewer than 2 PostgreSQL data nodes.";
     RD001, Error, "no-external-redis", "validate::rules::redis", "More than one Harbor node and no external Redis.";
     RD002, Error, "redis-index-collision", "validate::rules::redis", "Redis database indexes of two components collide, or an index is unusable.";
     RD003, Error, "redis-without-password", "validate::rules::redis", "Redis is reachable beyond loopback without a password.";
     RD004, Error, "redis-sentinel-unsupported", "validate::rules::redis", "Sentinel is used with a Harbor version that lacks it, or without master_set or hosts.";
     RD005, Error, "shared-between-sites", "validate::rules::storage", "Two sites share one Redis or one storage location.";
     RD006, Error, "redis-auth-unsupported", "validate::rules::redis", "A password on the sentinels (unsupported), or a Redis ACL username (not recommended).";
-    RD007, Error, "sentinel-quorum", "validate::rules::cluster", "Fewer than 3 Sentinels, or Sentinels on fewer than 3 hosts.";
+    RD008, Error, "sentinel-quorum", "validate::rules::cluster", "Fewer than 3 Sentinels, or Sentinels on fewer than 3 hosts.";
     LB001, Error, "upstream-mismatch", "validate::rules::lb", "The LB upstreams are not exactly the Harbor nodes and their HTTP ports.";
     LB002, Error, "external-url-lb-mismatch", "validate::rules::lb", "external_url does not match the LB's scheme, server_name and port.";
     LB003, Error, "vip-invalid", "validate::rules::lb", "Two LB hosts without a vip, or a vip outside the subnet or equal to a host address.";

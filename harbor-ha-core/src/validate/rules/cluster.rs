@@ -1,4 +1,4 @@
-//! DB005, DB006, RD007, HA008 and HA009: the PostgreSQL and Redis clusters the bundle
+//! DB007, DB008, RD008, HA008 and HA009: the PostgreSQL and Redis clusters the bundle
 //! installs (2+ hosts with role postgres or redis), their quorums, their witnesses and the
 //! endpoint on the LB hosts through which Harbor reaches them.
 
@@ -84,7 +84,7 @@ fn names(m: &[Member]) -> String {
     m.iter().map(|m| format!("`{}`", m.name)).collect::<Vec<_>>().join(", ")
 }
 
-/// DB005: the DCS of a PostgreSQL cluster has an odd number of members, at least three.
+/// DB007: the DCS of a PostgreSQL cluster has an odd number of members, at least three.
 fn db005(site: &Site, ctx: &mut Ctx) {
     let Some(c) = site.pg_cluster() else { return };
     let n = c.dcs.len();
@@ -97,7 +97,7 @@ fn db005(site: &Site, ctx: &mut Ctx) {
         "an even number tolerates no more failures than one member fewer, and splits evenly"
     };
     ctx.emit(
-        RuleCode::DB005,
+        RuleCode::DB007,
         format!("{}.hosts", sp(site.index)),
         format!(
             "site `{}`: the PostgreSQL cluster's DCS has {n} etcd member(s) ({}): it needs an odd number, 3 or more ({why})",
@@ -112,7 +112,7 @@ fn db005(site: &Site, ctx: &mut Ctx) {
     );
 }
 
-/// DB006: synchronous replication needs a cluster the bundle installs (2+ data nodes).
+/// DB008: synchronous replication needs a cluster the bundle installs (2+ data nodes).
 fn db006(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     if raw.database.as_ref().and_then(|d| d.synchronous) != Some(true) || site.pg_cluster().is_some() {
         return;
@@ -125,7 +125,7 @@ fn db006(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
         crate::model::resolved::Database::Internal => "Harbor's internal database".to_string(),
     };
     ctx.emit(
-        RuleCode::DB006,
+        RuleCode::DB008,
         format!("{}.database.synchronous", sp(site.index)),
         format!(
             "site `{}`: database.synchronous needs at least 2 data nodes (a standby to acknowledge each commit), but the site has {what}",
@@ -135,14 +135,14 @@ fn db006(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     );
 }
 
-/// RD007: Sentinel's quorum needs at least three Sentinels on three hosts.
+/// RD008: Sentinel's quorum needs at least three Sentinels on three hosts.
 fn rd007(site: &Site, ctx: &mut Ctx) {
     let s = sp(site.index);
     let Redis::External(r) = &site.redis else { return };
     if let Some(c) = r.cluster() {
         if c.sentinels.len() < 3 {
             ctx.emit(
-                RuleCode::RD007,
+                RuleCode::RD008,
                 format!("{s}.hosts"),
                 format!(
                     "site `{}`: the Redis cluster has {} Sentinel(s) ({}): a quorum of 2 needs at least 3 Sentinels on 3 hosts",
@@ -162,7 +162,7 @@ fn rd007(site: &Site, ctx: &mut Ctx) {
         if sn.hosts.len() < 3 || machines.len() < 3 {
             ctx.push(
                 Diagnostic::new(
-                    RuleCode::RD007,
+                    RuleCode::RD008,
                     format!("{s}.redis.sentinel.hosts"),
                     format!(
                         "site `{}`: {} Sentinel(s) on {} host(s): a failover needs a majority of at least 3 Sentinels on 3 machines",
