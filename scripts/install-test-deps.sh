@@ -4,7 +4,8 @@
 # docker-compose.override.yml with a compose file shaped like Harbor's prepare output.
 # Used by `make test`; safe to run twice.
 set -euo pipefail
-PKGS=(nginx docker-registry skopeo redis-server redis-tools postgresql keepalived shellcheck socat openssl iproute2 curl jq python3-venv iptables systemd docker-compose
+PKGS=(nginx docker-registry skopeo redis-server redis-tools redis-sentinel postgresql patroni etcd-server etcd-client haproxy
+  keepalived shellcheck socat openssl iproute2 curl jq python3-venv iptables systemd docker-compose
   prometheus prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter
   prometheus-nginx-exporter mtail rsyslog)
 missing=()

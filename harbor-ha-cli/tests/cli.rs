@@ -357,3 +357,47 @@ fn render_time_rules_refuse_with_their_code() {
         }
     }
 }
+
+/// A secrets directory written before clusters existed lacks the cluster's files: a render
+/// generates only those, and keeps every secret that exists (never rotates one).
+#[test]
+fn render_generates_only_missing_cluster_secrets() {
+    let base = std::env::temp_dir().join(format!("hha-render-cluster-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let out = base.join("bundle");
+    let render = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_harbor-ha"))
+            .args(["render", "fixtures/valid/ha-data-1.10-two-lbs.yaml", "--out", out.to_str().unwrap()])
+            .current_dir(root())
+            .env("HARBOR_ADMIN_PASSWORD", "Adm1n-Passw0rd")
+            .env("HARBOR_DB_PASSWORD", "db-pw")
+            .env("HARBOR_REDIS_PASSWORD", "redis-pw_1")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    render();
+    let dir = out.join("secrets/legacy");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let (csrf, superuser, replication) =
+        (read("csrf_key"), read("pg_superuser_password"), read("pg_replication_password"));
+    let rewind = read("pg_rewind_password");
+    // As an older version left it: these two files are missing.
+    std::fs::remove_file(dir.join("pg_rewind_password")).unwrap();
+    std::fs::remove_file(dir.join("patroni_rest_password")).unwrap();
+    render();
+    assert_eq!(read("csrf_key"), csrf);
+    assert_eq!(read("pg_superuser_password"), superuser, "an existing cluster secret was rotated");
+    assert_eq!(read("pg_replication_password"), replication, "an existing cluster secret was rotated");
+    for name in ["pg_rewind_password", "patroni_rest_password"] {
+        let v = read(name);
+        assert_eq!(v.trim_end().len(), 32, "{name} regenerated as 32 characters");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_ne!(read("pg_rewind_password"), rewind, "a missing secret is generated afresh");
+    let patroni = std::fs::read_to_string(out.join("hosts/lg-data-1/files/etc/patroni/config.yml")).unwrap();
+    assert!(patroni.contains(superuser.trim_end()), "Patroni uses the kept superuser password");
+    std::fs::remove_dir_all(&base).unwrap();
+}

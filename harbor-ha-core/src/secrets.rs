@@ -50,6 +50,8 @@ pub struct SiteSecrets {
     /// one pair per site, so that every LB of the site serves the same certificate and a
     /// VIP failover keeps the clients' trust.
     pub lb_tls: Option<LbTls>,
+    /// The PostgreSQL cluster's secrets (written only for a site that has one).
+    pub cluster: ClusterSecrets,
 }
 
 /// The key and self-signed certificate every load balancer of a site serves.
@@ -81,6 +83,84 @@ pub fn certificate_fingerprint(pem: &str) -> Option<String> {
     let der = cert.to_der().ok()?;
     let hex: Vec<String> = sha2::Sha256::digest(&der).iter().map(|b| format!("{b:02X}")).collect();
     Some(hex.join(":"))
+}
+
+/// The secrets of a PostgreSQL cluster the bundle installs: Patroni's superuser and
+/// replication passwords and its REST API's. A secrets directory written before clusters
+/// existed lacks them: only the missing ones are generated, never the others.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClusterSecrets {
+    /// The `postgres` superuser's password (Patroni, pg_rewind).
+    pub pg_superuser_password: String,
+    /// The `replicator` role's password (streaming replication).
+    pub pg_replication_password: String,
+    /// The `rewinder` role's password (pg_rewind, when an old primary rejoins).
+    pub pg_rewind_password: String,
+    /// Patroni's REST API password (its unsafe endpoints: restart, switchover, reinit).
+    pub patroni_rest_password: String,
+}
+
+impl std::fmt::Debug for ClusterSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClusterSecrets(<redacted>)")
+    }
+}
+
+/// File names of the cluster secrets under `secrets/<site>/`, each 32 characters.
+pub const CLUSTER_FIELDS: &[&str] =
+    &["pg_superuser_password", "pg_replication_password", "pg_rewind_password", "patroni_rest_password"];
+
+impl ClusterSecrets {
+    fn generate<R: RngCore>(rng: &mut R) -> Self {
+        ClusterSecrets {
+            pg_superuser_password: random_string(rng, 32),
+            pg_replication_password: random_string(rng, 32),
+            pg_rewind_password: random_string(rng, 32),
+            patroni_rest_password: random_string(rng, 32),
+        }
+    }
+
+    fn get(&self, name: &str) -> &str {
+        match name {
+            "pg_superuser_password" => &self.pg_superuser_password,
+            "pg_replication_password" => &self.pg_replication_password,
+            "pg_rewind_password" => &self.pg_rewind_password,
+            _ => &self.patroni_rest_password,
+        }
+    }
+
+    /// The files: name → content.
+    #[must_use]
+    pub fn to_files(&self) -> BTreeMap<&'static str, String> {
+        CLUSTER_FIELDS.iter().map(|n| (*n, format!("{}\n", self.get(n)))).collect()
+    }
+
+    /// Read the files that exist (checking each) and generate only the missing ones.
+    fn from_files_filling<R: RngCore>(
+        dir_label: &str,
+        files: &BTreeMap<String, String>,
+        rng: &mut R,
+    ) -> Result<Self, SecretsError> {
+        let mut fresh = ClusterSecrets::generate(rng);
+        for name in CLUSTER_FIELDS {
+            let Some(v) = files.get(*name) else { continue };
+            let v = v.trim_end_matches('\n');
+            if v.len() != 32 || !v.bytes().all(|b| ALPHABET.contains(&b)) {
+                return Err(SecretsError::Malformed {
+                    path: format!("{dir_label}/{name}"),
+                    why: "expected 32 characters of [A-Za-z0-9]".into(),
+                });
+            }
+            let slot = match *name {
+                "pg_superuser_password" => &mut fresh.pg_superuser_password,
+                "pg_replication_password" => &mut fresh.pg_replication_password,
+                "pg_rewind_password" => &mut fresh.pg_rewind_password,
+                _ => &mut fresh.patroni_rest_password,
+            };
+            *slot = v.to_string();
+        }
+        Ok(fresh)
+    }
 }
 
 impl std::fmt::Debug for SiteSecrets {
@@ -156,6 +236,8 @@ impl SiteSecrets {
             token_private_key,
             token_certificate,
             lb_tls: None,
+            // Drawn last: the values above come out as they did before clusters existed.
+            cluster: ClusterSecrets::generate(rng),
         })
     }
 
@@ -246,6 +328,7 @@ impl SiteSecrets {
             token_private_key,
             token_certificate,
             lb_tls,
+            cluster: ClusterSecrets::from_files_filling(dir_label, stored, rng)?,
         })
     }
 
@@ -280,6 +363,12 @@ impl SiteSecrets {
                 private_key: token_private_key.to_string(),
                 certificate: token_certificate.to_string(),
             }),
+            cluster: ClusterSecrets {
+                pg_superuser_password: mk("pg-superuser", 32),
+                pg_replication_password: mk("pg-replication", 32),
+                pg_rewind_password: mk("pg-rewind", 32),
+                patroni_rest_password: mk("patroni-rest", 32),
+            },
         }
     }
 
@@ -320,11 +409,17 @@ impl SiteSecrets {
         files
     }
 
-    /// Rebuild from the files of `secrets/<site>/`, checking every length.
+    /// Rebuild from the files of `secrets/<site>/`, checking every length (the LB pair is
+    /// taken when both its files are there). The cluster secrets came later: those missing (a directory written by an older version, or for a
+    /// site without a cluster) are generated from `rng`, the others kept.
     ///
     /// # Errors
     /// [`SecretsError::Malformed`] naming the file (never the value).
-    pub fn from_files(dir_label: &str, files: &BTreeMap<String, String>) -> Result<Self, SecretsError> {
+    pub fn from_files<R: RngCore + CryptoRng>(
+        dir_label: &str,
+        files: &BTreeMap<String, String>,
+        rng: &mut R,
+    ) -> Result<Self, SecretsError> {
         let get = |name: &str, len: Option<usize>| -> Result<String, SecretsError> {
             let path = format!("{dir_label}/{name}");
             let v =
@@ -356,7 +451,14 @@ impl SiteSecrets {
             internal_db_password: next()?,
             token_private_key: format!("{}\n", next()?),
             token_certificate: format!("{}\n", next()?),
-            lb_tls: None,
+            lb_tls: match (files.get(LB_FIELDS[0]), files.get(LB_FIELDS[1])) {
+                (Some(k), Some(c)) => Some(LbTls {
+                    private_key: format!("{}\n", k.trim_end_matches('\n')),
+                    certificate: format!("{}\n", c.trim_end_matches('\n')),
+                }),
+                _ => None,
+            },
+            cluster: ClusterSecrets::from_files_filling(dir_label, files, rng)?,
         })
     }
 }
@@ -526,5 +628,49 @@ impl<'t> RenderInput<'t> {
     pub fn site(&self, site: &Site) -> (&SiteSecrets, &SiteValues) {
         let (s, v) = &self.sites[site.index];
         (s, v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn files(s: &SiteSecrets) -> BTreeMap<String, String> {
+        s.to_files().into_iter().chain(s.cluster.to_files()).map(|(k, v)| (k.to_string(), v)).collect()
+    }
+
+    #[test]
+    fn missing_cluster_secrets_are_generated_and_present_ones_kept() {
+        let s = SiteSecrets::deterministic("t", "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN CERTIFICATE-----\n");
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        // All present: read back exactly.
+        assert!(SiteSecrets::from_files("d", &files(&s), &mut rng).unwrap() == s);
+        // An older directory: no cluster file at all; the others are kept, these made.
+        let mut old = files(&s);
+        for n in CLUSTER_FIELDS {
+            old.remove(*n);
+        }
+        let r = SiteSecrets::from_files("d", &old, &mut rng).unwrap();
+        assert_eq!(r.csrf_key, s.csrf_key);
+        assert_ne!(r.cluster.pg_superuser_password, s.cluster.pg_superuser_password);
+        assert!(r.cluster.to_files().values().all(|v| v.trim_end().len() == 32));
+        // One missing: only it is new.
+        let mut one = files(&s);
+        one.remove("pg_rewind_password");
+        let r = SiteSecrets::from_files("d", &one, &mut rng).unwrap();
+        assert_eq!(r.cluster.pg_superuser_password, s.cluster.pg_superuser_password);
+        assert_eq!(r.cluster.patroni_rest_password, s.cluster.patroni_rest_password);
+        assert_ne!(r.cluster.pg_rewind_password, s.cluster.pg_rewind_password);
+    }
+
+    #[test]
+    fn a_malformed_cluster_secret_is_named_not_shown() {
+        let s = SiteSecrets::deterministic("t", "-----BEGIN RSA PRIVATE KEY-----\n", "-----BEGIN CERTIFICATE-----\n");
+        let mut f = files(&s);
+        f.insert("pg_replication_password".into(), "short secret value\n".into());
+        let e = SiteSecrets::from_files("dir", &f, &mut rand_chacha::ChaCha20Rng::seed_from_u64(1)).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("dir/pg_replication_password") && !msg.contains("short secret"), "{msg}");
     }
 }

@@ -23,7 +23,7 @@ fn redacted_listing(t: &Topology, b: &Bundle) -> String {
     let mut values: Vec<(String, String)> = Vec::new();
     for site in &t.sites {
         let s = common::test_secrets(site.name.as_str());
-        for (name, v) in s.to_files() {
+        for (name, v) in s.to_files().into_iter().chain(s.cluster.to_files()) {
             let v = v.trim_end().to_string();
             if name.ends_with(".pem") {
                 for line in v.lines().filter(|l| !l.starts_with("-----")) {

@@ -173,6 +173,8 @@ fn inventory_matches_the_topology() {
             (Role::Nfs, "nfs"),
             (Role::Postgres, "postgres"),
             (Role::Redis, "redis"),
+            (Role::Etcd, "etcd"),
+            (Role::Sentinel, "sentinel"),
         ];
         for site in &t.sites {
             let site_group = format!("site_{}", site.name.as_str().replace('-', "_"));

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use harbor_ha_core::model::resolved::Site;
-use harbor_ha_core::secrets::{SecretsError, SiteSecrets, FIELDS, LB_FIELDS};
+use harbor_ha_core::secrets::{SecretsError, SiteSecrets, CLUSTER_FIELDS, FIELDS, LB_FIELDS};
 use harbor_ha_core::ValidTopology;
 
 /// Why the shared secrets of a site cannot be had.
@@ -33,14 +33,8 @@ pub fn load_dir(dir: &Path) -> Result<Option<SiteSecrets>, SecretsDirError> {
     if !dir.exists() {
         return Ok(None);
     }
-    let mut files = BTreeMap::new();
-    for (name, _) in FIELDS {
-        let p = dir.join(name);
-        let v = std::fs::read_to_string(&p)
-            .map_err(|source| SecretsDirError::Io { path: p.display().to_string(), source })?;
-        files.insert((*name).to_string(), v);
-    }
-    Ok(Some(SiteSecrets::from_files(&dir.display().to_string(), &files)?))
+    let files = read_dir_files(dir)?;
+    Ok(Some(SiteSecrets::from_files(&dir.display().to_string(), &files, &mut rand_core::OsRng)?))
 }
 
 /// A fresh set from the OS's random source, the certificate valid from now.
@@ -62,7 +56,7 @@ pub fn read_dir_files(dir: &Path) -> Result<BTreeMap<String, String>, SecretsDir
     if !dir.exists() {
         return Ok(files);
     }
-    for name in FIELDS.iter().map(|(n, _)| *n).chain(LB_FIELDS) {
+    for name in FIELDS.iter().map(|(n, _)| *n).chain(LB_FIELDS).chain(CLUSTER_FIELDS.iter().copied()) {
         let p = dir.join(name);
         match std::fs::read_to_string(&p) {
             Ok(v) => {

@@ -4,8 +4,8 @@
 # host (a network namespace) with the topology's own address. See tests/e2e/README.md.
 #
 # Usage: tests/e2e/run.sh [FIXTURE... | --only PART]   (as root; `make e2e`)
-#        PART: canary, install, monitoring, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
-#        (--install-only, --canary-only and --monitoring-only are --only install, canary, monitoring)
+#        PART: canary, install, monitoring, data-ha, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
+#        (--install-only, --canary-only, --monitoring-only and --data-ha-only are --only install, canary, …)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
 #        E2E_KEEP=1    keep the work directory (printed at the end)
@@ -41,6 +41,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/canary.sh"
 # shellcheck source=lib/monitoring.sh
 . "$HERE/lib/monitoring.sh"
+# shellcheck source=lib/data_ha.sh
+. "$HERE/lib/data_ha.sh"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
@@ -191,12 +193,13 @@ only() {
     canary) echo --canary-only ;;
     install) echo --install-only ;;
     monitoring) echo --monitoring-only ;;
-    "") echo "--only needs a part: canary, install, monitoring, or a fixture name" >&2; return 1 ;;
+    data-ha) echo --data-ha-only ;;
+    "") echo "--only needs a part: canary, install, monitoring, data-ha, or a fixture name" >&2; return 1 ;;
     *)
       for f in fixtures/examples/"$1".yaml fixtures/valid/"$1".yaml "$1"; do
         if [ -f "$ROOT/$f" ]; then printf '%s\n' "$f"; return 0; fi
       done
-      echo "--only: no part or fixture named $1 (canary, install, monitoring, or a file of fixtures/examples or fixtures/valid)" >&2
+      echo "--only: no part or fixture named $1 (canary, install, monitoring, data-ha, or a file of fixtures/examples or fixtures/valid)" >&2
       return 1
       ;;
   esac
@@ -212,11 +215,12 @@ main() {
   fi
   [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
   # --install-only / --canary-only: only the install scripts / the canary test (development).
-  local canary=1 monitoring=1
-  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 monitoring=0
-  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 monitoring=0
-  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 monitoring=0; fi
-  if [ "${fixtures[0]:-}" = --monitoring-only ]; then fixtures=() E2E_INSTALL=0 canary=0; fi
+  local canary=1 monitoring=1 data_ha=1
+  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 monitoring=0 data_ha=0
+  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 monitoring=0 data_ha=0
+  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 monitoring=0 data_ha=0; fi
+  if [ "${fixtures[0]:-}" = --monitoring-only ]; then fixtures=() E2E_INSTALL=0 canary=0 data_ha=0; fi
+  if [ "${fixtures[0]:-}" = --data-ha-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0; fi
   WORK="$(mktemp -d /tmp/harbor-ha-e2e.XXXXXX)"
   chmod 711 "$WORK"
   trap finish EXIT
@@ -236,6 +240,10 @@ main() {
   done
   if [ "$monitoring" = 1 ]; then
     test_monitoring
+    cleanup
+  fi
+  if [ "$data_ha" = 1 ]; then
+    test_data_ha
     cleanup
   fi
   if [ "$canary" = 1 ]; then

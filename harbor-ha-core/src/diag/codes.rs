@@ -76,6 +76,8 @@ catalog! {
     HA005, Warning, "single-harbor-node", "validate::rules::inventory", "Fewer than two Harbor nodes: the site is not highly available.";
     HA006, Error, "port-conflict", "validate::rules::inventory", "Two roles on one host claim the same port.";
     HA007, Warning, "single-point-of-failure", "validate::rules::inventory", "A single point of failure remains (one LB, PostgreSQL, Redis or NFS server).";
+    HA008, Error, "quorum-vote-on-data-node", "validate::rules::cluster", "A cluster's extra quorum vote (role etcd or sentinel) sits on one of its own data nodes.";
+    HA009, Error, "cluster-without-endpoint", "validate::rules::cluster", "A PostgreSQL cluster, or a Redis cluster for a Harbor without a Sentinel client, has no LB host for its endpoint.";
     ST001, Error, "data-volume-mismatch", "validate::rules::storage", "Harbor nodes of a shared-storage site do not all use the same data_volume.";
     ST002, Error, "unshared-storage", "validate::rules::storage", "More than one Harbor node with local, unshared storage.";
     ST003, Error, "nfs-clients-incomplete", "validate::rules::storage", "The NFS export's allowed clients do not cover every Harbor node.";
@@ -90,6 +92,8 @@ catalog! {
     DB003, Error, "database-auth", "validate::rules::database", "The database password is missing or empty, or Harbor would log in as the superuser.";
     DB004, Error, "database-connections", "validate::rules::database", "PostgreSQL max_connections is below what the Harbor nodes may open.";
     DB005, Error, "unlimited-db-connections", "validate::rules::database", "database.max_open_conns is 0, which Harbor reads as unlimited.";
+    DB007, Error, "postgres-cluster-quorum", "validate::rules::cluster", "A PostgreSQL cluster's DCS (etcd) is not an odd number of members, 3 or more.";
+    DB008, Error, "synchronous-without-replica", "validate::rules::cluster", "database.synchronous is set but the site has fewer than 2 PostgreSQL data nodes.";
     RD001, Error, "no-external-redis", "validate::rules::redis", "More than one Harbor node and no external Redis.";
     RD002, Error, "redis-index-collision", "validate::rules::redis", "Redis database indexes of two components collide, or an index is unusable.";
     RD003, Error, "redis-without-password", "validate::rules::redis", "Redis is reachable beyond loopback without a password.";
@@ -97,6 +101,7 @@ catalog! {
     RD005, Error, "shared-between-sites", "validate::rules::storage", "Two sites share one Redis or one storage location.";
     RD006, Error, "redis-auth-unsupported", "validate::rules::redis", "A password on the sentinels (unsupported), or a Redis ACL username (not recommended).";
     RD007, Error, "redis-password-unescaped", "validate::rules::redis", "At render time: the Redis password holds characters that the Harbor version's prepare writes unescaped into Redis URLs or YAML.";
+    RD008, Error, "sentinel-quorum", "validate::rules::cluster", "Fewer than 3 Sentinels, or Sentinels on fewer than 3 hosts.";
     LB001, Error, "upstream-mismatch", "validate::rules::lb", "The LB upstreams are not exactly the Harbor nodes and their HTTP ports.";
     LB002, Error, "external-url-lb-mismatch", "validate::rules::lb", "external_url does not match the LB's scheme, server_name and port.";
     LB003, Error, "vip-invalid", "validate::rules::lb", "Two LB hosts without a vip, or a vip outside the subnet or equal to a host address.";

@@ -43,8 +43,29 @@ pub enum Role {
     Redis,
     /// A Harbor node (offline installer + docker compose).
     Harbor,
-    /// An Nginx load balancer (keepalived when there are two).
+    /// An Nginx load balancer (keepalived when there are two); with a PostgreSQL or Redis
+    /// cluster it also carries the cluster's endpoint (HAProxy).
     Lb,
+    /// A Redis Sentinel only (a quorum vote beside the Sentinels of the Redis hosts).
+    Sentinel,
+    /// An etcd member only (a vote in the PostgreSQL cluster's DCS beside the postgres hosts').
+    Etcd,
+}
+
+impl Role {
+    /// The role as the topology file writes it (`nfs`, `postgres`, …).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Nfs => "nfs",
+            Role::Postgres => "postgres",
+            Role::Redis => "redis",
+            Role::Harbor => "harbor",
+            Role::Lb => "lb",
+            Role::Sentinel => "sentinel",
+            Role::Etcd => "etcd",
+        }
+    }
 }
 
 /// Optional Harbor components.

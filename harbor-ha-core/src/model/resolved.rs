@@ -372,6 +372,66 @@ pub struct ExternalDb {
     pub max_idle_conns: u32,
     /// Server max_connections.
     pub max_connections: u32,
+    /// The cluster the bundle installs (2+ hosts with role postgres); `host` is then its
+    /// endpoint on the LB hosts.
+    pub cluster: Option<Box<PgCluster>>,
+}
+
+/// A host of a cluster: its name and address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Member {
+    /// Inventory name.
+    pub name: HostName,
+    /// Address.
+    pub address: IpAddr,
+}
+
+/// Where Harbor reaches a cluster: a TCP proxy (HAProxy) on the LB hosts, at the VIP when
+/// there are two, else at the one LB's address.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Endpoint {
+    /// The address Harbor connects to.
+    pub address: IpAddr,
+    /// The LB hosts running the proxy.
+    pub lbs: Vec<Member>,
+}
+
+/// A PostgreSQL cluster: Patroni on each data node, etcd as its DCS (on the data nodes and
+/// the hosts with role etcd), HAProxy on the LB hosts routing to the primary.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PgCluster {
+    /// The data nodes (role postgres), in file order.
+    pub members: Vec<Member>,
+    /// The etcd members: the data nodes, then the hosts with role etcd.
+    pub dcs: Vec<Member>,
+    /// Synchronous replication (Patroni's synchronous_mode).
+    pub synchronous: bool,
+    /// Harbor's endpoint.
+    pub endpoint: Endpoint,
+}
+
+impl PgCluster {
+    /// Patroni's REST API port on every data node (HAProxy's health check asks it).
+    pub const REST_PORT: u16 = 8008;
+    /// etcd's client port.
+    pub const ETCD_CLIENT_PORT: u16 = 2379;
+    /// etcd's peer port.
+    pub const ETCD_PEER_PORT: u16 = 2380;
+
+    /// Whether `host` is a data node.
+    #[must_use]
+    pub fn is_member(&self, host: &HostName) -> bool {
+        self.members.iter().any(|m| &m.name == host)
+    }
+
+    /// Whether `host` runs an etcd member.
+    #[must_use]
+    pub fn is_dcs(&self, host: &HostName) -> bool {
+        self.dcs.iter().any(|m| &m.name == host)
+    }
 }
 
 /// Redis.
@@ -409,8 +469,44 @@ pub enum RedisServer {
         /// The host the bundle installs Redis on, if any.
         installed_on: Option<HostName>,
     },
-    /// The master a set of Sentinels elects.
+    /// The master a set of existing Sentinels elects.
     Sentinel(Sentinel),
+    /// A master, replicas and Sentinels the bundle installs (2+ hosts with role redis).
+    Cluster(RedisCluster),
+}
+
+/// A Redis cluster the bundle installs: one master and replicas on the hosts with role
+/// redis, a Sentinel on each of them and on each host with role sentinel.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RedisCluster {
+    /// The data nodes (role redis), in file order; the first starts as master.
+    pub data: Vec<Member>,
+    /// The Sentinels: the data nodes, then the hosts with role sentinel.
+    pub sentinels: Vec<Member>,
+    /// The master set's name.
+    pub master_set: Text,
+    /// Sentinels that must agree that the master is down.
+    pub quorum: u8,
+    /// The LB-side proxy to the master, for a Harbor without a Sentinel client (< 2.1).
+    pub proxy: Option<Endpoint>,
+}
+
+impl RedisCluster {
+    /// The Sentinels' port.
+    pub const SENTINEL_PORT: u16 = 26379;
+
+    /// Whether `host` is a data node.
+    #[must_use]
+    pub fn is_data(&self, host: &HostName) -> bool {
+        self.data.iter().any(|m| &m.name == host)
+    }
+
+    /// Whether `host` runs a Sentinel.
+    #[must_use]
+    pub fn is_sentinel(&self, host: &HostName) -> bool {
+        self.sentinels.iter().any(|m| &m.name == host)
+    }
 }
 
 impl ExternalRedis {
@@ -419,16 +515,25 @@ impl ExternalRedis {
     pub fn sentinel(&self) -> Option<&Sentinel> {
         match &self.server {
             RedisServer::Sentinel(s) => Some(s),
-            RedisServer::Single { .. } => None,
+            RedisServer::Single { .. } | RedisServer::Cluster(_) => None,
         }
     }
 
-    /// The host the bundle installs Redis on, if any.
+    /// The host the bundle installs Redis on, if any (one server).
     #[must_use]
     pub fn installed_on(&self) -> Option<&HostName> {
         match &self.server {
             RedisServer::Single { installed_on, .. } => installed_on.as_ref(),
-            RedisServer::Sentinel(_) => None,
+            RedisServer::Sentinel(_) | RedisServer::Cluster(_) => None,
+        }
+    }
+
+    /// The cluster the bundle installs, if any.
+    #[must_use]
+    pub fn cluster(&self) -> Option<&RedisCluster> {
+        match &self.server {
+            RedisServer::Cluster(c) => Some(c),
+            RedisServer::Single { .. } | RedisServer::Sentinel(_) => None,
         }
     }
 }
@@ -587,6 +692,32 @@ impl Site {
     /// The Harbor nodes, in file order (the first installs first).
     pub fn harbor_nodes(&self) -> impl Iterator<Item = &Host> {
         self.hosts_with(Role::Harbor)
+    }
+
+    /// The PostgreSQL cluster the bundle installs, if any.
+    #[must_use]
+    pub fn pg_cluster(&self) -> Option<&PgCluster> {
+        match &self.database {
+            Database::External(db) => db.cluster.as_deref(),
+            Database::Internal => None,
+        }
+    }
+
+    /// The Redis cluster the bundle installs, if any.
+    #[must_use]
+    pub fn redis_cluster(&self) -> Option<&RedisCluster> {
+        match &self.redis {
+            Redis::External(r) => r.cluster(),
+            Redis::Internal => None,
+        }
+    }
+}
+
+impl Member {
+    /// A host as a cluster member.
+    #[must_use]
+    pub fn of(h: &Host) -> Self {
+        Member { name: h.name.clone(), address: h.address }
     }
 }
 

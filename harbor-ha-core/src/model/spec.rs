@@ -478,6 +478,10 @@ pub struct DatabaseSpec {
     /// The server's `max_connections` (default: sized for nodes × components × max_open_conns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<u32>,
+    /// A cluster (2+ hosts with role postgres): a commit is acknowledged only once a standby
+    /// has it, so that it survives the loss of the primary (default true for a cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous: Option<bool>,
 }
 
 /// Redis database indexes per component. Core is fixed at 0.

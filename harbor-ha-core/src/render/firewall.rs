@@ -27,7 +27,7 @@ use super::os::Firewall;
 use super::quote::sh;
 use super::{HostOut, RoleCtx};
 use crate::model::enums::{Role, SiteMode};
-use crate::model::resolved::{Database, Redis, Storage, Tls};
+use crate::model::resolved::{Database, PgCluster, Redis, RedisCluster, Storage, Tls};
 
 /// A protocol a rule opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,6 +96,7 @@ pub fn rules(ctx: &RoleCtx) -> Vec<Rule> {
             add(Proto::Tcp(r.port), some(&nodes()));
         }
     }
+    cluster_rules(ctx, &mut add);
     if host.has(Role::Harbor) {
         match harbor_sources(ctx) {
             Some(src) => add(Proto::Tcp(host.http_port), src.into_iter().map(|a| Some(IpNet::from(a))).collect()),
@@ -123,6 +124,48 @@ pub fn rules(ctx: &RoleCtx) -> Vec<Rule> {
         }
     }
     set.into_iter().collect()
+}
+
+/// The openings of the clusters: Patroni, etcd, Redis replication, Sentinel, and the
+/// endpoint on the LB hosts.
+fn cluster_rules(ctx: &RoleCtx, add: &mut impl FnMut(Proto, Vec<Option<IpNet>>)) {
+    let site = ctx.site;
+    let host = ctx.host;
+    let net = |a: &std::net::IpAddr| Some(IpNet::from(*a));
+    let harbor: Vec<Option<IpNet>> = site.harbor_nodes().map(|h| net(&h.address)).collect();
+    let lbs: Vec<Option<IpNet>> = site.hosts_with(Role::Lb).map(|h| net(&h.address)).collect();
+    if let (Some(c), Database::External(db)) = (site.pg_cluster(), &site.database) {
+        let members: Vec<Option<IpNet>> = c.members.iter().map(|m| net(&m.address)).collect();
+        let dcs: Vec<Option<IpNet>> = c.dcs.iter().map(|m| net(&m.address)).collect();
+        if c.is_member(&host.name) {
+            // PostgreSQL: the other members (replication, pg_rewind) and HAProxy on the LBs.
+            add(Proto::Tcp(db.port), [members.clone(), lbs.clone()].concat());
+            // Patroni's REST API: the other members and HAProxy's checks.
+            add(Proto::Tcp(PgCluster::REST_PORT), [members.clone(), lbs.clone()].concat());
+        }
+        if c.is_dcs(&host.name) {
+            add(Proto::Tcp(PgCluster::ETCD_CLIENT_PORT), members);
+            add(Proto::Tcp(PgCluster::ETCD_PEER_PORT), dcs);
+        }
+        if host.has(Role::Lb) {
+            add(Proto::Tcp(db.port), harbor.clone());
+        }
+    }
+    if let (Some(c), Redis::External(r)) = (site.redis_cluster(), &site.redis) {
+        let data: Vec<Option<IpNet>> = c.data.iter().map(|m| net(&m.address)).collect();
+        let sentinels: Vec<Option<IpNet>> = c.sentinels.iter().map(|m| net(&m.address)).collect();
+        if c.is_data(&host.name) {
+            // Harbor (2.1+: straight to the master), replication, the Sentinels, the proxy.
+            let proxy = if c.proxy.is_some() { lbs.clone() } else { Vec::new() };
+            add(Proto::Tcp(r.port), [harbor.clone(), data, sentinels.clone(), proxy].concat());
+        }
+        if c.is_sentinel(&host.name) {
+            add(Proto::Tcp(RedisCluster::SENTINEL_PORT), [harbor.clone(), sentinels].concat());
+        }
+        if host.has(Role::Lb) && c.proxy.is_some() {
+            add(Proto::Tcp(r.port), harbor);
+        }
+    }
 }
 
 /// A firewalld rich rule for a sourced rule.

@@ -29,7 +29,7 @@ fn package_commands(pkg: PkgManager) -> (&'static str, &'static str) {
 /// nothing changed), then the steps.
 #[must_use]
 pub fn install_script(ctx: &RoleCtx, steps: &[Step]) -> BundleFile {
-    let roles: Vec<String> = ctx.host.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
+    let roles: Vec<String> = ctx.host.roles.iter().map(|r| r.as_str().to_string()).collect();
     let mut header = String::new();
     let _ = writeln!(
         header,

@@ -8,6 +8,7 @@
 //! declares with [`HostOut::secret_file`]; [`plan`] renders without any secret.
 
 pub mod firewall;
+pub mod haproxy;
 pub mod harbor;
 pub mod install;
 pub mod keepalived;
@@ -15,11 +16,13 @@ pub mod monitoring;
 pub mod nfs;
 pub mod nginx;
 pub mod os;
+pub mod patroni;
 pub mod postgres;
 pub mod quote;
 pub mod redis;
 pub mod replication;
 pub mod runbook;
+pub mod sentinel;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -108,9 +111,9 @@ pub fn install_order(site: &Site) -> Vec<&Host> {
         let first_harbor = site.harbor_nodes().next().map(|f| f.index) == Some(h.index);
         if h.has(Role::Nfs) {
             0
-        } else if h.has(Role::Postgres) {
+        } else if h.has(Role::Postgres) || h.has(Role::Etcd) {
             1
-        } else if h.has(Role::Redis) {
+        } else if h.has(Role::Redis) || h.has(Role::Sentinel) {
             2
         } else if h.has(Role::Harbor) && first_harbor {
             3
@@ -150,6 +153,11 @@ pub fn render(input: &RenderInput) -> Bundle {
         }
         if let Some(fp) = shared.lb_tls.as_ref().filter(|_| self_signed).and_then(crate::secrets::LbTls::fingerprint) {
             lb_fingerprints.insert(site.name.to_string(), fp);
+        }
+        if site.pg_cluster().is_some() {
+            for (name, content) in shared.cluster.to_files() {
+                bundle.add(format!("secrets/{}/{name}", site.name), content, 0o600);
+            }
         }
         if let Some(kid) = runbook::token_key_id(&shared.token_certificate) {
             token_key_ids.insert(site.name.to_string(), kid);
@@ -207,8 +215,14 @@ fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
     if ctx.host.has(Role::Postgres) {
         postgres::render(ctx, &mut out);
     }
+    if ctx.host.has(Role::Postgres) || ctx.host.has(Role::Etcd) {
+        patroni::render(ctx, &mut out);
+    }
     if ctx.host.has(Role::Redis) {
         redis::render(ctx, &mut out);
+    }
+    if ctx.host.has(Role::Redis) || ctx.host.has(Role::Sentinel) {
+        sentinel::render(ctx, &mut out);
     }
     if ctx.host.has(Role::Harbor) {
         harbor::render(ctx, &mut out);
@@ -218,6 +232,7 @@ fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
         if ctx.site.hosts_with(Role::Lb).count() == 2 {
             keepalived::render(ctx, &mut out);
         }
+        haproxy::render(ctx, &mut out);
     }
     monitoring::render_host(ctx, &mut out);
     out
@@ -239,7 +254,7 @@ pub fn plan(topo: &ValidTopology) -> String {
         let _ = writeln!(s, "site {} ({mode}, Harbor {})", site.name, site.harbor.version);
         for (i, (ctx, out)) in render_site(site, None, extra).into_iter().enumerate() {
             let host = ctx.host;
-            let roles: Vec<String> = host.roles.iter().map(|r| format!("{r:?}").to_lowercase()).collect();
+            let roles: Vec<String> = host.roles.iter().map(|r| r.as_str().to_string()).collect();
             let note = if ctx.first_harbor && site.harbor_nodes().count() > 1 {
                 "  (installs alone, before the other Harbor nodes)"
             } else {

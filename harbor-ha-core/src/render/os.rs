@@ -304,3 +304,61 @@ pub fn redis_pidfile(os: OsFamily) -> Option<&'static str> {
         PkgManager::Yum | PkgManager::Dnf => None,
     }
 }
+
+/// What a PostgreSQL or Redis cluster installs on an OS family.
+#[derive(Debug, Clone)]
+pub struct ClusterOs {
+    /// Shell lines that enable the repository etcd comes from (may be empty).
+    pub etcd_repo: &'static str,
+    /// Patroni's packages (PGDG on the RHEL family, with its etcd extra).
+    pub patroni_pkgs: &'static [&'static str],
+    /// The file the packaged patroni unit reads.
+    pub patroni_conf: &'static str,
+    /// etcd's package.
+    pub etcd_pkg: &'static str,
+    /// The environment file the packaged etcd unit reads (`ETCD_*` variables).
+    pub etcd_env: &'static str,
+    /// Where PostgreSQL data directories live (`<dir>/<major>/<cluster>`).
+    pub pg_data_root: &'static str,
+    /// HAProxy's package and configuration file.
+    pub haproxy: (&'static str, &'static str),
+    /// Redis Sentinel's package, service and configuration file.
+    pub sentinel: (&'static str, &'static str, &'static str),
+}
+
+/// The cluster facts of `os`.
+#[must_use]
+pub fn cluster(os: OsFamily) -> ClusterOs {
+    match os {
+        OsFamily::Centos7 => ClusterOs {
+            etcd_repo: "",
+            patroni_pkgs: &["patroni", "patroni-etcd"],
+            patroni_conf: "/etc/patroni/patroni.yml",
+            etcd_pkg: "etcd",
+            etcd_env: "/etc/etcd/etcd.conf",
+            pg_data_root: "/var/lib/pgsql",
+            haproxy: ("haproxy", "/etc/haproxy/haproxy.cfg"),
+            sentinel: ("redis", "redis-sentinel", "/etc/redis-sentinel.conf"),
+        },
+        OsFamily::Rocky9 => ClusterOs {
+            etcd_repo: "if ! dnf -q repolist --enabled pgdg-rhel9-extras 2>/dev/null | grep -q pgdg-rhel9-extras; then\n  pkgs dnf-plugins-core\n  dnf -q config-manager --set-enabled pgdg-rhel9-extras\n  CHANGED=1\nfi",
+            patroni_pkgs: &["patroni", "patroni-etcd"],
+            patroni_conf: "/etc/patroni/patroni.yml",
+            etcd_pkg: "etcd",
+            etcd_env: "/etc/etcd/etcd.conf",
+            pg_data_root: "/var/lib/pgsql",
+            haproxy: ("haproxy", "/etc/haproxy/haproxy.cfg"),
+            sentinel: ("redis", "redis-sentinel", "/etc/redis/sentinel.conf"),
+        },
+        OsFamily::Debian12 | OsFamily::Ubuntu2204 => ClusterOs {
+            etcd_repo: "",
+            patroni_pkgs: &["patroni", "python3-etcd"],
+            patroni_conf: "/etc/patroni/config.yml",
+            etcd_pkg: "etcd-server",
+            etcd_env: "/etc/default/etcd",
+            pg_data_root: "/var/lib/postgresql",
+            haproxy: ("haproxy", "/etc/haproxy/haproxy.cfg"),
+            sentinel: ("redis-sentinel", "redis-sentinel", "/etc/redis/sentinel.conf"),
+        },
+    }
+}

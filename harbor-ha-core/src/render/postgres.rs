@@ -25,7 +25,7 @@ fn conf_string(s: &str) -> String {
 }
 
 /// PostgreSQL's version as its packages name it: `15`, `9.6`.
-fn pg_version(v: crate::model::version::Version) -> String {
+pub(crate) fn pg_version(v: crate::model::version::Version) -> String {
     if v.major >= 10 {
         v.major.to_string()
     } else {

@@ -110,6 +110,13 @@ pub fn conf_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', r"\\").replace('"', "\\\""))
 }
 
+/// A YAML double-quoted scalar: JSON's string syntax, which YAML reads the same way (every
+/// control character escaped, so no value can end the line or open another key).
+#[must_use]
+pub fn yaml_string(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
 /// A double-quoted Redis config argument: Redis unescapes `\\`, `\"`, `\n`, `\r`, `\t`
 /// and `\xHH` inside double quotes, so every other byte is written as itself or as `\xHH`.
 #[must_use]

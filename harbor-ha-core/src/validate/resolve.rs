@@ -75,7 +75,7 @@ fn resolve_site(si: usize, spec: &TopologySpec, s: &SiteSpec, ctx: &mut Ctx) -> 
 
     let storage = storage::finish_nfs(storage, &hosts);
     let database = database::resolve(ctx, &sp, s, &hosts, site_os);
-    let redis = redis::resolve(ctx, &sp, s, &hosts);
+    let redis = redis::resolve(ctx, &sp, s, &hosts, version);
     let lb = lb::resolve(ctx, &sp, s, &hosts, url.as_ref());
     let monitoring = monitoring::resolve(ctx, &sp, spec, s, version);
     let syslog = monitoring::syslog(ctx, &sp, spec, s);

@@ -9,7 +9,7 @@ use serde_yaml::Value;
 use super::{dir, harbor_databases, template_version};
 use crate::model::enums::{Component, SslMode};
 use crate::model::ids::{SentinelAddr, Text};
-use crate::model::resolved::{Database, Redis, RedisServer, Site, Storage};
+use crate::model::resolved::{Database, Redis, RedisCluster, RedisServer, Site, Storage};
 use crate::model::version::Version;
 use crate::render::{HostOut, RoleCtx, Secrets};
 
@@ -298,11 +298,26 @@ fn external_redis(site: &Site, password: &str) -> Option<ExternalRedis> {
         RedisServer::Sentinel(sn) => sn.hosts.iter().map(SentinelAddr::as_str).collect::<Vec<_>>().join(","),
         RedisServer::Single { host, .. } if split_port => host.to_string(),
         RedisServer::Single { host, .. } => format!("{host}:{}", r.port),
+        // Harbor < 2.1: the LB-side proxy to the master; otherwise the installed Sentinels.
+        RedisServer::Cluster(c) => match &c.proxy {
+            Some(p) if split_port => p.address.to_string(),
+            Some(p) => crate::model::resolved::socket_text(p.address, r.port),
+            None => c
+                .sentinels
+                .iter()
+                .map(|m| crate::model::resolved::socket_text(m.address, RedisCluster::SENTINEL_PORT))
+                .collect::<Vec<_>>()
+                .join(","),
+        },
+    };
+    let master_set = match &r.server {
+        RedisServer::Cluster(c) if c.proxy.is_none() => Some(c.master_set.as_str().to_string()),
+        _ => r.sentinel().map(|s| s.master_set.as_str().to_string()),
     };
     Some(ExternalRedis {
         host,
         port: split_port.then_some(r.port),
-        sentinel_master_set: r.sentinel().map(|s| s.master_set.as_str().to_string()),
+        sentinel_master_set: master_set,
         username: if v.at_least(2, 8) { r.username.as_ref().map(|u| u.as_str().to_string()) } else { None },
         password: password.to_string(),
         registry_db_index: r.db_index.registry,

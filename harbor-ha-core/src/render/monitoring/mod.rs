@@ -123,7 +123,7 @@ impl Target<'_> {
     pub fn role(&self) -> String {
         match self.kind {
             Kind::Node => {
-                let roles: Vec<&str> = self.host.roles.iter().map(|r| role_name(*r)).collect();
+                let roles: Vec<&str> = self.host.roles.iter().map(|r| r.as_str()).collect();
                 if roles.is_empty() {
                     "none".to_string()
                 } else {
@@ -135,18 +135,6 @@ impl Target<'_> {
             Kind::Nginx | Kind::LbLog => "lb".to_string(),
             _ => "harbor".to_string(),
         }
-    }
-}
-
-/// A role's name as the labels write it.
-#[must_use]
-pub fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Nfs => "nfs",
-        Role::Postgres => "postgres",
-        Role::Redis => "redis",
-        Role::Harbor => "harbor",
-        Role::Lb => "lb",
     }
 }
 

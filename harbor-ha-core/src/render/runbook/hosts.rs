@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{code, code_list, external_url, first_harbor, is_first_harbor, role_name, url_host, Plan};
+use super::{code, code_list, external_url, first_harbor, is_first_harbor, url_host, Plan};
 use crate::model::enums::{OsFamily, Role, SiteMode};
 use crate::model::resolved::{Database, Host, Redis, Site, Storage, Tls};
 use crate::render::harbor::{harbor_databases, installer_flags, ping_path};
@@ -19,7 +19,7 @@ fn os_name(o: OsFamily) -> &'static str {
 }
 
 fn roles_of(h: &Host) -> String {
-    h.roles.iter().map(|r| role_name(*r)).collect::<Vec<_>>().join(", ")
+    h.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// The hosts of `site` (its `plans`) in install order, as a table, ending with a blank line.
@@ -115,6 +115,35 @@ fn host_does(site: &Site, h: &Host) -> Vec<String> {
     if h.has(Role::Lb) {
         v.extend(lb_does(site, h));
     }
+    v.extend(cluster_does(site, h));
+    v
+}
+
+/// What a host does for the site's clusters (etcd, Sentinel, the endpoint).
+fn cluster_does(site: &Site, h: &Host) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(c) = site.pg_cluster() {
+        if c.is_dcs(&h.name) {
+            v.push(format!("etcd: member of the PostgreSQL cluster's DCS ({} members)", c.dcs.len()));
+        }
+        if h.has(Role::Lb) {
+            v.push(format!(
+                "HAProxy: the PostgreSQL endpoint at {}, to the current primary",
+                code(url_host(c.endpoint.address))
+            ));
+        }
+    }
+    if let Some(c) = site.redis_cluster() {
+        if c.is_sentinel(&h.name) {
+            v.push(format!("Redis Sentinel of the master set {} (quorum {})", code(&c.master_set), c.quorum));
+        }
+        if let (true, Some(p)) = (h.has(Role::Lb), &c.proxy) {
+            v.push(format!(
+                "HAProxy: the Redis endpoint at {} for Harbor < 2.1, to the current master",
+                code(url_host(p.address))
+            ));
+        }
+    }
     v
 }
 
@@ -129,6 +158,19 @@ fn nfs_does(site: &Site) -> Option<String> {
 
 fn postgres_does(site: &Site, h: &Host) -> Option<String> {
     let Database::External(db) = &site.database else { return None };
+    if let Some(c) = &db.cluster {
+        return Some(format!(
+            "PostgreSQL {} under Patroni: member of {} ({}), listens on {} port {}, REST API on port {}; the member that creates the cluster runs Harbor's SQL (user {}, databases {})",
+            db.version.postgres_text(),
+            code(crate::render::patroni::scope(site)),
+            if c.synchronous { "synchronous replication" } else { "asynchronous replication" },
+            code(h.address),
+            db.port,
+            crate::model::resolved::PgCluster::REST_PORT,
+            code(&db.username),
+            code_list(harbor_databases(site))
+        ));
+    }
     let harbor_addrs: Vec<String> = site.harbor_nodes().map(|n| n.address.to_string()).collect();
     Some(format!(
         "PostgreSQL {}: listens on {} port {}, creates user {} and the databases {}, `pg_hba.conf` entries for exactly the Harbor nodes ({}), `max_connections` {}",
@@ -145,6 +187,13 @@ fn postgres_does(site: &Site, h: &Host) -> Option<String> {
 fn redis_does(site: &Site, h: &Host) -> Option<String> {
     let Redis::External(r) = &site.redis else { return None };
     let auth = if r.password.is_some() { "password-protected (`requirepass`)" } else { "without a password" };
+    if r.cluster().is_some() {
+        return Some(format!(
+            "Redis data node: bound to {} port {}, {auth}, `masterauth`; a replica of the master the Sentinels name (the first data node in a new cluster)",
+            code(h.address),
+            r.port
+        ));
+    }
     Some(format!("Redis: bound to {} port {}, {auth}", code(h.address), r.port))
 }
 

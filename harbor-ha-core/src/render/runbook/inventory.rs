@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{external_url, is_first_harbor, role_name, Plan};
+use super::{external_url, is_first_harbor, Plan};
 use crate::bundle::Bundle;
 use crate::model::enums::Role;
 use crate::model::resolved::{Host, Site, Topology};
@@ -52,7 +52,13 @@ fn inventory(topo: &Topology, plans: &[Plan]) -> String {
         }
     };
     for role in [Role::Harbor, Role::Lb, Role::Nfs, Role::Postgres, Role::Redis] {
-        group(role_name(role), &|_, h| h.has(role));
+        group(role.as_str(), &|_, h| h.has(role));
+    }
+    // The witness roles, only where some host has them.
+    for role in [Role::Etcd, Role::Sentinel] {
+        if plans.iter().any(|p| p.1.has(role)) {
+            group(role.as_str(), &|_, h| h.has(role));
+        }
     }
     group("harbor_first", &|site, h| is_first_harbor(site, h));
     for site in &topo.sites {

@@ -12,6 +12,7 @@
 //! `token` computes the token key id that `verify.sh` expects.
 
 mod deploy;
+mod failover;
 mod hosts;
 mod inventory;
 mod monitoring;
@@ -24,7 +25,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::bundle::Bundle;
-use crate::model::enums::Role;
+
 use crate::model::resolved::{Host, Site, Topology};
 
 pub use token::token_key_id;
@@ -53,16 +54,6 @@ pub fn render(topo: &Topology, facts: &Facts, bundle: &mut Bundle) {
 }
 
 // ---- small shared helpers -------------------------------------------------------------------
-
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Nfs => "nfs",
-        Role::Postgres => "postgres",
-        Role::Redis => "redis",
-        Role::Harbor => "harbor",
-        Role::Lb => "lb",
-    }
-}
 
 /// An address as the host part of a URL (IPv6 in brackets).
 fn url_host(a: IpAddr) -> String {

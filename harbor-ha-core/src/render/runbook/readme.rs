@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{code, code_list, hosts, monitoring, site_plans, sites, Facts, Plan};
+use super::{code, code_list, failover, hosts, monitoring, site_plans, sites, Facts, Plan};
 use crate::bundle::Bundle;
 use crate::model::enums::{EdgeMode, SiteMode};
 use crate::model::resolved::{Edge, Site, Topology, Trigger};
@@ -71,6 +71,7 @@ fn site_section(s: &mut String, site: &Site, plans: &[&Plan]) {
     sites::prerequisites(s, site);
     let _ = writeln!(s, "### Install\n");
     hosts::install_steps(s, site, plans);
+    failover::section(s, site);
 }
 
 /// `## Verification`: what `verify.sh` checks.

@@ -133,6 +133,17 @@ fn database_desc(site: &Site) -> String {
         Database::External(db) => {
             let at = code(format!("{}:{}", db.host, db.port));
             let dbs = code_list(harbor_databases(site));
+            if let Some(c) = &db.cluster {
+                let members = code_list(c.members.iter().map(|m| &m.name));
+                let sync = if c.synchronous { "synchronous" } else { "asynchronous" };
+                return format!(
+                    "a PostgreSQL {} cluster installed on {members} (Patroni, etcd on {}, {sync} replication), reached at {at} through HAProxy on the LB hosts, user {}, databases {dbs}, sslmode {}",
+                    db.version.postgres_text(),
+                    code_list(c.dcs.iter().map(|m| &m.name)),
+                    code(&db.username),
+                    code(ssl_mode_name(db.ssl_mode))
+                );
+            }
             match &db.installed_on {
                 Some(h) => format!(
                     "PostgreSQL {} installed on {} ({at}), user {}, databases {dbs}, sslmode {}",
@@ -164,6 +175,20 @@ fn redis_desc(site: &Site) -> String {
                     "existing Redis Sentinel, master set {}, sentinels {} ({auth}; {idx})",
                     code(&sn.master_set),
                     code_list(&sn.hosts)
+                );
+            }
+            if let Some(c) = r.cluster() {
+                let via = match &c.proxy {
+                    Some(p) => format!(
+                        "through the proxy at {} on the LB hosts (Harbor < 2.1)",
+                        code(format!("{}:{}", p.address, r.port))
+                    ),
+                    None => format!("through Sentinel (master set {})", code(&c.master_set)),
+                };
+                return format!(
+                    "a Redis cluster installed on {} (one master, replicas), Sentinels on {}, reached {via} ({auth}; {idx})",
+                    code_list(c.data.iter().map(|m| &m.name)),
+                    code_list(c.sentinels.iter().map(|m| &m.name))
                 );
             }
             let RedisServer::Single { host, installed_on } = &r.server else { return String::new() };

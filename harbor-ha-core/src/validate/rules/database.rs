@@ -55,12 +55,17 @@ pub(in crate::validate) fn resolve(
     if s.database.is_none() && pg_host.is_none() {
         return Database::Internal;
     }
+    let pg_hosts = hosts.iter().filter(|h| h.has(Role::Postgres)).count();
     let d = s.database.clone().unwrap_or_default();
     let p = format!("{sp}.database");
     let host = d.host.as_ref().map(|h| values::dns(ctx, &format!("{p}.host"), h.as_str()));
     let username = d.username.as_ref().map(|v| values::sql_ident(ctx, &format!("{p}.username"), "username", v));
     let db_name = d.db_name.as_ref().map(|v| values::sql_ident(ctx, &format!("{p}.db_name"), "db_name", v));
-    let installed_on = if d.host.is_none() { pg_host } else { None };
+    // Two or more postgres hosts (and no database.host) are a cluster: Harbor reaches it
+    // through its endpoint on the LB hosts, and no single host is "the" server.
+    let cluster =
+        (d.host.is_none() && pg_hosts >= 2).then(|| Box::new(super::cluster::pg_cluster(s, hosts, d.synchronous)));
+    let installed_on = if d.host.is_none() && cluster.is_none() { pg_host } else { None };
     let os = installed_on.map_or(site_os, |h| h.os);
     let version = match &d.version {
         Some(v) => v.0.parse::<Version>().unwrap_or_else(|_| {
@@ -75,9 +80,10 @@ pub(in crate::validate) fn resolve(
         None => default_pg_version(os),
     };
     // No host at all is HA004's (a postgres host is needed): the stand-in is never used.
-    let host = host.unwrap_or_else(|| match pg_host {
-        Some(h) => DnsName::parse(&h.address.to_string()).unwrap_or_else(|_| DnsName::stand_in("")),
-        None => DnsName::stand_in(""),
+    let host = host.unwrap_or_else(|| match (&cluster, pg_host) {
+        (Some(c), _) => address_name(c.endpoint.address),
+        (None, Some(h)) => address_name(h.address),
+        (None, None) => DnsName::stand_in(""),
     });
     Database::External(ExternalDb {
         host,
@@ -91,7 +97,13 @@ pub(in crate::validate) fn resolve(
         max_open_conns: d.max_open_conns.unwrap_or(DEFAULT_MAX_OPEN_CONNS),
         max_idle_conns: d.max_idle_conns.unwrap_or(50),
         max_connections: d.max_connections.unwrap_or(0),
+        cluster,
     })
+}
+
+/// An address as the name Harbor is given.
+fn address_name(a: std::net::IpAddr) -> DnsName {
+    DnsName::parse(&a.to_string()).unwrap_or_else(|_| DnsName::stand_in(""))
 }
 
 pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
@@ -150,7 +162,7 @@ pub(super) fn check(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
             "set database.password, e.g. {env: HARBOR_DB_PASSWORD}",
         );
     }
-    if db.username.as_str() == "postgres" && db.installed_on.is_some() {
+    if db.username.as_str() == "postgres" && (db.installed_on.is_some() || db.cluster.is_some()) {
         ctx.emit(
             RuleCode::DB003,
             format!("{s}.database.username"),

@@ -6,7 +6,7 @@ use super::{hp, sp};
 use crate::diag::RuleCode;
 use crate::model::enums::{Role, SiteMode};
 use crate::model::ids::{is_valid_name, SiteName};
-use crate::model::resolved::{Database, Redis, RedisServer, Site, Storage, Tls};
+use crate::model::resolved::{Database, PgCluster, Redis, RedisCluster, RedisServer, Site, Storage, Tls};
 use crate::model::spec::{SiteSpec, TopologySpec};
 use crate::validate::Ctx;
 
@@ -143,19 +143,29 @@ fn cardinality(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
     let pg_needed =
         matches!(site.database, Database::External(_)) && raw.database.as_ref().is_none_or(|d| d.host.is_none());
     let redis_needed = matches!(site.redis, Redis::External(_))
-        && raw.redis.as_ref().is_none_or(|r| r.host.is_none() && r.sentinel.is_none());
+        && raw.redis.as_ref().is_none_or(|r| r.host.is_none() && r.sentinel.is_none())
+        || site.redis_cluster().is_some();
     for (role, needed, what, key) in [
         (Role::Nfs, nfs_needed, "NFS server", "storage.nfs.server"),
         (Role::Postgres, pg_needed, "PostgreSQL server", "database.host"),
         (Role::Redis, redis_needed, "Redis server", "redis.host"),
     ] {
         let n = count(role);
-        let role_name = format!("{role:?}").to_lowercase();
-        if needed && n != 1 {
+        let role_name = role.as_str();
+        // PostgreSQL and Redis: one host is a server, two or more a cluster.
+        let clusterable = role != Role::Nfs;
+        if needed && (n == 0 || (n != 1 && !clusterable)) {
+            let (need, or) = if clusterable {
+                ("at least one host", " (two or more make a replicated cluster)")
+            } else {
+                ("exactly one host", "")
+            };
             bad(
                 format!("{s}.hosts"),
-                format!("site `{name}` needs exactly one host with role {role_name} (the {what} the bundle installs); it has {n}"),
-                &format!("give exactly one host the role {role_name}, or set `{key}` to an existing server"),
+                format!(
+                    "site `{name}` needs {need} with role {role_name} (the {what} the bundle installs){or}; it has {n}"
+                ),
+                &format!("give {need} the role {role_name}, or set `{key}` to an existing server"),
             );
         } else if !needed && n > 0 {
             let h = site.hosts_with(role).next().map_or(0, |h| h.index);
@@ -166,6 +176,23 @@ fn cardinality(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
                     site.hosts[h].name
                 ),
                 &format!("remove the role, or configure the site to use it (without `{key}`)"),
+            );
+        }
+    }
+    // Witness roles: only with the cluster they vote in (on a data node: HA008's).
+    for (role, data, clustered, what) in [
+        (Role::Etcd, Role::Postgres, site.pg_cluster().is_some(), "a PostgreSQL cluster (2+ postgres hosts)"),
+        (Role::Sentinel, Role::Redis, site.redis_cluster().is_some(), "a Redis cluster (2+ redis hosts)"),
+    ] {
+        if clustered {
+            continue;
+        }
+        let role_name = role.as_str();
+        if let Some(h) = site.hosts_with(role).next() {
+            bad(
+                format!("{}.roles", hp(site.index, h.index)),
+                format!("host `{}` has role {role_name}, but site `{name}` has no {what} for it to vote in", h.name),
+                &format!("remove the role, or give two or more hosts the role {}", format!("{data:?}").to_lowercase()),
             );
         }
     }
@@ -196,6 +223,26 @@ fn ports(site: &Site, ctx: &mut Ctx) {
                     claim(443, "lb (https)");
                 }
             }
+            if let (Some(_), Database::External(db)) = (site.pg_cluster(), &site.database) {
+                claim(db.port, "lb (PostgreSQL endpoint)");
+            }
+            if let (Some(c), Redis::External(r)) = (site.redis_cluster(), &site.redis) {
+                if c.proxy.is_some() {
+                    claim(r.port, "lb (Redis proxy)");
+                }
+            }
+        }
+        if let Some(c) = site.pg_cluster() {
+            if c.is_member(&h.name) {
+                claim(PgCluster::REST_PORT, "postgres (Patroni REST API)");
+            }
+            if c.is_dcs(&h.name) {
+                claim(PgCluster::ETCD_CLIENT_PORT, "etcd (clients)");
+                claim(PgCluster::ETCD_PEER_PORT, "etcd (peers)");
+            }
+        }
+        if site.redis_cluster().is_some_and(|c| c.is_sentinel(&h.name)) {
+            claim(RedisCluster::SENTINEL_PORT, "sentinel");
         }
         if h.has(Role::Harbor) {
             claim(h.http_port, "harbor (http_port)");
@@ -254,9 +301,19 @@ fn spofs(site: &Site, ctx: &mut Ctx) {
     };
     if site.hosts_with(Role::Lb).count() == 1 {
         let h = site.hosts_with(Role::Lb).next().map_or(0, |h| h.index);
+        // The clusters' endpoints live on the LB too: name what else it carries.
+        let mut carries = Vec::new();
+        if site.pg_cluster().is_some() {
+            carries.push("the PostgreSQL cluster's endpoint");
+        }
+        if site.redis_cluster().is_some_and(|c| c.proxy.is_some()) {
+            carries.push("the Redis proxy");
+        }
+        let also =
+            if carries.is_empty() { String::new() } else { format!(", which also carries {}", carries.join(" and ")) };
         spof(
             format!("{}.roles", hp(site.index, h)),
-            format!("one load balancer (`{}`) without a VIP", site.hosts[h].name),
+            format!("one load balancer (`{}`) without a VIP{also}", site.hosts[h].name),
             "add a second host with role lb and set load_balancer.vip (keepalived)",
         );
     }

@@ -2,6 +2,7 @@
 //! not parse) and checks one concern over the resolved sites (and the raw spec where
 //! presence matters); `run` calls every check. Each module owns its rule codes.
 
+pub(super) mod cluster;
 pub(super) mod database;
 pub(super) mod harbor;
 pub(super) mod inventory;
@@ -24,6 +25,7 @@ pub(crate) fn run(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ctx) {
         storage::check(site, raw, ctx);
         database::check(site, raw, ctx);
         redis::check(site, raw, ctx);
+        cluster::check(site, raw, ctx);
         lb::check(site, raw, ctx);
         harbor::check(site, raw, ctx);
         replication::check_site(site, raw, ctx);

@@ -13,8 +13,15 @@ use crate::validate::{values, Ctx};
 
 /// The redis section: internal, one server (installed on the host with role redis unless
 /// `redis.host` names one), or Sentinel.
-pub(in crate::validate) fn resolve(ctx: &mut Ctx, sp: &str, s: &SiteSpec, hosts: &[Host]) -> Redis {
+pub(in crate::validate) fn resolve(
+    ctx: &mut Ctx,
+    sp: &str,
+    s: &SiteSpec,
+    hosts: &[Host],
+    version: Option<Version>,
+) -> Redis {
     let r_host = hosts.iter().find(|h| h.has(Role::Redis));
+    let r_hosts = hosts.iter().filter(|h| h.has(Role::Redis)).count();
     if s.redis.is_none() && r_host.is_none() {
         return Redis::Internal;
     }
@@ -23,6 +30,12 @@ pub(in crate::validate) fn resolve(ctx: &mut Ctx, sp: &str, s: &SiteSpec, hosts:
     let host = r.host.as_ref().map(|h| values::dns(ctx, &format!("{p}.host"), h.as_str()));
     let username = values::opt_text(ctx, &format!("{p}.username"), r.username.as_ref());
     let server = match &r.sentinel {
+        // 2+ redis hosts with `sentinel: {master_set: NAME}` and no hosts: the installed
+        // cluster, its master set so named.
+        Some(sn) if sn.hosts.is_empty() && r.host.is_none() && r_hosts >= 2 => {
+            let name = values::master_set_name(ctx, &format!("{p}.sentinel.master_set"), sn.master_set.as_ref());
+            RedisServer::Cluster(super::cluster::redis_cluster(s, hosts, version, name))
+        }
         Some(sn) => {
             let master_set = values::opt_text(ctx, &format!("{p}.sentinel.master_set"), sn.master_set.as_ref());
             let hosts = sn
@@ -33,6 +46,10 @@ pub(in crate::validate) fn resolve(ctx: &mut Ctx, sp: &str, s: &SiteSpec, hosts:
                 .collect();
             // A missing master_set is RD004's.
             RedisServer::Sentinel(Sentinel { master_set: master_set.unwrap_or_else(|| Text::stand_in("")), hosts })
+        }
+        // Two or more redis hosts (and no redis.host): a master, replicas and Sentinels.
+        None if r.host.is_none() && r_hosts >= 2 => {
+            RedisServer::Cluster(super::cluster::redis_cluster(s, hosts, version, None))
         }
         None => {
             let installed_on = if r.host.is_none() { r_host } else { None };
@@ -144,6 +161,7 @@ fn rd003(site: &Site, r: &ExternalRedis, ctx: &mut Ctx) {
             host.as_str() == "localhost" || host.as_str().parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback()),
         ),
         RedisServer::Sentinel(sn) => (sn.hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "), false),
+        RedisServer::Cluster(c) => (c.data.iter().map(|m| m.name.to_string()).collect::<Vec<_>>().join(", "), false),
     };
     if no_password && !loopback {
         ctx.emit(

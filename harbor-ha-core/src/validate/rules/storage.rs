@@ -512,6 +512,9 @@ pub(super) fn check_shared_between_sites(resolved: &Resolved, ctx: &mut Ctx) {
                 RedisServer::Sentinel(s) => {
                     s.hosts.iter().map(|h| RedisKey::Sentinel(s.master_set.to_string(), h.to_string())).collect()
                 }
+                RedisServer::Cluster(c) => {
+                    c.data.iter().map(|m| RedisKey::Plain(m.address.to_string(), r.port)).collect()
+                }
             },
             Redis::Internal => Vec::new(),
         };
@@ -546,8 +549,20 @@ pub(super) fn check_shared_between_sites(resolved: &Resolved, ctx: &mut Ctx) {
 /// Whether two sites' Redis are the same server: the same `host:port`, or (with Sentinel)
 /// the same master set monitored by a common sentinel. Returns a description of it.
 fn same_redis(a: &crate::model::resolved::ExternalRedis, b: &crate::model::resolved::ExternalRedis) -> Option<String> {
-    use crate::model::resolved::RedisServer::{Sentinel, Single};
+    use crate::model::resolved::RedisServer::{Cluster, Sentinel, Single};
+    let data = |r: &crate::model::resolved::ExternalRedis| -> Vec<String> {
+        match &r.server {
+            Single { host, .. } => vec![host.to_string()],
+            Cluster(c) => c.data.iter().map(|m| m.address.to_string()).collect(),
+            Sentinel(_) => Vec::new(),
+        }
+    };
     match (&a.server, &b.server) {
+        (Cluster(_), Single { .. } | Cluster(_)) | (Single { .. }, Cluster(_)) => {
+            let (da, db) = (data(a), data(b));
+            let common = da.iter().find(|h| db.contains(h))?;
+            (a.port == b.port).then(|| format!("{common}:{}", a.port))
+        }
         (Single { host: ha, .. }, Single { host: hb, .. }) => {
             (ha == hb && a.port == b.port).then(|| format!("{ha}:{}", a.port))
         }
