@@ -158,12 +158,19 @@ fn postgres(ctx: &RoleCtx, db: &ExternalDb, out: &mut HostOut) {
     let _ = writeln!(b, "put {PG_QUERIES} 0644");
     let _ = writeln!(b, "PG_Q_CHANGED=$PUT_CHANGED");
     let _ = writeln!(b, "put {PG_SQL} 0600");
+    let psql = sh(&format!("{}/psql", pg.bin_dir));
+    let _ = writeln!(b, "# The role is made on the primary; a standby gets it by replication (it is read-only).");
     let _ = writeln!(
         b,
-        "(cd / && runuser -u postgres -- {} -X -q -p {} -d postgres -v ON_ERROR_STOP=1 -f -) < {PG_SQL}",
-        sh(&format!("{}/psql", pg.bin_dir)),
+        "if [ \"$(cd / && runuser -u postgres -- {psql} -X -q -p {} -d postgres -tAc 'SELECT pg_is_in_recovery()')\" = f ]; then",
         db.port
     );
+    let _ = writeln!(
+        b,
+        "  (cd / && runuser -u postgres -- {psql} -X -q -p {} -d postgres -v ON_ERROR_STOP=1 -f -) < {PG_SQL}",
+        db.port
+    );
+    let _ = writeln!(b, "fi");
     install_lines(&mut b, p, Some("PG_Q_CHANGED"));
     out.step(format!("PostgreSQL exporter on {} as role prometheus (pg_monitor)", listen(ctx, POSTGRES_PORT)), b);
 }

@@ -138,14 +138,20 @@ impl Target<'_> {
     }
 }
 
-/// Whether the bundle installs the site's PostgreSQL on `h`.
+/// Whether the bundle installs the site's PostgreSQL on `h` (the one server, or a member of
+/// the cluster).
 fn runs_postgres(site: &Site, h: &Host) -> bool {
-    matches!(&site.database, Database::External(db) if db.installed_on.is_some()) && h.has(Role::Postgres)
+    h.has(Role::Postgres)
+        && (matches!(&site.database, Database::External(db) if db.installed_on.is_some())
+            || site.pg_cluster().is_some_and(|c| c.is_member(&h.name)))
 }
 
-/// Whether the bundle installs the site's Redis on `h`.
+/// Whether the bundle installs the site's Redis on `h` (the one server, or a data node of
+/// the cluster).
 fn runs_redis(site: &Site, h: &Host) -> bool {
-    matches!(&site.redis, Redis::External(r) if r.installed_on().is_some()) && h.has(Role::Redis)
+    h.has(Role::Redis)
+        && (matches!(&site.redis, Redis::External(r) if r.installed_on().is_some())
+            || site.redis_cluster().is_some_and(|c| c.is_data(&h.name)))
 }
 
 /// Whether the site scrapes Harbor's jobservice (the `comp=jobservice` route exists from 2.3;
