@@ -170,6 +170,13 @@ valid_string!(
     is_mount_options
 );
 valid_string!(
+    /// The master set of a Redis cluster the bundle installs: written bare into
+    /// sentinel.conf and the install scripts, so `[A-Za-z0-9._-]`, at most 64 (IN003).
+    MasterName,
+    "master set name",
+    is_master_name
+);
+valid_string!(
     /// A Redis Sentinel endpoint, `host:port` (IN002).
     SentinelAddr,
     "Sentinel address",
@@ -335,6 +342,12 @@ pub fn is_env_name(s: &str) -> bool {
 #[must_use]
 pub fn is_mount_options(o: &str) -> bool {
     !o.is_empty() && o.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b',' | b'=' | b'_' | b'.' | b'-'))
+}
+
+/// A plain Redis master set name: `[A-Za-z0-9._-]`, 1–64.
+#[must_use]
+pub fn is_master_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// Whether `h` is a Sentinel address, `host:port`.

@@ -48,8 +48,8 @@ use url::Url;
 
 use super::enums::{Affinity, Component, EdgeMode, OsFamily, Role, SiteMode, SslMode};
 use super::ids::{
-    AlertLabelName, CronExpr, DnsName, HostName, HostPath, InterfaceName, MountOptions, Pattern, PromDuration,
-    SentinelAddr, SiteName, SqlIdent, Text,
+    AlertLabelName, CronExpr, DnsName, HostName, HostPath, InterfaceName, MasterName, MountOptions, Pattern,
+    PromDuration, SentinelAddr, SiteName, SqlIdent, Text,
 };
 use super::secret::Secret;
 use super::version::Version;
@@ -485,7 +485,7 @@ pub struct RedisCluster {
     /// The Sentinels: the data nodes, then the hosts with role sentinel.
     pub sentinels: Vec<Member>,
     /// The master set's name.
-    pub master_set: Text,
+    pub master_set: MasterName,
     /// Sentinels that must agree that the master is down.
     pub quorum: u8,
     /// The LB-side proxy to the master, for a Harbor without a Sentinel client (< 2.1).

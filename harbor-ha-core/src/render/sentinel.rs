@@ -111,8 +111,22 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     if !is_data && !is_sentinel {
         return;
     }
-    let (pkg, svc, conf, user) = ctx.os.redis;
-    let (spkg, ssvc, sconf) = os::cluster(ctx.host.os).sentinel;
+    let mut b = packages_and_helpers(ctx, c);
+    let mut title = Vec::new();
+    if is_data {
+        title.push(data_node(ctx, r, c, &mut b, out));
+    }
+    if is_sentinel {
+        title.push(sentinel_node(ctx, r, c, &mut b, out));
+    }
+    out.step(title.join(" and "), b);
+}
+
+/// The packages, the current master (asked of the Sentinels), and the `live` helper that
+/// writes a live config file from its managed copy.
+fn packages_and_helpers(ctx: &RoleCtx, c: &RedisCluster) -> String {
+    let (pkg, _, _, user) = ctx.os.redis;
+    let (spkg, _, _) = os::cluster(ctx.host.os).sentinel;
     let mut b = String::new();
     if !ctx.os.extra_repo_pkgs.is_empty() {
         let _ = writeln!(b, "pkgs {}", ctx.os.extra_repo_pkgs.iter().map(|p| sh(p)).collect::<Vec<_>>().join(" "));
@@ -135,64 +149,66 @@ pub fn render(ctx: &RoleCtx, out: &mut HostOut) {
     let _ = writeln!(b, "  log \"updated $1\"");
     let _ = writeln!(b, "  CHANGED=1");
     let _ = writeln!(b, "}}");
-    let mut title = Vec::new();
-    if is_data {
-        let sysctl = format!("{}/90-harbor-redis.conf", ctx.os.sysctl_dir);
-        out.file(
-            sysctl.clone(),
-            "# harbor-ha: Redis forks to rewrite its append-only file; without overcommit the fork can fail.\nvm.overcommit_memory = 1\n",
-            0o644,
-        );
-        out.secret_file(REDIS_MANAGED, 0o600, |sec| data_conf(ctx, r, c, sec.values.redis_password.as_deref()));
-        let _ = writeln!(b, "put {} 0644", sh(&sysctl));
-        let _ = writeln!(b, "if [ \"$PUT_CHANGED\" -eq 1 ]; then sysctl -q -p {}; fi", sh(&sysctl));
-        let _ = writeln!(b, "put {REDIS_MANAGED} 0600");
-        let _ = writeln!(b, "# Redis rewrites its file on a failover: written only when the managed copy changed.");
-        let _ = writeln!(
-            b,
-            "if [ \"$PUT_CHANGED\" -eq 1 ] || ! grep -q '^masterauth\\|^replica-read-only' {}; then",
-            sh(conf)
-        );
-        let _ = writeln!(b, "  ROLE=''");
-        let _ = writeln!(
-            b,
-            "  if [ \"$REDIS_MASTER\" != {} ]; then ROLE=\"replicaof $REDIS_MASTER {}\"$'\\n'; fi",
-            sh(&ctx.host.address.to_string()),
-            r.port
-        );
-        let _ = writeln!(b, "  live {} {REDIS_MANAGED} \"$ROLE\"", sh(conf));
-        let _ = writeln!(b, "  if systemctl is-active --quiet {}; then systemctl restart {}; fi", sh(svc), sh(svc));
-        let _ = writeln!(b, "fi");
-        let _ = writeln!(b, "enable_now {}", sh(svc));
-        title.push(format!("Redis data node (port {}, master: the Sentinels' choice)", r.port));
-    }
-    if is_sentinel {
-        out.secret_file(SENTINEL_MANAGED, 0o600, |sec| sentinel_conf(ctx, r, c, sec.values.redis_password.as_deref()));
-        let _ = writeln!(b, "put {SENTINEL_MANAGED} 0600");
-        let _ = writeln!(
-            b,
-            "# Sentinel rewrites its file with what it learns: written only when the managed copy changed,"
-        );
-        let _ = writeln!(b, "# monitoring the current master.");
-        let _ = writeln!(
-            b,
-            "if [ \"$PUT_CHANGED\" -eq 1 ] || ! grep -q '^sentinel monitor {} ' {}; then",
-            c.master_set.as_str(),
-            sh(sconf)
-        );
-        let _ = writeln!(b, "  SEED=\"$(mktemp)\"");
-        let _ = writeln!(
-            b,
-            "  sed \"s/^sentinel monitor {} [^ ]* /sentinel monitor {} $REDIS_MASTER /\" {SENTINEL_MANAGED} >\"$SEED\"",
-            c.master_set.as_str(),
-            c.master_set.as_str()
-        );
-        let _ = writeln!(b, "  live {} \"$SEED\" ''", sh(sconf));
-        let _ = writeln!(b, "  rm -f \"$SEED\"");
-        let _ = writeln!(b, "  if systemctl is-active --quiet {}; then systemctl restart {}; fi", sh(ssvc), sh(ssvc));
-        let _ = writeln!(b, "fi");
-        let _ = writeln!(b, "enable_now {}", sh(ssvc));
-        title.push(format!("Sentinel (port {}, master set {})", RedisCluster::SENTINEL_PORT, c.master_set));
-    }
-    out.step(title.join(" and "), b);
+    b
+}
+
+/// A data node: its managed redis.conf, written live only when it changed (Redis rewrites
+/// its own file on a failover), as a replica of the current master unless it is the master.
+fn data_node(ctx: &RoleCtx, r: &ExternalRedis, c: &RedisCluster, b: &mut String, out: &mut HostOut) -> String {
+    let (_, svc, conf, _) = ctx.os.redis;
+    let sysctl = format!("{}/90-harbor-redis.conf", ctx.os.sysctl_dir);
+    out.file(
+        sysctl.clone(),
+        "# harbor-ha: Redis forks to rewrite its append-only file; without overcommit the fork can fail.\nvm.overcommit_memory = 1\n",
+        0o644,
+    );
+    out.secret_file(REDIS_MANAGED, 0o600, |sec| data_conf(ctx, r, c, sec.values.redis_password.as_deref()));
+    let _ = writeln!(b, "put {} 0644", sh(&sysctl));
+    let _ = writeln!(b, "if [ \"$PUT_CHANGED\" -eq 1 ]; then sysctl -q -p {}; fi", sh(&sysctl));
+    let _ = writeln!(b, "put {REDIS_MANAGED} 0600");
+    let _ = writeln!(b, "# Redis rewrites its file on a failover: written only when the managed copy changed.");
+    let _ =
+        writeln!(b, "if [ \"$PUT_CHANGED\" -eq 1 ] || ! grep -q '^masterauth\\|^replica-read-only' {}; then", sh(conf));
+    let _ = writeln!(b, "  ROLE=''");
+    let _ = writeln!(
+        b,
+        "  if [ \"$REDIS_MASTER\" != {} ]; then ROLE=\"replicaof $REDIS_MASTER {}\"$'\\n'; fi",
+        sh(&ctx.host.address.to_string()),
+        r.port
+    );
+    let _ = writeln!(b, "  live {} {REDIS_MANAGED} \"$ROLE\"", sh(conf));
+    let _ = writeln!(b, "  if systemctl is-active --quiet {}; then systemctl restart {}; fi", sh(svc), sh(svc));
+    let _ = writeln!(b, "fi");
+    let _ = writeln!(b, "enable_now {}", sh(svc));
+    format!("Redis data node (port {}, master: the Sentinels' choice)", r.port)
+}
+
+/// A Sentinel: its managed sentinel.conf, written live (monitoring the current master) only
+/// when it changed (Sentinel rewrites its file with what it learns).
+fn sentinel_node(ctx: &RoleCtx, r: &ExternalRedis, c: &RedisCluster, b: &mut String, out: &mut HostOut) -> String {
+    let (_, ssvc, sconf) = os::cluster(ctx.host.os).sentinel;
+    out.secret_file(SENTINEL_MANAGED, 0o600, |sec| sentinel_conf(ctx, r, c, sec.values.redis_password.as_deref()));
+    let _ = writeln!(b, "put {SENTINEL_MANAGED} 0600");
+    let _ =
+        writeln!(b, "# Sentinel rewrites its file with what it learns: written only when the managed copy changed,");
+    let _ = writeln!(b, "# monitoring the current master.");
+    let _ = writeln!(
+        b,
+        "if [ \"$PUT_CHANGED\" -eq 1 ] || ! grep -q '^sentinel monitor {} ' {}; then",
+        c.master_set.as_str(),
+        sh(sconf)
+    );
+    let _ = writeln!(b, "  SEED=\"$(mktemp)\"");
+    let _ = writeln!(
+        b,
+        "  sed \"s/^sentinel monitor {} [^ ]* /sentinel monitor {} $REDIS_MASTER /\" {SENTINEL_MANAGED} >\"$SEED\"",
+        c.master_set.as_str(),
+        c.master_set.as_str()
+    );
+    let _ = writeln!(b, "  live {} \"$SEED\" ''", sh(sconf));
+    let _ = writeln!(b, "  rm -f \"$SEED\"");
+    let _ = writeln!(b, "  if systemctl is-active --quiet {}; then systemctl restart {}; fi", sh(ssvc), sh(ssvc));
+    let _ = writeln!(b, "fi");
+    let _ = writeln!(b, "enable_now {}", sh(ssvc));
+    format!("Sentinel (port {}, master set {})", RedisCluster::SENTINEL_PORT, c.master_set)
 }

@@ -5,8 +5,8 @@
 use super::Ctx;
 use crate::diag::RuleCode;
 use crate::model::ids::{
-    AlertLabelName, DnsName, EnvName, HostName, HostPath, InterfaceName, MountOptions, PromDuration, SentinelAddr,
-    SqlIdent, Text, RESERVED_ALERT_LABELS,
+    AlertLabelName, DnsName, EnvName, HostName, HostPath, InterfaceName, MasterName, MountOptions, PromDuration,
+    SentinelAddr, SqlIdent, Text, RESERVED_ALERT_LABELS,
 };
 use crate::model::secret::{Secret, SecretSpec};
 use crate::model::spec::Raw;
@@ -76,22 +76,20 @@ pub(super) fn opt_text(ctx: &mut Ctx, path: &str, raw: Option<&String>) -> Optio
     raw.map(|v| text(ctx, path, v))
 }
 
-/// IN003: the master set name of a Redis cluster the bundle installs: it is written bare into
-/// sentinel.conf and the install script, so `[A-Za-z0-9._-]`, at most 64. `None` (the
-/// default name) when absent or refused.
-pub(super) fn master_set_name(ctx: &mut Ctx, path: &str, raw: Option<&String>) -> Option<Text> {
+/// IN003: the master set name of a Redis cluster the bundle installs. `None` (the default
+/// name) when absent or refused.
+pub(super) fn master_set_name(ctx: &mut Ctx, path: &str, raw: Option<&String>) -> Option<MasterName> {
     let v = raw?;
-    let plain = !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if !plain {
-        ctx.emit(
-            RuleCode::IN003,
-            path,
-            format!("master set name `{}` is not plain", v.escape_debug()),
-            "use letters, digits, `.`, `_` and `-` (at most 64), e.g. harbor",
-        );
-        return None;
-    }
-    Text::parse(v).ok()
+    MasterName::parse(v)
+        .map_err(|_| {
+            ctx.emit(
+                RuleCode::IN003,
+                path,
+                format!("master set name `{}` is not plain", v.escape_debug()),
+                "use letters, digits, `.`, `_` and `-` (at most 64), e.g. harbor",
+            );
+        })
+        .ok()
 }
 
 /// IN003: a SQL identifier that needs no quoting (`database.<key>`).

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::{hp, sp};
 use crate::diag::{Diagnostic, RuleCode, Severity};
 use crate::model::enums::Role;
-use crate::model::ids::Text;
+use crate::model::ids::MasterName;
 use crate::model::resolved::{Endpoint, Host, Member, PgCluster, Redis, RedisCluster, Site};
 use crate::model::spec::SiteSpec;
 use crate::model::version::Version;
@@ -59,14 +59,14 @@ pub(in crate::validate) fn redis_cluster(
     s: &SiteSpec,
     hosts: &[Host],
     version: Option<Version>,
-    master_set: Option<Text>,
+    master_set: Option<MasterName>,
 ) -> RedisCluster {
     let data = members(hosts, Role::Redis);
     let proxy = version.is_some_and(|v| !v.at_least(2, 1)).then(|| endpoint(s, hosts, &data));
     RedisCluster {
         sentinels: voters(hosts, Role::Redis, Role::Sentinel),
         data,
-        master_set: master_set.unwrap_or_else(|| Text::known(MASTER_SET)),
+        master_set: master_set.unwrap_or_else(|| MasterName::known(MASTER_SET)),
         quorum: 2,
         proxy,
     }
