@@ -45,6 +45,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/data_ha.sh"
 # shellcheck source=lib/backup.sh
 . "$HERE/lib/backup.sh"
+# shellcheck source=lib/backup_drill.sh
+. "$HERE/lib/backup_drill.sh"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
