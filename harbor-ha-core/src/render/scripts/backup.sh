@@ -243,7 +243,8 @@ elif [ -x "$HOOK" ]; then
   HARBOR_HA_SITE=$SITE HARBOR_HA_BACKUP_ID=$ID HARBOR_HA_MARKER=$MARKER HARBOR_HA_STORAGE_DRIVER=$OBJECT_DRIVER \
     HARBOR_HA_BUCKET=$OBJECT_BUCKET HARBOR_HA_HOOK_DIR=$STAGING/storage-hook "$HOOK" backup ||
     die "the storage hook $HOOK failed"
-  STORAGE_NOTE="copied by the hook $HOOK"
+  read -r FILES BYTES < <(storage_stats "$STAGING/storage-hook")
+  STORAGE_NOTE="copied by the hook $HOOK into the backup"
 else
   warn "no storage hook at $HOOK: the $OBJECT_DRIVER bucket $OBJECT_BUCKET is not copied; restoring it relies on bucket versioning, back to $MARKER"
   STORAGE_NOTE="bucket versioning: the objects as of $MARKER"
