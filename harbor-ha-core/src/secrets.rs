@@ -593,6 +593,8 @@ pub struct SiteValues {
     pub redis_password: Option<String>,
     /// Object-storage credentials by key (`accesskey`, `secretkey`, …).
     pub storage: BTreeMap<&'static str, String>,
+    /// The restic repository's password (`backup.password`).
+    pub backup_password: Option<String>,
 }
 
 impl std::fmt::Debug for SiteValues {

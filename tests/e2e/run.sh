@@ -4,8 +4,8 @@
 # host (a network namespace) with the topology's own address. See tests/e2e/README.md.
 #
 # Usage: tests/e2e/run.sh [FIXTURE... | --only PART]   (as root; `make e2e`)
-#        PART: canary, install, monitoring, data-ha, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
-#        (--install-only, --canary-only, --monitoring-only and --data-ha-only are --only install, canary, …)
+#        PART: canary, install, monitoring, data-ha, backup, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
+#        (--install-only, --canary-only, --monitoring-only, --data-ha-only and --backup-only are --only install, canary, …)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
 #        E2E_KEEP=1    keep the work directory (printed at the end)
@@ -43,6 +43,10 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/monitoring.sh"
 # shellcheck source=lib/data_ha.sh
 . "$HERE/lib/data_ha.sh"
+# shellcheck source=lib/backup.sh
+. "$HERE/lib/backup.sh"
+# shellcheck source=lib/backup_drill.sh
+. "$HERE/lib/backup_drill.sh"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
@@ -92,7 +96,7 @@ preflight() {
   for t in ip nginx docker-registry skopeo redis-server redis-cli psql keepalived shellcheck openssl \
            curl ss runuser iptables socat systemctl systemd-analyze unshare chroot apt-get "$PG_BIN/initdb" "$PG_BIN/pg_ctl" cargo tar gzip sha256sum awk \
            jq prometheus promtool prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter \
-           prometheus-nginx-exporter mtail; do
+           prometheus-nginx-exporter mtail restic rsync ssh ssh-keygen /usr/sbin/sshd python3; do
     command -v "$t" >/dev/null 2>&1 || missing+=("$t")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -101,7 +105,7 @@ preflight() {
     summary; exit 0
   fi
   pass "tools present: nginx $(nginx -v 2>&1 | sed 's/.*\///'), docker-registry $(docker-registry --version | awk '{print $3}'), skopeo $(skopeo --version | awk '{print $3}'), redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), keepalived $(keepalived --version 2>&1 | head -n1 | awk '{print $2}')"
-  if out="$(cd "$HERE" && shellcheck -x -f gcc run.sh lib/in-root.sh lib/systemctl-shim.sh canary/run-in-root.sh 2>&1)"; then
+  if out="$(cd "$HERE" && shellcheck -x -f gcc run.sh lib/in-root.sh lib/systemctl-shim.sh lib/docker-standin.sh canary/run-in-root.sh 2>&1)"; then
     pass "the suite's own scripts pass shellcheck"
   else fail "shellcheck of tests/e2e" "$out"; fi
   if out="$(cd "$ROOT" && cargo build -q -p harbor-ha-cli 2>&1)"; then pass "cargo build -p harbor-ha-cli"
@@ -194,12 +198,13 @@ only() {
     install) echo --install-only ;;
     monitoring) echo --monitoring-only ;;
     data-ha) echo --data-ha-only ;;
-    "") echo "--only needs a part: canary, install, monitoring, data-ha, or a fixture name" >&2; return 1 ;;
+    backup) echo --backup-only ;;
+    "") echo "--only needs a part: canary, install, monitoring, data-ha, backup, or a fixture name" >&2; return 1 ;;
     *)
       for f in fixtures/examples/"$1".yaml fixtures/valid/"$1".yaml "$1"; do
         if [ -f "$ROOT/$f" ]; then printf '%s\n' "$f"; return 0; fi
       done
-      echo "--only: no part or fixture named $1 (canary, install, monitoring, data-ha, or a file of fixtures/examples or fixtures/valid)" >&2
+      echo "--only: no part or fixture named $1 (canary, install, monitoring, data-ha, backup, or a file of fixtures/examples or fixtures/valid)" >&2
       return 1
       ;;
   esac
@@ -215,12 +220,13 @@ main() {
   fi
   [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
   # --install-only / --canary-only: only the install scripts / the canary test (development).
-  local canary=1 monitoring=1 data_ha=1
-  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 monitoring=0 data_ha=0
-  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 monitoring=0 data_ha=0
-  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 monitoring=0 data_ha=0; fi
-  if [ "${fixtures[0]:-}" = --monitoring-only ]; then fixtures=() E2E_INSTALL=0 canary=0 data_ha=0; fi
-  if [ "${fixtures[0]:-}" = --data-ha-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0; fi
+  local canary=1 monitoring=1 data_ha=1 backup=1
+  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 monitoring=0 data_ha=0 backup=0
+  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 monitoring=0 data_ha=0 backup=0
+  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 monitoring=0 data_ha=0 backup=0; fi
+  if [ "${fixtures[0]:-}" = --monitoring-only ]; then fixtures=() E2E_INSTALL=0 canary=0 data_ha=0 backup=0; fi
+  if [ "${fixtures[0]:-}" = --data-ha-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0 backup=0; fi
+  if [ "${fixtures[0]:-}" = --backup-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0 data_ha=0; fi
   WORK="$(mktemp -d /tmp/harbor-ha-e2e.XXXXXX)"
   chmod 711 "$WORK"
   trap finish EXIT
@@ -244,6 +250,10 @@ main() {
   fi
   if [ "$data_ha" = 1 ]; then
     test_data_ha
+    cleanup
+  fi
+  if [ "$backup" = 1 ]; then
+    test_backup
     cleanup
   fi
   if [ "$canary" = 1 ]; then

@@ -127,6 +127,9 @@ catalog! {
     MN001, Error, "prometheus-unreachable", "validate::rules::monitoring", "The Prometheus server is missing, names no host of the file, or is outside every site network.";
     MN002, Error, "metrics-unsupported", "validate::rules::monitoring", "Harbor metrics are asked for on a Harbor version without them (before 2.2).";
     MN003, Error, "syslog-endpoint-invalid", "validate::rules::monitoring", "log.syslog is not tcp://host:port or udp://host:port.";
+    BK001, Error, "backup-on-own-storage", "validate::rules::backup", "The backup target lies on the storage it backs up (the NFS export, a data volume, the registry's bucket).";
+    BK002, Warning, "no-backup", "validate::rules::backup", "A site with two or more Harbor nodes has no `backup` section.";
+    BK003, Error, "backup-invalid", "validate::rules::backup", "The backup section cannot work: its target, keep, tool or password, or a site with Harbor's internal database.";
     SC001, Warning, "literal-secret", "validate::rules::secrets", "A secret is written literally in the topology file.";
     SC002, Error, "secret-unavailable", "validate::rules::secrets", "At render time a secret cannot be resolved (unset variable, unreadable file) or holds a value its target cannot carry.";
     IN001, Error, "unsafe-path", "validate::values", "A path is not absolute, contains `..`, or has characters outside [A-Za-z0-9._/+-].";

@@ -96,6 +96,19 @@ pub enum SslMode {
     VerifyFull,
 }
 
+impl SslMode {
+    /// The mode as libpq and harbor.yml spell it (`disable`, `verify-full`, …).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
 /// Load-balancing of requests over the Harbor nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -114,4 +127,26 @@ pub enum EdgeMode {
     Push,
     /// The policy lives on `to` and pulls from `from`.
     Pull,
+}
+
+/// The program that copies a site's backups (`backup.tool`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupTool {
+    /// restic (the default): an encrypted, deduplicating repository; a backup that changed
+    /// nothing stores almost nothing.
+    Restic,
+    /// rsync: one plain directory per backup, unchanged files hard-linked to the previous one.
+    Rsync,
+}
+
+impl BackupTool {
+    /// `restic` or `rsync`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupTool::Restic => "restic",
+            BackupTool::Rsync => "rsync",
+        }
+    }
 }

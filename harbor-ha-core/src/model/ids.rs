@@ -217,6 +217,186 @@ valid_string!(
     is_alert_label_name
 );
 
+/// What a backup target names (`backup.target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// An absolute path on the site's backup host.
+    Path,
+    /// A restic repository over SFTP: `sftp://[user@]host[:port]/path` (`//path` for an
+    /// absolute path, as restic writes it).
+    Sftp,
+    /// A restic REST server: `rest:http(s)://host[:port]/path`.
+    Rest,
+    /// A restic repository in an S3 bucket: `s3:http(s)://host[:port]/bucket[/prefix]`.
+    S3,
+    /// An rsync daemon's module: `rsync://[user@]host[:port]/module[/path]`.
+    RsyncDaemon,
+    /// rsync over ssh: `ssh://[user@]host[:port]/absolute/path`.
+    Ssh,
+}
+
+/// Where a site's backups go (BK003): an absolute path on the backup host, or a URL whose
+/// scheme names the kind ([`TargetKind`]). Only `[A-Za-z0-9._/:@+[]-]`, no credentials, query
+/// or fragment, no `.` or `..` component: the text is passed to restic or rsync as it is.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BackupTarget {
+    text: String,
+    kind: TargetKind,
+    host: Option<String>,
+    port: Option<u16>,
+    user: Option<String>,
+    path: String,
+}
+
+impl BackupTarget {
+    /// The target, when it is one (BK003's predicate).
+    ///
+    /// # Errors
+    /// [`Invalid`] naming the kind of value, never the value.
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        parse_target(s).ok_or(Invalid("backup target"))
+    }
+
+    /// Validation's placeholder for a target it has reported.
+    pub(crate) fn stand_in(s: &str) -> Self {
+        BackupTarget { text: s.to_string(), kind: TargetKind::Path, host: None, port: None, user: None, path: s.into() }
+    }
+
+    /// The text as written (what restic or rsync is given).
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// What it names.
+    #[must_use]
+    pub fn kind(&self) -> TargetKind {
+        self.kind
+    }
+
+    /// The server's name or address (IPv6 without brackets), for a URL.
+    #[must_use]
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    /// The port, when the URL gives one.
+    #[must_use]
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The user, when the URL gives one.
+    #[must_use]
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The path: the whole target for [`TargetKind::Path`]; the URL's path otherwise (with
+    /// one leading `/` dropped from restic's `//absolute` form, and `/bucket/prefix` for S3).
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The bucket of an S3 target.
+    #[must_use]
+    pub fn bucket(&self) -> Option<&str> {
+        (self.kind == TargetKind::S3).then(|| self.path.trim_start_matches('/').split('/').next().unwrap_or(""))
+    }
+}
+
+impl fmt::Display for BackupTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_one_line(f, &self.text)
+    }
+}
+
+impl Checked for BackupTarget {
+    fn parse(s: &str) -> Result<Self, Invalid> {
+        BackupTarget::parse(s)
+    }
+
+    fn stand_in(s: &str) -> Self {
+        BackupTarget::stand_in(s)
+    }
+}
+
+/// [`BackupTarget::parse`].
+fn parse_target(s: &str) -> Option<BackupTarget> {
+    let plain = |c: u8| c.is_ascii_alphanumeric() || b"._/:@+[]-".contains(&c);
+    if s.is_empty() || s.len() > 512 || !s.bytes().all(plain) {
+        return None;
+    }
+    if s.starts_with('/') {
+        let t =
+            BackupTarget { text: s.into(), kind: TargetKind::Path, host: None, port: None, user: None, path: s.into() };
+        return (is_safe_path(s) && s != "/").then_some(t);
+    }
+    let (kind, url_text) = if let Some(r) = s.strip_prefix("rest:") {
+        (TargetKind::Rest, r)
+    } else if let Some(r) = s.strip_prefix("s3:") {
+        (TargetKind::S3, r)
+    } else {
+        let kind = match s.split_once("://")?.0 {
+            "sftp" => TargetKind::Sftp,
+            "rsync" => TargetKind::RsyncDaemon,
+            "ssh" => TargetKind::Ssh,
+            _ => return None,
+        };
+        (kind, s)
+    };
+    let u = url::Url::parse(url_text).ok()?;
+    let web = matches!(kind, TargetKind::Rest | TargetKind::S3);
+    if web != matches!(u.scheme(), "http" | "https") || u.password().is_some() || u.query().is_some() {
+        return None;
+    }
+    if u.fragment().is_some() || (web && !u.username().is_empty()) {
+        return None;
+    }
+    let host = match u.host()? {
+        url::Host::Domain(d) if is_valid_dns_name(d) => d.to_string(),
+        url::Host::Domain(_) => return None,
+        url::Host::Ipv4(a) => a.to_string(),
+        url::Host::Ipv6(a) => a.to_string(),
+    };
+    let user = Some(u.username()).filter(|n| !n.is_empty()).map(str::to_string);
+    if !user.as_deref().is_none_or(is_valid_user) {
+        return None;
+    }
+    // The URL's own path (`url` would resolve `..` away: check the text as written).
+    let after_scheme = url_text.split_once("://")?.1;
+    let raw_path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    let path = match kind {
+        TargetKind::Sftp => raw_path.strip_prefix("//").map(|p| format!("/{p}")).unwrap_or_else(|| raw_path.into()),
+        _ => raw_path.to_string(),
+    };
+    let segments_ok = path.split('/').skip(1).all(|c| !c.is_empty() && c != "." && c != "..");
+    let shape_ok = match kind {
+        TargetKind::Rest => path.is_empty() || path == "/" || segments_ok,
+        TargetKind::S3 => segments_ok && path.split('/').nth(1).is_some_and(is_bucket_name),
+        TargetKind::RsyncDaemon | TargetKind::Sftp | TargetKind::Ssh => segments_ok && path.len() > 1,
+        TargetKind::Path => false,
+    };
+    shape_ok.then(|| BackupTarget { text: s.into(), kind, host: Some(host), port: u.port(), user, path })
+}
+
+/// A user name in a backup target URL: `[a-z_][a-z0-9_.-]*`, at most 32.
+fn is_valid_user(s: &str) -> bool {
+    let mut b = s.bytes();
+    matches!(b.next(), Some(c) if c.is_ascii_lowercase() || c == b'_')
+        && b.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_.-".contains(&c))
+        && s.len() <= 32
+}
+
+/// An S3 bucket name: 3-63 of `[a-z0-9.-]`, starting and ending with a letter or digit.
+fn is_bucket_name(s: &str) -> bool {
+    (3..=63).contains(&s.len())
+        && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 /// Whether `s` names an inventory host (`[a-z0-9-]+`) or is an IP address.
 #[must_use]
 pub fn is_host_or_address(s: &str) -> bool {
@@ -499,6 +679,53 @@ mod tests {
         assert!(cron_ok("0 0 0 1-15/2 * *"));
         assert!(cron_ok("0 0 0 * * 0-6"));
         assert!(cron_ok("0 0 3 * * sat"));
+    }
+
+    #[test]
+    fn backup_targets() {
+        let t = |s: &str| BackupTarget::parse(s).unwrap();
+        let p = t("/srv/harbor-backup");
+        assert_eq!((p.kind(), p.path(), p.host()), (TargetKind::Path, "/srv/harbor-backup", None));
+        let sftp = t("sftp://backup@10.0.0.9:2222//srv/restic/harbor");
+        assert_eq!(
+            (sftp.kind(), sftp.host(), sftp.port(), sftp.user()),
+            (TargetKind::Sftp, Some("10.0.0.9"), Some(2222), Some("backup"))
+        );
+        assert_eq!(sftp.path(), "/srv/restic/harbor");
+        assert_eq!(t("sftp://backup.example.com/restic").path(), "/restic");
+        let rest = t("rest:https://backup.example.com:8000/harbor");
+        assert_eq!((rest.kind(), rest.host(), rest.path()), (TargetKind::Rest, Some("backup.example.com"), "/harbor"));
+        let s3 = t("s3:https://s3.example.com/harbor-backups/prod");
+        assert_eq!((s3.kind(), s3.bucket()), (TargetKind::S3, Some("harbor-backups")));
+        assert_eq!(t("rsync://backup.example.com/harbor/prod").kind(), TargetKind::RsyncDaemon);
+        let ssh = t("ssh://root@[2001:db8::9]/srv/backup");
+        assert_eq!((ssh.kind(), ssh.host(), ssh.path()), (TargetKind::Ssh, Some("2001:db8::9"), "/srv/backup"));
+        for bad in [
+            "",
+            "/",
+            "srv/backup",
+            "/srv/../etc",
+            "/srv/backup;rm",
+            "/srv/back up",
+            "ftp://host/x",
+            "sftp://host",
+            "sftp://host/",
+            "sftp://u:pw@host/x",
+            "sftp://host/a/../b",
+            "sftp://Bad_User@host/x",
+            "rest:ftp://host/x",
+            "rest:https://u@host/x",
+            "s3:https://host/",
+            "s3:https://host/Bad_Bucket",
+            "rsync://host",
+            "ssh://host/x?y=1",
+            "sftp://host/x#f",
+            "sftp://ho$t/x",
+            "sftp://host/x\n",
+            "sftp://a..b/x",
+        ] {
+            assert!(BackupTarget::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

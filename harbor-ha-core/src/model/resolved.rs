@@ -46,10 +46,10 @@ use std::ops::Deref;
 use ipnet::IpNet;
 use url::Url;
 
-use super::enums::{Affinity, Component, EdgeMode, OsFamily, Role, SiteMode, SslMode};
+use super::enums::{Affinity, BackupTool, Component, EdgeMode, OsFamily, Role, SiteMode, SslMode};
 use super::ids::{
-    AlertLabelName, CronExpr, DnsName, HostName, HostPath, InterfaceName, MasterName, MountOptions, Pattern,
-    PromDuration, SentinelAddr, SiteName, SqlIdent, Text,
+    AlertLabelName, BackupTarget, CronExpr, DnsName, HostName, HostPath, InterfaceName, MasterName, MountOptions,
+    Pattern, PromDuration, SentinelAddr, SiteName, SqlIdent, Text,
 };
 use super::secret::Secret;
 use super::version::Version;
@@ -112,6 +112,37 @@ pub struct Site {
     pub monitoring: Option<Monitoring>,
     /// The syslog server that Harbor and every host send their logs to, when given.
     pub syslog: Option<SyslogEndpoint>,
+    /// Backups of the site, when asked for.
+    pub backup: Option<Backup>,
+}
+
+/// Backups of a site: `backup/<site>/backup.sh` and `restore.sh`, run on `host`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Backup {
+    /// Where the backups go.
+    pub target: BackupTarget,
+    /// The program that writes them.
+    pub tool: BackupTool,
+    /// How many are kept.
+    pub keep: u32,
+    /// The restic repository's password (restic only).
+    pub password: Option<Secret>,
+    /// The host the scripts run on: the NFS server the bundle installs (the export is its
+    /// own disk), else the first Harbor node.
+    pub host: HostName,
+    /// What is copied as the site's storage.
+    pub storage: BackupStorage,
+}
+
+/// The storage a backup copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupStorage {
+    /// A directory of the backup host: the NFS export on the NFS server, or the data volume
+    /// of the first Harbor node (its local disk, or an NFS server the bundle does not install).
+    Directory(HostPath),
+    /// Object storage: a hook the operator provides, and a bucket-versioning marker.
+    Object,
 }
 
 /// Monitoring of a site by Prometheus.

@@ -11,9 +11,10 @@ use std::net::IpAddr;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::enums::{Affinity, Component, EdgeMode, OsFamily, Role, SiteMode, SslMode};
+use super::enums::{Affinity, BackupTool, Component, EdgeMode, OsFamily, Role, SiteMode, SslMode};
 use super::ids::{
-    AlertLabelName, DnsName, HostName, HostOrAddress, HostPath, InterfaceName, PromDuration, SiteName, SqlIdent,
+    AlertLabelName, BackupTarget, DnsName, HostName, HostOrAddress, HostPath, InterfaceName, PromDuration, SiteName,
+    SqlIdent,
 };
 use super::secret::SecretSpec;
 use super::version::VersionText;
@@ -118,6 +119,7 @@ schema_doc! {
     PromDuration => "A Prometheus duration, e.g. `30s`, `1m` or `1m30s` (1 s to 24 h).";
     AlertLabelName => "A Prometheus label name, `[a-zA-Z_][a-zA-Z0-9_]*`.";
     SyslogUrl => "A syslog endpoint, `tcp://host:port` or `udp://host:port`.";
+    BackupTarget => "Where a site's backups go: an absolute path on the backup host; a restic repository `sftp://[user@]host[:port]/path`, `rest:https://host[:port]/path` or `s3:https://host/bucket[/prefix]`; or an rsync target `rsync://host/module[/path]` or `ssh://[user@]host[:port]/path`.";
 }
 
 /// The text of a syslog endpoint URL (`tcp://host:port`); validation parses it (MN003).
@@ -218,6 +220,29 @@ pub struct SiteSpec {
     /// Central logs of this site (overrides the top-level `log`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<LogSpec>,
+    /// Backups of the whole site (database, storage, keys): `backup/<site>/backup.sh` and
+    /// `restore.sh` in the bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupSpec>,
+}
+
+/// Where a site's backups go and how many are kept.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSpec {
+    /// An absolute path on the site's backup host (a separate disk or a mounted share), or a
+    /// URL: `sftp://`, `rest:https://`, `s3:https://` (restic); `rsync://`, `ssh://` (rsync).
+    pub target: Raw<BackupTarget>,
+    /// How many backups to keep (default 7); older ones are removed after each backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<u32>,
+    /// `restic` (default; `rsync` for `rsync://` and `ssh://` targets) or `rsync`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<BackupTool>,
+    /// The restic repository's password, `{env: VAR}` or `{file: PATH}`: it decrypts every
+    /// backup, so keep it outside the site. Required with restic; never generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretSpec>,
 }
 
 /// Harbor settings of a site.

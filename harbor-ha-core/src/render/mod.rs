@@ -7,6 +7,7 @@
 //! value checked, every secret resolved). Secret values reach only the files a renderer
 //! declares with [`HostOut::secret_file`]; [`plan`] renders without any secret.
 
+pub mod backup;
 pub mod firewall;
 pub mod haproxy;
 pub mod harbor;
@@ -176,6 +177,7 @@ pub fn render(input: &RenderInput) -> Bundle {
     }
     let replication_scripts = replication::render(topo, &mut bundle);
     monitoring::render(topo, &mut bundle);
+    backup::render(input, &mut bundle);
     let facts = runbook::Facts {
         plans: &plans,
         token_key_ids: &token_key_ids,
@@ -235,6 +237,7 @@ fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
         haproxy::render(ctx, &mut out);
     }
     monitoring::render_host(ctx, &mut out);
+    backup::render_host(ctx, &mut out);
     out
 }
 

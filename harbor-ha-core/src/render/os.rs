@@ -287,6 +287,30 @@ pub fn postgres(os: OsFamily, version: Version) -> PgInstall {
     }
 }
 
+/// The PostgreSQL client of a server's major version: its repository lines (may be empty),
+/// packages and binary directory (`pg_dump`, `pg_restore`, `psql`). A client is at least as
+/// new as the server: `pg_dump` refuses a newer server.
+#[must_use]
+pub fn postgres_client(os: OsFamily, version: Version) -> (String, Vec<String>, String) {
+    let (dotted, short) = pg_names(version);
+    let server = postgres(os, version);
+    let package = match info(os).pkg {
+        PkgManager::Apt => format!("postgresql-client-{dotted}"),
+        PkgManager::Yum | PkgManager::Dnf => format!("postgresql{short}"),
+    };
+    (server.repo, vec![package], server.bin_dir)
+}
+
+/// What the backup host runs, in two installs: the repository first (EPEL, for restic on the
+/// RHEL family), then the backup program, the ssh client (it reaches the Harbor nodes) and curl.
+#[must_use]
+pub fn backup_packages(os: OsFamily, tool: crate::model::enums::BackupTool) -> (Vec<&'static str>, Vec<&'static str>) {
+    use crate::model::enums::BackupTool;
+    let rhel = info(os).pkg != PkgManager::Apt;
+    let repo = if rhel && tool == BackupTool::Restic { vec!["epel-release"] } else { Vec::new() };
+    (repo, vec![tool.as_str(), if rhel { "openssh-clients" } else { "openssh-client" }, "curl"])
+}
+
 /// The package that provides `semanage` (labelling a non-default port for SELinux).
 #[must_use]
 pub fn semanage_pkg(os: OsFamily) -> &'static str {

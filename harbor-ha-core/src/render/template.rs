@@ -57,9 +57,25 @@ pub fn fill(template: &str, lines: &[(&str, &str)], words: &[(&str, &str)]) -> S
     out
 }
 
+/// The body of a template that is a part of other scripts (filled into a `# @@name@@` hole
+/// of each): without its shebang and header.
+#[must_use]
+pub fn fragment(template: &str) -> String {
+    let filled = fill(template, &[], &[]);
+    match filled.split_once('\n') {
+        Some((first, rest)) if first.starts_with("#!") => rest.to_string(),
+        _ => filled,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fill;
+    use super::{fill, fragment};
+
+    #[test]
+    fn a_fragment_has_no_shebang_or_header() {
+        assert_eq!(fragment("#!/bin/sh\n# header\n# ---\nf() { :; }\n"), "f() { :; }\n");
+    }
 
     #[test]
     fn header_dropped_holes_filled() {

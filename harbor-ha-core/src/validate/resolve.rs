@@ -5,7 +5,7 @@
 //! stand-in so that the cross-cutting rules still run. Only an unusable Harbor version or
 //! `external_url` leaves a site unresolved (its version-dependent rules cannot be judged).
 
-use super::rules::{database, harbor, inventory, lb, monitoring, redis, replication, storage};
+use super::rules::{backup, database, harbor, inventory, lb, monitoring, redis, replication, storage};
 use super::{values, Ctx};
 use crate::model::enums::{OsFamily, SiteMode};
 use crate::model::ids::{HostName, HostPath, InterfaceName};
@@ -79,6 +79,7 @@ fn resolve_site(si: usize, spec: &TopologySpec, s: &SiteSpec, ctx: &mut Ctx) -> 
     let lb = lb::resolve(ctx, &sp, s, &hosts, url.as_ref());
     let monitoring = monitoring::resolve(ctx, &sp, spec, s, version);
     let syslog = monitoring::syslog(ctx, &sp, spec, s);
+    let backup = backup::resolve(ctx, &sp, s, &hosts, &storage, &database);
 
     let harbor = Harbor {
         version: version?,
@@ -101,6 +102,7 @@ fn resolve_site(si: usize, spec: &TopologySpec, s: &SiteSpec, ctx: &mut Ctx) -> 
         lb,
         monitoring,
         syslog,
+        backup,
     };
     // max_connections default depends on the resolved site: what the nodes may open,
     // plus headroom for admin sessions and migrations, rounded up to a multiple of 50.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_yaml::Value;
 
 use super::{dir, harbor_databases, template_version};
-use crate::model::enums::{Component, SslMode};
+use crate::model::enums::Component;
 use crate::model::ids::{SentinelAddr, Text};
 use crate::model::resolved::{Database, Redis, RedisCluster, RedisServer, Site, Storage};
 use crate::model::version::Version;
@@ -187,15 +187,6 @@ struct Cache {
     expire_hours: u32,
 }
 
-fn ssl_mode(m: SslMode) -> &'static str {
-    match m {
-        SslMode::Disable => "disable",
-        SslMode::Require => "require",
-        SslMode::VerifyCa => "verify-ca",
-        SslMode::VerifyFull => "verify-full",
-    }
-}
-
 fn storage_service(ctx: &RoleCtx, sec: Secrets) -> Option<BTreeMap<String, Value>> {
     let site = ctx.site;
     let mut driver: BTreeMap<String, Value> = BTreeMap::new();
@@ -275,7 +266,7 @@ fn external_database(site: &Site, password: &str) -> Option<ExternalDatabase> {
         db_name: name.to_string(),
         username: db.username.as_str().to_string(),
         password: password.to_string(),
-        ssl_mode: ssl_mode(db.ssl_mode),
+        ssl_mode: db.ssl_mode.as_str(),
         max_idle_conns: db.max_idle_conns,
         max_open_conns: db.max_open_conns,
     };

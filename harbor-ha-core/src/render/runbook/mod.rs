@@ -11,6 +11,7 @@
 //! static text of the two scripts is in `render/scripts/deploy.sh` and `verify.sh`.
 //! `token` computes the token key id that `verify.sh` expects.
 
+mod backup;
 mod deploy;
 mod failover;
 mod hosts;

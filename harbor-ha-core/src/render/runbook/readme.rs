@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{code, code_list, failover, hosts, monitoring, site_plans, sites, Facts, Plan};
+use super::{backup, code, code_list, failover, hosts, monitoring, site_plans, sites, Facts, Plan};
 use crate::bundle::Bundle;
 use crate::model::enums::{EdgeMode, SiteMode};
 use crate::model::resolved::{Edge, Site, Topology, Trigger};
@@ -14,7 +14,7 @@ pub(super) fn render(topo: &Topology, facts: &Facts, bundle: &mut Bundle) {
     let (plans, replication_scripts) = (facts.plans, facts.replication_scripts);
     let mut s = String::new();
     intro(&mut s, topo);
-    secrets(&mut s);
+    secrets(&mut s, topo);
     for site in &topo.sites {
         site_section(&mut s, site, &site_plans(plans, site));
         if let Some(fp) = facts.lb_fingerprints.get(site.name.as_str()) {
@@ -22,6 +22,7 @@ pub(super) fn render(topo: &Topology, facts: &Facts, bundle: &mut Bundle) {
         }
     }
     verification(&mut s);
+    backup::section(&mut s, topo);
     monitoring::section(&mut s, topo);
     replication(&mut s, topo, replication_scripts);
     troubleshooting(&mut s);
@@ -40,6 +41,12 @@ fn intro(s: &mut String, topo: &Topology) {
         s,
         "Contents: `hosts/<host>/install.sh` (one idempotent script per host, safe to run twice) with the files it installs under `hosts/<host>/files/`; `deploy.sh` (runs them over ssh in order); `verify.sh` (checks the running cluster); `inventory.ini` (the same hosts for Ansible); `secrets/`.\n"
     );
+    if topo.sites.iter().any(|x| x.backup.is_some()) {
+        let _ = writeln!(
+            s,
+            "`backup/<site>/` holds each backed-up site's `backup.sh` and `restore.sh`: see Backup and restore.\n"
+        );
+    }
     if topo.sites.iter().any(|x| x.monitoring.is_some()) {
         let _ = writeln!(
             s,
@@ -49,7 +56,7 @@ fn intro(s: &mut String, topo: &Topology) {
 }
 
 /// `## Secrets`: where they are and which files carry them.
-fn secrets(s: &mut String) {
+fn secrets(s: &mut String, topo: &Topology) {
     let _ = writeln!(s, "## Secrets\n");
     let _ = writeln!(
         s,
@@ -59,6 +66,12 @@ fn secrets(s: &mut String) {
         s,
         "The Harbor nodes' `hosts/<host>/files/` carry secret values too (harbor.yml, `shared-secrets.env`, the keys; mode 0600): copy them over ssh only. This README, `inventory.ini`, `deploy.sh` and `verify.sh` contain none.\n"
     );
+    if topo.sites.iter().any(|x| x.backup.is_some()) {
+        let _ = writeln!(
+            s,
+            "`backup/<site>/credentials.env` (mode 0600) holds the database password, the initial admin password and the restic repository's password, for backup.sh and restore.sh.\n"
+        );
+    }
 }
 
 /// `## Site`: what the site is, its hosts in install order, what they need, how to install.

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{code, code_list, external_url, first_harbor, url_host};
-use crate::model::enums::{Affinity, Role, SiteMode, SslMode};
+use crate::model::enums::{Affinity, Role, SiteMode};
 use crate::model::ids::Text;
 use crate::model::resolved::{Database, Host, Redis, RedisServer, Site, Storage, Tls};
 use crate::model::secret::Secret;
@@ -63,15 +63,6 @@ fn each_node(site: &Site) -> &'static str {
         "each node"
     } else {
         "the node"
-    }
-}
-
-fn ssl_mode_name(m: SslMode) -> &'static str {
-    match m {
-        SslMode::Disable => "disable",
-        SslMode::Require => "require",
-        SslMode::VerifyCa => "verify-ca",
-        SslMode::VerifyFull => "verify-full",
     }
 }
 
@@ -141,7 +132,7 @@ fn database_desc(site: &Site) -> String {
                     db.version.postgres_text(),
                     code_list(c.dcs.iter().map(|m| &m.name)),
                     code(&db.username),
-                    code(ssl_mode_name(db.ssl_mode))
+                    code(db.ssl_mode.as_str())
                 );
             }
             match &db.installed_on {
@@ -150,7 +141,7 @@ fn database_desc(site: &Site) -> String {
                     db.version.postgres_text(),
                     code(h),
                     code(&db.username),
-                    code(ssl_mode_name(db.ssl_mode))
+                    code(db.ssl_mode.as_str())
                 ),
                 None => format!(
                     "an existing PostgreSQL at {at}, not installed by this bundle: it must let user {} in from every Harbor node and hold the databases {dbs}",

@@ -2,6 +2,7 @@
 //! not parse) and checks one concern over the resolved sites (and the raw spec where
 //! presence matters); `run` calls every check. Each module owns its rule codes.
 
+pub(super) mod backup;
 pub(super) mod cluster;
 pub(super) mod database;
 pub(super) mod harbor;
@@ -29,6 +30,7 @@ pub(crate) fn run(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ctx) {
         lb::check(site, raw, ctx);
         harbor::check(site, raw, ctx);
         replication::check_site(site, raw, ctx);
+        backup::check(site, raw, ctx);
     }
     storage::check_shared_between_sites(resolved, ctx);
     replication::check_edges(spec, resolved, ctx);

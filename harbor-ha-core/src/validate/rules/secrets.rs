@@ -47,6 +47,7 @@ pub(crate) fn all_secrets<'a>(spec: &'a TopologySpec) -> Vec<(String, &'a Secret
                 add(format!("{p}.storage.oss.accesskeysecret"), x.accesskeysecret.as_ref());
             }
         }
+        add(format!("{p}.backup.password"), s.backup.as_ref().and_then(|b| b.password.as_ref()));
     }
     for (i, e) in spec.replication.iter().enumerate() {
         add(format!("replication[{i}].credentials"), e.credentials.as_ref());
@@ -175,6 +176,9 @@ fn site_values(site: &Site, resolver: &dyn SecretResolver, diags: &mut Vec<Diagn
             put("accesskeysecret", &x.accesskeysecret);
         }
         Storage::Local | Storage::Nfs(_) | Storage::Gcs(_) => {}
+    }
+    if let Some(p) = site.backup.as_ref().and_then(|b| b.password.as_ref()) {
+        v.backup_password = Some(get(format!("{sp}.backup.password"), p));
     }
     diags.extend(weak_admin_password(site, &v.admin_password));
     if let (Redis::External(r), Some(value)) = (&site.redis, &v.redis_password) {
