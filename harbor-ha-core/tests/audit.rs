@@ -260,6 +260,51 @@ fn drift_reports_missing_extra_mode_and_facts() {
     assert!(only.clean, "{:#?}", only.findings);
 }
 
+/// A file install.sh puts with another mode than its bundle copy's (redis.conf: private in the
+/// bundle, group-readable for redis on the host) is compared with the installed mode; the
+/// samples packages put in a directory the bundle owns, and files no service reads there,
+/// are not drift (Debian's keepalived ships /etc/keepalived/keepalived.conf.sample).
+#[test]
+fn drift_compares_installed_modes_and_skips_what_no_service_reads() {
+    use harbor_ha_core::audit::facts::Facts;
+    let p = common::root().join("fixtures/valid/shared-storage-nfs-trivy-two-lbs-self-signed.yaml");
+    let b = common::render_topology(&common::topology(&p));
+    let want = hosts_tree(&b);
+    let store = &want.hosts["scan-store"];
+    let wf = Facts::parse(store.facts.as_deref().unwrap()).unwrap();
+    assert_eq!(wf.modes.get("/etc/redis/redis.conf").map(String::as_str), Some("0640"), "{:?}", wf.modes);
+    assert_eq!(store.digest("/etc/redis/redis.conf").unwrap().mode & 0o7777, 0o600);
+    // As collected from the host: the file's real mode, facts without `modes`.
+    let as_collected = |mode: u32| {
+        let mut got = want.clone();
+        let h = got.hosts.get_mut("scan-store").unwrap();
+        h.files.get_mut("/etc/redis/redis.conf.sha256").unwrap().mode = mode;
+        h.facts = Some(Facts { modes: BTreeMap::new(), ..wf.clone() }.to_json().into_bytes());
+        got
+    };
+    let r = drift(&want, &as_collected(0o640), &[]);
+    assert!(r.clean, "{:#?}", r.findings);
+    let r = drift(&want, &as_collected(0o600), &[]);
+    let kinds: Vec<_> = r.findings.iter().map(|f| (f.path.as_str(), f.kind, f.message.as_str())).collect();
+    assert_eq!(
+        kinds,
+        vec![("/etc/redis/redis.conf", DriftKind::Mode, "/etc/redis/redis.conf has mode 0600, the bundle 0640")]
+    );
+    let mut got = want.clone();
+    let lb = got.hosts.get_mut("scan-lb1").unwrap();
+    lb.insert("/etc/keepalived/keepalived.conf.sample", b"! sample\n".to_vec(), 0o644);
+    lb.insert("/etc/keepalived/keepalived.conf.dpkg-old", b"! old\n".to_vec(), 0o644);
+    lb.insert("/etc/nginx/conf.d/harbor.conf.bak", b"# old\n".to_vec(), 0o644);
+    lb.insert("/etc/nginx/conf.d/default.conf", b"server {}\n".to_vec(), 0o644);
+    lb.insert("/etc/keepalived/notify.sh", b"#!/bin/sh\n".to_vec(), 0o755);
+    let r = drift(&want, &got, &[]);
+    let extra: Vec<_> = r.findings.iter().map(|f| (f.path.as_str(), f.kind)).collect();
+    assert_eq!(
+        extra,
+        vec![("/etc/keepalived/notify.sh", DriftKind::Extra), ("/etc/nginx/conf.d/default.conf", DriftKind::Extra)]
+    );
+}
+
 fn codes_at(r: &ImportReport, code: RuleCode) -> Vec<&Diagnostic> {
     r.findings.iter().filter(|d| d.code == code).collect()
 }

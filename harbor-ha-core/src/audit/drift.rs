@@ -112,12 +112,46 @@ pub fn drift(bundle: &CollectedTree, collected: &CollectedTree, only: &[String])
     DriftReport { clean: findings.is_empty(), hosts, files, findings }
 }
 
-fn mode_of(t: &HostTree, p: &str) -> Option<u32> {
-    t.files.get(p).map(|f| f.mode).or_else(|| t.digest(p).map(|d| d.mode))
+/// The mode of `p` on the host: the one its facts name (a rendered tree: install.sh gives the
+/// file another mode than its bundle copy's), else the file's own.
+fn mode_of(t: &HostTree, facts: Option<&Facts>, p: &str) -> Option<u32> {
+    facts.and_then(|f| f.mode_of(p)).or_else(|| t.files.get(p).map(|f| f.mode)).or_else(|| t.digest(p).map(|d| d.mode))
+}
+
+fn facts_of(t: &HostTree) -> Option<Facts> {
+    t.facts.as_deref().and_then(|b| Facts::parse(b).ok())
+}
+
+/// What a service reads in a directory the bundle owns, so that a file there the bundle does
+/// not put is drift: nginx includes `conf.d/*.conf`, exportfs `exports.d/*.exports`; elsewhere
+/// every file but the samples and leftovers that packages and their managers put there
+/// (Debian's keepalived ships `/etc/keepalived/keepalived.conf.sample`).
+fn read_by_service(p: &str) -> bool {
+    let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
+    match dir {
+        "/etc/nginx/conf.d" => name.ends_with(".conf"),
+        "/etc/exports.d" => name.ends_with(".exports"),
+        _ => ![
+            ".sample",
+            ".dpkg-dist",
+            ".dpkg-old",
+            ".dpkg-new",
+            ".dpkg-bak",
+            ".rpmnew",
+            ".rpmsave",
+            ".rpmorig",
+            ".ucf-dist",
+            ".ucf-old",
+            ".ucf-new",
+        ]
+        .iter()
+        .any(|s| name.ends_with(s)),
+    }
 }
 
 fn compare_files(host: &str, want: &HostTree, got: &HostTree, out: &mut Vec<DriftFinding>) -> usize {
     let paths = want.paths();
+    let (want_facts, got_facts) = (facts_of(want), facts_of(got));
     let mut push = |path: &str, kind: DriftKind, message: String, diff: Option<String>| {
         out.push(DriftFinding { host: host.to_string(), path: path.to_string(), kind, message, diff });
     };
@@ -142,7 +176,7 @@ fn compare_files(host: &str, want: &HostTree, got: &HostTree, out: &mut Vec<Drif
             };
             push(p, DriftKind::Changed, message, diff);
         }
-        if let (Some(wm), Some(gm)) = (mode_of(want, p), mode_of(got, p)) {
+        if let (Some(wm), Some(gm)) = (mode_of(want, want_facts.as_ref(), p), mode_of(got, got_facts.as_ref(), p)) {
             if wm & 0o7777 != gm & 0o7777 {
                 push(
                     p,
@@ -156,7 +190,7 @@ fn compare_files(host: &str, want: &HostTree, got: &HostTree, out: &mut Vec<Drif
     let wanted: BTreeSet<&String> = paths.iter().collect();
     let dirs: BTreeSet<&str> = paths.iter().map(|p| parent(p)).filter(|d| owned(d)).collect();
     for p in got.paths() {
-        if !wanted.contains(&p) && dirs.contains(parent(&p)) {
+        if !wanted.contains(&p) && dirs.contains(parent(&p)) && read_by_service(&p) {
             push(
                 &p,
                 DriftKind::Extra,

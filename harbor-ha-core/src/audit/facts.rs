@@ -54,6 +54,11 @@ pub struct Facts {
     /// then not collected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root: Option<String>,
+    /// Written by `render` only: absolute path → the mode (`"0640"`) install.sh gives the file
+    /// on the host, for the files whose bundle copy has another mode (a copy holding a secret
+    /// stays private in the bundle while its service's user group reads it on the host).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub modes: BTreeMap<String, String>,
 }
 
 impl Facts {
@@ -71,6 +76,12 @@ impl Facts {
     /// The JSON error's message and 1-based line.
     pub fn parse(bytes: &[u8]) -> Result<Facts, (String, usize)> {
         serde_json::from_slice(bytes).map_err(|e| (e.to_string(), e.line().max(1)))
+    }
+
+    /// The mode of the file at `path` on the host, when these facts name it (see [`Facts::modes`]).
+    #[must_use]
+    pub fn mode_of(&self, path: &str) -> Option<u32> {
+        self.modes.get(path).and_then(|m| u32::from_str_radix(m, 8).ok())
     }
 
     /// The addresses without their prefix length.

@@ -69,6 +69,23 @@ fn services(out: &HostOut) -> Vec<String> {
     s
 }
 
+/// The files install.sh puts (`put PATH MODE` lines) with another mode than their bundle
+/// copy's: path → the installed mode.
+fn modes(out: &HostOut) -> BTreeMap<String, String> {
+    out.steps
+        .iter()
+        .flat_map(|st| st.body.lines())
+        .filter_map(|l| {
+            let mut w = l.trim().strip_prefix("put ")?.split_whitespace();
+            let path = w.next()?.trim_matches('\'');
+            let mode = w.next()?;
+            let installed = u32::from_str_radix(mode, 8).ok()?;
+            let copy = out.files.get(path)?.as_ref()?.mode;
+            (copy & 0o7777 != installed & 0o7777).then(|| (path.to_string(), format!("{:04o}", installed & 0o7777)))
+        })
+        .collect()
+}
+
 /// The expected facts of the host of `ctx`.
 #[must_use]
 pub fn expected(ctx: &RoleCtx, out: &HostOut) -> Facts {
@@ -98,6 +115,7 @@ pub fn expected(ctx: &RoleCtx, out: &HostOut) -> Facts {
         mounts,
         services: services(out),
         root: None,
+        modes: modes(out),
     }
 }
 
