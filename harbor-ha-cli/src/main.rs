@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 #![allow(clippy::disallowed_macros, clippy::disallowed_methods, reason = "the command line prints and exits")]
 
+mod audit;
 mod report;
 
 use std::io::Write;
@@ -22,7 +23,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
     Json,
@@ -71,6 +72,34 @@ enum Command {
         /// The topology file.
         file: PathBuf,
     },
+    /// Rebuild a topology from a collected tree (collect.sh's output) and check the site:
+    /// every rule, plus the cross-node rules on the collected files.
+    Import {
+        /// The collected tree: DIR/<host>/files/<absolute path> and DIR/<host>/facts.json.
+        dir: PathBuf,
+        /// Write the topology here (default: standard output; findings go to standard error).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Output format (json: one object with topology, findings and diagnostics).
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Compare every file a bundle puts on its hosts with the collected one (exit 1 on drift).
+    Drift {
+        /// The bundle directory (harbor-ha render's --out).
+        bundle: PathBuf,
+        /// The collected tree.
+        dir: PathBuf,
+        /// Compare only this host (repeatable).
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Print collect.sh, the script that collects a live site for import and drift (every
+    /// bundle holds the same script).
+    CollectScript,
 }
 
 fn main() -> ExitCode {
@@ -100,6 +129,9 @@ fn main() -> ExitCode {
             Ok(t) => out(&harbor_ha_core::render::plan(&t)),
             Err(code) => code,
         },
+        Command::Import { dir, out: file, format } => audit::import(&dir, file.as_deref(), format == Format::Json),
+        Command::Drift { bundle, dir, hosts, format } => audit::drift(&bundle, &dir, &hosts, format == Format::Json),
+        Command::CollectScript => out(&harbor_ha_core::render::collect::script()),
     }
 }
 
@@ -153,7 +185,7 @@ fn render(file: &Path, dir: &Path, force: bool) -> ExitCode {
     }
 }
 
-fn out(s: &str) -> ExitCode {
+pub(crate) fn out(s: &str) -> ExitCode {
     let mut o = std::io::stdout().lock();
     if o.write_all(s.as_bytes()).and_then(|()| o.flush()).is_err() {
         return ExitCode::from(2);

@@ -34,6 +34,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod bundle;
 pub mod diag;
 pub mod examples;

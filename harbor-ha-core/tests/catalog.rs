@@ -1,5 +1,8 @@
 //! The rule catalog against the fixtures: every code has a fixture that triggers it and a
-//! near-miss that does not.
+//! near-miss that does not. A fixture is a topology file (`trigger*.yaml`, `near-miss.yaml`)
+//! or, for the audit codes that read collected files, a collected tree (`trigger*/`,
+//! `near-miss/`: `<host>/files/…` and `<host>/facts.json`, as collect.sh writes them), whose
+//! findings are those of `harbor-ha import`.
 
 #![allow(
     clippy::disallowed_methods,
@@ -7,6 +10,8 @@
     clippy::disallowed_macros,
     reason = "tests set up files and run the real programs"
 )]
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -35,8 +40,13 @@ impl SecretResolver for Resolver {
     }
 }
 
-/// Validation diagnostics, plus render diagnostics for render-time codes.
+/// Validation diagnostics, plus render diagnostics for render-time codes; for a collected
+/// tree, every finding of its import.
 fn all_diagnostics(path: &Path, code: RuleCode) -> Vec<Diagnostic> {
+    if path.is_dir() {
+        let r = harbor_ha_core::audit::import(&common::handmade::read(path));
+        return r.findings.into_iter().chain(r.diagnostics).collect();
+    }
     let mut d = diagnostics(path);
     if RENDER_TIME.contains(&code) && !d.iter().any(Diagnostic::is_error) {
         let text = std::fs::read_to_string(path).unwrap();
@@ -94,7 +104,7 @@ fn every_code_has_a_trigger_and_a_near_miss() {
             }
         }
         assert!(triggers > 0, "no trigger fixture for {code}");
-        let near = dir.join("near-miss.yaml");
+        let near = if dir.join("near-miss").is_dir() { dir.join("near-miss") } else { dir.join("near-miss.yaml") };
         let d = all_diagnostics(&near, *code);
         assert!(!d.iter().any(|d| d.code == *code), "{}: near-miss triggers {code}", near.display());
         assert!(!d.iter().any(Diagnostic::is_error), "{}: near-miss has errors: {d:#?}", near.display());

@@ -6,7 +6,7 @@
 //! writes bundles ([`write_bundle`]). [`render_to_dir`] is the whole render use case; the
 //! `harbor-ha` command and the Python module call it (or its two halves,
 //! [`render_document`] and [`write_bundle`]), so that they give the same bundle byte for
-//! byte.
+//! byte. [`import_dir`] and [`drift_dirs`] read collected trees ([`audit`]).
 //!
 //! The core (`harbor-ha-core`) is pure: `clippy.toml` forbids file, environment, process,
 //! clock and OS-randomness calls everywhere but here and in the command line.
@@ -17,12 +17,14 @@
     reason = "the I/O edge: reading files and the environment, the OS random source, writing bundles"
 )]
 
+pub mod audit;
 mod load;
 mod render;
 mod resolver;
 pub mod secrets;
 mod write;
 
+pub use audit::{drift_dirs, import_dir, read_tree, TreeError};
 pub use load::{load_file, LoadError};
 pub use render::{render_document, render_to_dir, Outcome, RenderError, RenderOptions};
 pub use resolver::EnvResolver;

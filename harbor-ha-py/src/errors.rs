@@ -151,3 +151,13 @@ pub fn render_error(py: Python<'_>, e: RenderError) -> PyErr {
         RenderError::Load(e) => PyValueError::new_err(e.to_string()),
     }
 }
+
+/// A failure to read a collected tree or a bundle (`import_tree`, `drift`).
+pub fn tree_error(e: harbor_ha_io::TreeError) -> PyErr {
+    use harbor_ha_io::TreeError;
+    match e {
+        TreeError::Io { path, source } => os_error(&path, &source),
+        TreeError::NotADirectory { .. } => PyNotADirectoryError::new_err(e.to_string()),
+        TreeError::NoHosts { .. } | TreeError::NotABundle { .. } => PyValueError::new_err(e.to_string()),
+    }
+}

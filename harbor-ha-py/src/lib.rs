@@ -94,6 +94,47 @@ fn example(name: &str) -> PyResult<String> {
     })
 }
 
+/// The JSON the CLI prints with `--format json`, as Python data (`json.loads` of it).
+fn as_python<'py>(py: Python<'py>, json: serde_json::Result<String>) -> PyResult<Bound<'py, PyAny>> {
+    let text = json.map_err(|e| InternalError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (text,))
+}
+
+/// A collected tree (collect.sh's output) → `{"topology", "findings", "diagnostics"}`, as
+/// `harbor-ha import DIR --format json` prints it.
+#[pyfunction]
+fn import_tree<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| match py.detach(|| harbor_ha_io::import_dir(&path)) {
+        Ok(r) => as_python(py, serde_json::to_string(&r)),
+        Err(e) => Err(errors::tree_error(e)),
+    })
+}
+
+/// A bundle against a collected tree → `{"clean", "hosts", "files", "findings"}`, as
+/// `harbor-ha drift BUNDLE DIR --format json` prints it.
+#[pyfunction]
+#[pyo3(signature = (bundle_dir, tree, hosts = None))]
+fn drift<'py>(
+    py: Python<'py>,
+    bundle_dir: PathBuf,
+    tree: PathBuf,
+    hosts: Option<Vec<String>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    guard(|| {
+        let only = hosts.unwrap_or_default();
+        match py.detach(|| harbor_ha_io::drift_dirs(&bundle_dir, &tree, &only)) {
+            Ok(r) => as_python(py, serde_json::to_string(&r)),
+            Err(e) => Err(errors::tree_error(e)),
+        }
+    })
+}
+
+/// The text of collect.sh, as `harbor-ha collect-script` prints it.
+#[pyfunction]
+fn collect_script() -> PyResult<String> {
+    guard(|| Ok(harbor_ha_core::render::collect::script()))
+}
+
 /// Panic inside the guard: lets the tests check that a panic becomes `InternalError`.
 #[pyfunction]
 fn _panic(message: &str) -> PyResult<()> {
@@ -120,6 +161,9 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(rules, m)?)?;
     m.add_function(wrap_pyfunction!(example, m)?)?;
+    m.add_function(wrap_pyfunction!(import_tree, m)?)?;
+    m.add_function(wrap_pyfunction!(drift, m)?)?;
+    m.add_function(wrap_pyfunction!(collect_script, m)?)?;
     m.add_function(wrap_pyfunction!(_panic, m)?)?;
     Ok(())
 }

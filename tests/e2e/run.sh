@@ -4,7 +4,7 @@
 # host (a network namespace) with the topology's own address. See tests/e2e/README.md.
 #
 # Usage: tests/e2e/run.sh [FIXTURE... | --only PART]   (as root; `make e2e`)
-#        PART: canary, install, monitoring, data-ha, backup, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
+#        PART: canary, install (collect: the same), monitoring, data-ha, backup, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
 #        (--install-only, --canary-only, --monitoring-only, --data-ha-only and --backup-only are --only install, canary, …)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
@@ -37,6 +37,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/docker_user.sh"
 # shellcheck source=lib/install.sh
 . "$HERE/lib/install.sh"
+# shellcheck source=lib/collect.sh
+. "$HERE/lib/collect.sh"
 # shellcheck source=lib/canary.sh
 . "$HERE/lib/canary.sh"
 # shellcheck source=lib/monitoring.sh
@@ -195,11 +197,12 @@ only() {
   local f
   case ${1:-} in
     canary) echo --canary-only ;;
-    install) echo --install-only ;;
+    # collect.sh runs on the hosts the install part installs: the same part.
+    install | collect) echo --install-only ;;
     monitoring) echo --monitoring-only ;;
     data-ha) echo --data-ha-only ;;
     backup) echo --backup-only ;;
-    "") echo "--only needs a part: canary, install, monitoring, data-ha, backup, or a fixture name" >&2; return 1 ;;
+    "") echo "--only needs a part: canary, install, collect, monitoring, data-ha, backup, or a fixture name" >&2; return 1 ;;
     *)
       for f in fixtures/examples/"$1".yaml fixtures/valid/"$1".yaml "$1"; do
         if [ -f "$ROOT/$f" ]; then printf '%s\n' "$f"; return 0; fi

@@ -31,6 +31,13 @@ def summary(path: Path) -> list[str]:
     out.extend(harbor_ha.EXAMPLES)
     harbor_ha.from_dict({"version": 1, "sites": []}).validate()
     harbor_ha.loads("version: 1").sites.append("x")
+    report = harbor_ha.import_tree(path.parent / "collected")
+    out.append(report["topology"])
+    out.extend(f"{d['code']} {d['path']}:{d['line']}" for d in report["findings"] + report["diagnostics"])
+    changes = harbor_ha.drift(path.parent / "out", path.parent / "collected", hosts=["lb-1"])
+    clean: bool = changes["clean"]
+    out.extend(f"{f['host']} {f['kind']} {f['path']} {f.get('diff', '')}" for f in changes["findings"])
+    out.append(harbor_ha.collect_script() + str(clean) + str(changes["files"]))
     print(maybe, harbor_ha.ansible.LIBRARY)
     return out
 '''

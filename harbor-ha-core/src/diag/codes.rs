@@ -132,6 +132,13 @@ catalog! {
     BK003, Error, "backup-invalid", "validate::rules::backup", "The backup section cannot work: its target, keep, tool or password, or a site with Harbor's internal database.";
     SC001, Warning, "literal-secret", "validate::rules::secrets", "A secret is written literally in the topology file.";
     SC002, Error, "secret-unavailable", "validate::rules::secrets", "At render time a secret cannot be resolved (unset variable, unreadable file) or holds a value its target cannot carry.";
+    AU001, Warning, "import-placeholder", "audit::import", "Import could not tell a value from the collected files: the topology has a commented placeholder for it.";
+    AU002, Error, "collected-file-invalid", "audit::inventory", "A collected file cannot be read (facts.json or a YAML config that does not parse).";
+    AU003, Error, "node-secrets-differ", "audit::rules", "The nodes of a shared-storage site do not share their secrets (secretkey, token key pair, CSRF/XSRF key, core or jobservice secret, registry http secret).";
+    AU004, Error, "node-versions-differ", "audit::rules", "The nodes of a site run different Harbor releases or images.";
+    AU005, Error, "node-settings-differ", "audit::rules", "The nodes disagree on external_url, cache, job_loggers, data_volume, the database, Redis or its indexes; or external_url is not the load balancer's URL.";
+    AU006, Error, "upstream-not-harbor-nodes", "audit::rules", "A load balancer's upstream does not list exactly the Harbor nodes (address and http port).";
+    AU007, Error, "lb-certificates-differ", "audit::rules", "The load balancers of a site serve different certificates.";
     IN001, Error, "unsafe-path", "validate::values", "A path is not absolute, contains `..`, or has characters outside [A-Za-z0-9._/+-].";
     IN002, Error, "invalid-host-name", "validate::values", "A host name, server name or interface is not a valid name.";
     IN003, Error, "unsafe-value", "validate::values", "A free-text value contains characters that cannot be carried safely into the generated files.";

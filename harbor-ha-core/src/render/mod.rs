@@ -8,6 +8,8 @@
 //! declares with [`HostOut::secret_file`]; [`plan`] renders without any secret.
 
 pub mod backup;
+pub mod collect;
+pub mod facts;
 pub mod firewall;
 pub mod haproxy;
 pub mod harbor;
@@ -172,6 +174,7 @@ pub fn render(input: &RenderInput) -> Bundle {
                 }
             }
             bundle.insert(format!("{base}/install.sh"), install::install_script(&ctx, &out.steps));
+            facts::add(&ctx, &out, &mut bundle);
             plans.push((site, ctx.host, out.files.keys().cloned().collect()));
         }
     }
@@ -185,7 +188,24 @@ pub fn render(input: &RenderInput) -> Bundle {
         replication_scripts: &replication_scripts,
     };
     runbook::render(topo, &facts, &mut bundle);
+    collect::render(&mut bundle);
     bundle
+}
+
+/// The absolute paths of the files each host receives whose content holds a secret
+/// ([`HostOut::secret_file`]), by host name.
+#[must_use]
+pub fn secret_files(topo: &ValidTopology) -> BTreeMap<String, Vec<String>> {
+    let container_hosts = replication::container_hosts(topo);
+    let mut m = BTreeMap::new();
+    for site in &topo.sites {
+        let extra = container_hosts.get(site.name.as_str()).map_or(&[][..], Vec::as_slice);
+        for (ctx, out) in render_site(site, None, extra) {
+            let secret: Vec<String> = out.files.iter().filter(|(_, f)| f.is_none()).map(|(p, _)| p.clone()).collect();
+            m.insert(ctx.host.name.to_string(), secret);
+        }
+    }
+    m
 }
 
 /// The hosts of `site` in install order, each with what its roles contribute.

@@ -4,6 +4,8 @@
 //! inline topologies.
 #![allow(dead_code)]
 
+pub mod handmade;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -10,6 +10,9 @@ byte for byte::
         print(d)                                  # HA003 error at sites[0]... (line 9, column 18): ...
     bundle = topo.render(secrets_dir="out/secrets")   # raises ValidationError on errors
     bundle.write("out")                           # as `harbor-ha render topology.yaml --out out`
+
+    report = harbor_ha.import_tree("collected")   # as `harbor-ha import collected --format json`
+    changes = harbor_ha.drift("out", "collected") # as `harbor-ha drift out collected --format json`
 """
 
 from collections.abc import Mapping as _Mapping
@@ -24,9 +27,12 @@ from harbor_ha._native import (
     Topology,
     ValidationError,
     __version__,
+    collect_script,
+    drift,
     example,
     explain,
     from_dict,
+    import_tree,
     load,
     loads,
     rules,
@@ -45,9 +51,12 @@ __all__ = [
     "Topology",
     "ValidationError",
     "__version__",
+    "collect_script",
+    "drift",
     "example",
     "explain",
     "from_dict",
+    "import_tree",
     "load",
     "loads",
     "rules",

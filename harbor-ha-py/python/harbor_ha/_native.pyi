@@ -15,9 +15,12 @@ __all__ = [
     "ValidationError",
     "__version__",
     "_panic",
+    "collect_script",
+    "drift",
     "example",
     "explain",
     "from_dict",
+    "import_tree",
     "load",
     "loads",
     "rules",
@@ -38,6 +41,26 @@ class _DiagnosticDict(TypedDict):
     path: str
     line: int | None
     column: int | None
+
+class _ImportReport(TypedDict):
+    topology: str
+    findings: list[_DiagnosticDict]
+    diagnostics: list[_DiagnosticDict]
+
+class _DriftFindingBase(TypedDict):
+    host: str
+    path: str
+    kind: Literal["host-missing", "missing", "changed", "mode", "extra", "facts"]
+    message: str
+
+class _DriftFinding(_DriftFindingBase, total=False):
+    diff: str
+
+class _DriftReport(TypedDict):
+    clean: bool
+    hosts: list[str]
+    files: int
+    findings: list[_DriftFinding]
 
 class ValidationError(ValueError):
     """The topology does not parse or has errors; ``.diagnostics`` lists every finding.
@@ -186,6 +209,26 @@ def rules() -> list[Rule]:
 
 def example(name: str = "seed") -> str:
     """A built-in example topology (YAML), one of :data:`EXAMPLES`."""
+
+def import_tree(path: str | PathLike[str]) -> _ImportReport:
+    """Rebuild a topology from a collected tree and check the site, as
+    ``harbor-ha import DIR --format json`` does (the same data).
+
+    ``topology`` is the topology text (with commented placeholders for what the files do not
+    tell); ``findings`` the cross-node findings on the collected files (``path`` relative to
+    the tree, with its ``line``); ``diagnostics`` the findings on the topology.
+    Raises :class:`OSError` when the tree cannot be read, :class:`ValueError` when it holds
+    no host.
+    """
+
+def drift(bundle_dir: str | PathLike[str], tree: str | PathLike[str], hosts: list[str] | None = None) -> _DriftReport:
+    """Compare every file of a bundle with the collected one, as
+    ``harbor-ha drift BUNDLE DIR --format json`` does (the same data); ``hosts`` limits the
+    comparison (``--host``). ``clean`` is false on drift.
+    """
+
+def collect_script() -> str:
+    """The text of ``collect.sh``, as ``harbor-ha collect-script`` prints it."""
 
 def _panic(message: str) -> None:
     """Panic inside the native code (for the tests: a panic becomes :class:`InternalError`)."""

@@ -153,6 +153,7 @@ test_install_scripts() {
     install_after_checks "$h"
   done
   install_vip_checks
+  install_collect_checks "${targets[@]}"
   if [ "$(install_host_sysctls "${targets[@]}")" = "$host_before" ]; then
     pass "this machine's kernel settings are unchanged ($(install_host_sysctls "${targets[@]}" | tr / . | paste -sd' '))"
   else fail "the install scripts changed this machine's kernel settings" "$host_before" "$(install_host_sysctls "${targets[@]}")"; fi

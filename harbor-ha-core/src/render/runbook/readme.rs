@@ -23,6 +23,7 @@ pub(super) fn render(topo: &Topology, facts: &Facts, bundle: &mut Bundle) {
     }
     verification(&mut s);
     backup::section(&mut s, topo);
+    auditing(&mut s);
     monitoring::section(&mut s, topo);
     replication(&mut s, topo, replication_scripts);
     troubleshooting(&mut s);
@@ -117,6 +118,23 @@ fn verification(s: &mut String) {
     let _ = writeln!(
         s,
         "It prints PASS or FAIL per check, then `N passed, M failed`, and exits non-zero when a check failed. Then log in through the load balancer (`docker login <server_name>` as `admin`), push an image, and pull it again.\n"
+    );
+}
+
+/// `## Auditing an existing site`: collect.sh, then drift against this bundle or import.
+fn auditing(s: &mut String) {
+    let _ = writeln!(s, "## Auditing an existing site\n");
+    let _ = writeln!(
+        s,
+        "`./collect.sh` (bash, ssh) reads what an audit needs from every host of `inventory.ini` into `collected/<host>/`: harbor.yml and `common/config/**`, docker-compose.yml, the nginx and keepalived configs, fstab and exports, pg_hba.conf and redis.conf, every file this bundle puts on the host, and `facts.json` (addresses, OS, Harbor release, container images, NFS mounts, active services). It only reads (ssh as root, or `--user` with passwordless sudo; `--host NAME` for one host; `--local NAME` on the host itself). Secrets never leave a host: keys and other secret-bearing files come back as `<path>.sha256`, and the secret values in harbor.yml and env files as `sha256:<hex>`. Running it again replaces each host's directory.\n"
+    );
+    let _ = writeln!(
+        s,
+        "- `harbor-ha drift <this bundle> collected` compares every file the bundle installs with the host's: a unified diff for plain files, digests for secret-bearing ones, missing files, files the bundle does not put in the directories it owns (`/etc/nginx/conf.d`, `/etc/keepalived`, `/etc/harbor-ha`, ...), modes, and the facts. Exit 0 when clean, 1 on drift (`--format json` for the data). Run it after every change made by hand, and before rendering again over a site that was edited.",
+    );
+    let _ = writeln!(
+        s,
+        "- `harbor-ha import collected --out topology.yaml` rebuilds a topology from the tree (for a site set up by hand, with `collect.sh` from `harbor-ha collect-script`), runs every rule on it, and checks the nodes against each other (AU003-AU007: the same `secretkey`, token key pair, CSRF key, core, jobservice and registry secrets on every node; the same Harbor release and images; consistent harbor.yml; nginx upstreams equal to the Harbor nodes; the same certificate on both load balancers). Each finding names `collected/<host>/files/<path>:<line>`; what cannot be inferred is a commented placeholder in the topology and an AU001 warning.\n",
     );
 }
 
