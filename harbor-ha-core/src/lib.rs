@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod change;
 pub mod diag;
 pub mod examples;
 pub mod model;

@@ -187,7 +187,7 @@ struct Cache {
     expire_hours: u32,
 }
 
-fn ssl_mode(m: SslMode) -> &'static str {
+pub(crate) fn ssl_mode(m: SslMode) -> &'static str {
     match m {
         SslMode::Disable => "disable",
         SslMode::Require => "require",
