@@ -43,28 +43,44 @@ fn migrate_text(p: &Procedure) -> String {
     }
 }
 
-/// The hops as lines of a table: from, to, schema, migrator, PostgreSQL, script.
+/// The procedures as lines of a table: versions, schema, migrator, PostgreSQL, script, site.
 fn hop_rows(plan: &Plan) -> Vec<[String; 6]> {
     plan.procedures
         .iter()
         .map(|p| {
-            let (from, to, schema, min) = match p.hop {
-                Some(h) => (
-                    h.from.to_string(),
-                    h.to.to_string(),
+            let pg = p.postgres.as_ref().map(|pg| {
+                format!(
+                    "{} → {} on {}",
+                    pg.from.postgres_text(),
+                    pg.to.postgres_text(),
+                    pg.host.as_deref().unwrap_or("?")
+                )
+            });
+            match p.hop {
+                Some(h) => [
+                    format!("Harbor {} → {}", h.from, h.to),
                     if h.migrates() {
                         format!("{} → {}", h.schema_from, h.schema_to)
                     } else {
                         format!("{} (no change)", h.schema_to)
                     },
-                    format!("≥ {}", super::releases::min_postgres(h.to).0.postgres_text()),
-                ),
-                None => ("-".into(), "-".into(), "-".into(), "-".into()),
-            };
-            let pg = p.postgres.as_ref().map_or(String::new(), |pg| {
-                format!(" (upgraded {} → {} before the migration)", pg.from.postgres_text(), pg.to.postgres_text())
-            });
-            [format!("{from} → {to}"), schema, migrate_text(p), format!("{min}{pg}"), p.script.clone(), p.site.clone()]
+                    migrate_text(p),
+                    match pg {
+                        Some(pg) => format!("≥ {}: {pg} first", super::releases::min_postgres(h.to).0.postgres_text()),
+                        None => format!("≥ {}", super::releases::min_postgres(h.to).0.postgres_text()),
+                    },
+                    p.script.clone(),
+                    p.site.clone(),
+                ],
+                None => [
+                    "Harbor stays".to_string(),
+                    "no change".to_string(),
+                    migrate_text(p),
+                    pg.unwrap_or_default(),
+                    p.script.clone(),
+                    p.site.clone(),
+                ],
+            }
         })
         .collect()
 }
@@ -86,19 +102,12 @@ pub fn text(plan: &Plan, old_label: &str, new_label: &str, diff: bool) -> String
     }
     let rows = hop_rows(plan);
     if !rows.is_empty() {
-        let _ =
-            writeln!(s, "\nhops (each the latest patch of its line, accepted by the next release's upgrade guide):");
+        let _ = writeln!(
+            s,
+            "\nupgrade procedures (one script each; every stop is the latest patch of its line, accepted by the next release's upgrade guide):"
+        );
         for (i, r) in rows.iter().enumerate() {
-            let _ = writeln!(
-                s,
-                "  {}. site {}: Harbor {}  schema {}  {}  PostgreSQL {}",
-                i + 1,
-                r[5],
-                r[0],
-                r[1],
-                r[2],
-                r[3]
-            );
+            let _ = writeln!(s, "  {}. site {}: {}, schema {}, {}, PostgreSQL {}", i + 1, r[5], r[0], r[1], r[2], r[3]);
             let _ = writeln!(s, "     {}", r[4]);
         }
     }
@@ -259,7 +268,7 @@ fn upgrade_table(s: &mut String, plan: &Plan, heading: &str) {
         return;
     }
     let _ = writeln!(s, "{heading} Version hops\n");
-    let _ = writeln!(s, "| Site | Harbor | Schema | Migration | PostgreSQL | Script |");
+    let _ = writeln!(s, "| Site | Version | Schema | Migration | PostgreSQL | Script |");
     let _ = writeln!(s, "|---|---|---|---|---|---|");
     for r in rows {
         let _ = writeln!(s, "| {} | {} | {} | {} | {} | `{}` |", r[5], r[0], r[1], r[2], r[3], r[4]);

@@ -310,21 +310,34 @@ impl Family {
     }
 }
 
-/// The families whose files or install steps differ on `host` between two snapshots.
-pub(super) fn families(old: &Snapshot, new: &Snapshot, host: &str) -> BTreeSet<Family> {
+/// `text` without its comment lines (a line whose first non-blank character is `#`, the
+/// shebang aside): a change there is no change to what runs.
+fn without_comments(text: &str) -> String {
+    text.lines().filter(|l| !l.trim_start().starts_with('#') || l.starts_with("#!")).collect::<Vec<_>>().join("\n")
+}
+
+/// The families whose files or install steps differ on `host` between two snapshots
+/// (comment lines aside), and whether anything differs at all.
+pub(super) fn families(old: &Snapshot, new: &Snapshot, host: &str) -> (BTreeSet<Family>, bool) {
     let mut out = BTreeSet::new();
+    let mut any = false;
     let (of, nf) = (old.host_files(host), new.host_files(host));
     for c in file_changes(&of, &nf) {
+        any = true;
         if c.path.ends_with("/install.sh") && c.path.matches('/').count() == 2 {
             continue; // the script itself: its steps are compared below
         }
-        let r = of.get(c.path.as_str()).or(nf.get(c.path.as_str())).map_or("", |f| f.0.as_str());
-        out.insert(Family::of(r));
+        let same = c.status == FileStatus::Modified
+            && without_comments(c.old.as_deref().unwrap_or("")) == without_comments(c.new.as_deref().unwrap_or(""));
+        if !same {
+            let r = of.get(c.path.as_str()).or(nf.get(c.path.as_str())).map_or("", |f| f.0.as_str());
+            out.insert(Family::of(r));
+        }
     }
     let by_module = |s: Option<&Vec<(String, String)>>| -> BTreeMap<String, String> {
         let mut m: BTreeMap<String, String> = BTreeMap::new();
         for (r, t) in s.into_iter().flatten() {
-            m.entry(r.clone()).or_default().push_str(t);
+            m.entry(r.clone()).or_default().push_str(&without_comments(t));
         }
         m
     };
@@ -334,5 +347,5 @@ pub(super) fn families(old: &Snapshot, new: &Snapshot, host: &str) -> BTreeSet<F
             out.insert(Family::of(r));
         }
     }
-    out
+    (out, any)
 }

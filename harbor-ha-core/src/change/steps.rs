@@ -143,6 +143,7 @@ pub(super) fn procedure_steps(p: &Procedure, running: &Snapshot, after: &Snapsho
             st.changes = vec!["postgres".to_string()];
         }
     }
+    let own_db = matches!(site.database, crate::model::resolved::Database::Internal) && nodes.len() > 1;
     if let Some(h) = &p.hop {
         let how = match h.migrator {
             super::releases::Migrator::MigrateMode => format!("`harbor_core -mode=migrate` once, on {}", nodes[0]),
@@ -153,17 +154,31 @@ pub(super) fn procedure_steps(p: &Procedure, running: &Snapshot, after: &Snapsho
         } else {
             format!("schema stays {}", h.schema_to)
         };
+        let (title, run) = if own_db {
+            (
+                format!(
+                    "Harbor {} → {} ({schema}), each node on its own (it has its own database) while the other serves: read-only, backup, stop, migrate, start, read-write",
+                    h.from, h.to
+                ),
+                nodes.iter().map(|n| format!("{} --node {n}", p.script)).collect::<Vec<_>>().join(" && "),
+            )
+        } else {
+            (
+                format!(
+                    "Harbor {} → {} ({schema}): read-only, backup, stop every node, {how}, start the nodes one by one, read-write",
+                    h.from, h.to
+                ),
+                p.script.clone(),
+            )
+        };
         out.push(step(
             Kind::Upgrade,
             &p.site,
             nodes.clone(),
-            format!(
-                "Harbor {} → {} ({schema}): read-only, backup, stop every node, {how}, start the nodes one by one, read-write",
-                h.from, h.to
-            ),
-            p.script.clone(),
+            title,
+            run,
             changed(&nodes),
-            false,
+            own_db,
             format!(
                 "every node reports Harbor {} (`{}systeminfo`), schema_migrations is {} with dirty = false, read-only is off",
                 h.to,
@@ -219,6 +234,8 @@ enum HostChange {
     Added(HostInfo),
     Removed(HostInfo),
     Changed(HostInfo, BTreeSet<Family>),
+    /// Only comments differ (e.g. the release named in a header).
+    Comments(HostInfo),
 }
 
 /// The steps of one topology phase (running → target).
@@ -235,18 +252,17 @@ pub(super) fn phase_steps(
         match (running.hosts.get(n), target.hosts.get(n)) {
             (None, Some(i)) => changes.push(HostChange::Added(i.clone())),
             (Some(i), None) => changes.push(HostChange::Removed(i.clone())),
-            (Some(_), Some(i)) => {
-                let f = families(running, target, n);
-                if !f.is_empty() {
-                    changes.push(HostChange::Changed(i.clone(), f));
-                }
-            }
+            (Some(_), Some(i)) => match families(running, target, n) {
+                (f, _) if !f.is_empty() => changes.push(HostChange::Changed(i.clone(), f)),
+                (_, true) => changes.push(HostChange::Comments(i.clone())),
+                _ => {}
+            },
             (None, None) => {}
         }
     }
     changes.sort_by_key(|c| {
         let i = match c {
-            HostChange::Added(i) | HostChange::Removed(i) | HostChange::Changed(i, _) => i,
+            HostChange::Added(i) | HostChange::Removed(i) | HostChange::Changed(i, _) | HostChange::Comments(i) => i,
         };
         (i.site.clone(), i.order)
     });
@@ -275,6 +291,16 @@ pub(super) fn phase_steps(
             }
             HostChange::Removed(i) => {
                 by_kind.entry(Kind::HostRemove).or_default().push(host_remove(&i, files(&i.name)));
+            }
+            HostChange::Comments(i) => {
+                let f = files(&i.name);
+                let st = host_step(
+                    Kind::Host,
+                    &i,
+                    f,
+                    "only comments change (nothing restarts); deploy when convenient".to_string(),
+                );
+                by_kind.entry(Kind::Host).or_default().push(st);
             }
             HostChange::Changed(i, fam) => {
                 let f = files(&i.name);
