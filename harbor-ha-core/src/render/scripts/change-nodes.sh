@@ -64,7 +64,7 @@ die() { printf '[nodes] error: %s\n' "$*" >&2; exit 1; }
 
 # remote ADDRESS SCRIPT: run SCRIPT with bash as root on the host.
 remote() {
-  if [ "$DRY_RUN" -eq 1 ]; then printf '+ ssh %s@%s: %s\n' "$SSH_USER" "$1" "$2"; return 0; fi
+  if [ "$DRY_RUN" -eq 1 ]; then printf '+ ssh %s@%s: %s\n' "$SSH_USER" "$1" "$2" >&2; return 0; fi
   ssh -o BatchMode=yes "$SSH_USER@$1" "${SUDO}bash -c $(printf '%q' "$2")"
 }
 

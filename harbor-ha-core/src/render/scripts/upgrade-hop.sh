@@ -10,7 +10,8 @@ set -euo pipefail
 
 usage() {
   cat <<EOF
-Usage: $0 [--user USER] [--installer FILE] [--state-dir DIR] [--min-free-gb N] [--node NAME] [--rollback] [--dry-run]
+Usage: $0 [--user USER] [--remote-dir DIR] [--installer FILE] [--state-dir DIR] [--min-free-gb N]
+          [--node NAME] [--rollback] [--dry-run]
 
 $TITLE
 Runs from an admin host with ssh access to every host of the site (as deploy.sh). The
@@ -30,6 +31,8 @@ steps, in order (a rerun resumes at the first step not done, and says so):
   readwrite  read-only mode off
 
   --user USER       ssh user (default root; another user needs passwordless sudo)
+  --remote-dir DIR  directory on the hosts that receives this procedure's files (default
+                    /root/harbor-ha for root, harbor-ha in the home directory otherwise)
   --installer FILE  harbor-offline-installer-v$TO.tgz on this host: copied to every node
                     and unpacked into the installation directory (default: it is there)
   --state-dir DIR   where the progress is kept (default \$XDG_STATE_HOME/harbor-ha or
@@ -52,6 +55,7 @@ NODES=(
 )
 
 SSH_USER=root
+REMOTE_DIR=
 INSTALLER=
 STATE_DIR=${XDG_STATE_HOME:-$HOME/.local/state}/harbor-ha
 MIN_FREE_GB=8
@@ -61,6 +65,7 @@ DRY_RUN=0
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --user) [ "$#" -ge 2 ] || { usage >&2; exit 2; }; SSH_USER=$2; shift 2 ;;
+    --remote-dir) [ "$#" -ge 2 ] || { usage >&2; exit 2; }; REMOTE_DIR=$2; shift 2 ;;
     --installer) [ "$#" -ge 2 ] || { usage >&2; exit 2; }; INSTALLER=$2; shift 2 ;;
     --state-dir) [ "$#" -ge 2 ] || { usage >&2; exit 2; }; STATE_DIR=$2; shift 2 ;;
     --min-free-gb) [ "$#" -ge 2 ] || { usage >&2; exit 2; }; MIN_FREE_GB=$2; shift 2 ;;
@@ -76,6 +81,11 @@ if ! [[ "$SSH_USER" =~ ^[A-Za-z0-9._][A-Za-z0-9._-]*$ ]]; then
 fi
 [[ "$MIN_FREE_GB" =~ ^[0-9]+$ ]] || { printf '%s: --min-free-gb takes a number\n' "$0" >&2; exit 2; }
 if [ "$SSH_USER" = root ]; then SUDO=; else SUDO='sudo -n '; fi
+if [ -z "$REMOTE_DIR" ]; then
+  if [ "$SSH_USER" = root ]; then REMOTE_DIR=/root/harbor-ha; else REMOTE_DIR=harbor-ha; fi
+fi
+# The remote directory reaches a shell on the hosts: only characters that need no quoting.
+[[ "$REMOTE_DIR" =~ ^[A-Za-z0-9._/~-]+$ ]] || { printf '%s: --remote-dir: use only letters, digits and . _ / ~ -\n' "$0" >&2; exit 2; }
 BUNDLE="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$BUNDLE"
 
@@ -100,7 +110,8 @@ fi
 # remote ADDRESS SCRIPT: run SCRIPT with bash as root on the host (stdin passes through).
 remote() {
   if [ "$DRY_RUN" -eq 1 ]; then
-    printf '+ ssh %s@%s: %s\n' "$SSH_USER" "$1" "$2"
+    # On stderr: a command's output that the script reads stays empty.
+    printf '+ ssh %s@%s: %s\n' "$SSH_USER" "$1" "$2" >&2
     return 0
   fi
   ssh -o BatchMode=yes "$SSH_USER@$1" "${SUDO}bash -c $(printf '%q' "$2")"
@@ -111,7 +122,7 @@ copy_dir() {
   local host=$1
   case "$host" in *:*) host="[$host]" ;; esac
   remote "$1" "rm -rf $(printf '%q' "$3") && mkdir -p $(printf '%q' "$3")"
-  if [ "$DRY_RUN" -eq 1 ]; then printf '+ scp -rpq %s/. %s@%s:%s\n' "$2" "$SSH_USER" "$host" "$3"; return 0; fi
+  if [ "$DRY_RUN" -eq 1 ]; then printf '+ scp -rpq %s/. %s@%s:%s\n' "$2" "$SSH_USER" "$host" "$3" >&2; return 0; fi
   scp -rpq "$2/." "$SSH_USER@$host:$3"
 }
 
@@ -132,7 +143,7 @@ api() {
   local cmd
   cmd="curl -fsS --noproxy '*' --max-time 30 -K - -X $3 -H 'Content-Type: application/json' http://127.0.0.1:$2$4"
   [ -n "$data" ] && cmd+=" -d $(printf '%q' "$data")"
-  printf 'user = "admin:%s"\n' "$pw" | remote "$1" "$cmd"
+  remote "$1" "$cmd" <<<"user = \"admin:$pw\""
 }
 
 # ---- the database, in this procedure's mode -----------------------------------------------
@@ -199,7 +210,7 @@ case "$DB_MODE" in
     # database user (password from $DB_ENV or PGPASSWORD); the dumps stay here.
     DB_BACKUP="$STATE_DIR/backup/$SITE-$NUMBER"
     db_run() {
-      if [ "$DRY_RUN" -eq 1 ]; then printf '+ %s\n' "$*"; return 0; fi
+      if [ "$DRY_RUN" -eq 1 ]; then printf '+ %s\n' "$*" >&2; return 0; fi
       PGPASSWORD=${PGPASSWORD:-${!DB_ENV:-}} PGCONNECT_TIMEOUT=10 "$@"
     }
     db_conn() { printf '%s dbname=%s' "$DB_CONN" "$1"; }
@@ -279,11 +290,11 @@ mark() { [ "$DRY_RUN" -eq 1 ] || printf '%s\n' "$1" >>"$STATE"; }
 node_version() {
   local body
   body=$(api "$1" "$2" GET "$3/systeminfo") || return 1
-  sed -n 's/.*"harbor_version":"v\{0,1\}\([0-9][0-9.]*\).*/\1/p' <<<"$body"
+  sed -n 's/.*"harbor_version"[[:space:]]*:[[:space:]]*"v\{0,1\}\([0-9][0-9.]*\).*/\1/p' <<<"$body"
 }
 
 # schema: "VERSION DIRTY" of schema_migrations (DIRTY t or f).
-schema() { db_sql "SELECT version || ' ' || dirty FROM schema_migrations"; }
+schema() { db_sql "SELECT version || CASE WHEN dirty THEN ' t' ELSE ' f' END FROM schema_migrations"; }
 
 # read_only API VALUE: set read-only mode through the first node, and check it.
 read_only() {
@@ -362,7 +373,7 @@ step_stage() {
 copy_file() {
   local host=$1
   case "$host" in *:*) host="[$host]" ;; esac
-  if [ "$DRY_RUN" -eq 1 ]; then printf '+ scp %s %s@%s:%s\n' "$2" "$SSH_USER" "$host" "$3"; return 0; fi
+  if [ "$DRY_RUN" -eq 1 ]; then printf '+ scp %s %s@%s:%s\n' "$2" "$SSH_USER" "$host" "$3" >&2; return 0; fi
   scp -q "$2" "$SSH_USER@$host:$3"
 }
 
@@ -414,8 +425,7 @@ node_files() { printf '%s/hosts/%s' "$HOP_DIR" "$1"; }
 
 # install_on NAME ADDRESS: copy this procedure's files for the host and run its install.sh.
 install_on() {
-  local dir="/root/harbor-ha/upgrade/$KEY/$1"
-  [ "$SSH_USER" = root ] || dir="harbor-ha/upgrade/$KEY/$1"
+  local dir="$REMOTE_DIR/upgrade/$KEY/$1"
   [ -x "$(node_files "$1")/install.sh" ] || die "$(node_files "$1")/install.sh is missing"
   copy_dir "$2" "$(node_files "$1")" "$dir"
   remote "$2" "cd $dir && ./install.sh"
