@@ -4,8 +4,9 @@
 # host (a network namespace) with the topology's own address. See tests/e2e/README.md.
 #
 # Usage: tests/e2e/run.sh [FIXTURE... | --only PART]   (as root; `make e2e`)
-#        PART: canary, install, monitoring, data-ha, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
-#        (--install-only, --canary-only, --monitoring-only and --data-ha-only are --only install, canary, …)
+#        PART: canary, install, monitoring, data-ha, upgrade, scale-out, or a fixture's name (seed, …)
+#        (--install-only, --canary-only, --monitoring-only, --data-ha-only, --upgrade-only and
+#        --scale-out-only are --only install, canary, …)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
 #        E2E_KEEP=1    keep the work directory (printed at the end)
@@ -43,6 +44,10 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/monitoring.sh"
 # shellcheck source=lib/data_ha.sh
 . "$HERE/lib/data_ha.sh"
+# shellcheck source=lib/upgrade.sh
+. "$HERE/lib/upgrade.sh"
+# shellcheck source=lib/scale_out.sh
+. "$HERE/lib/scale_out.sh"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
@@ -92,7 +97,7 @@ preflight() {
   for t in ip nginx docker-registry skopeo redis-server redis-cli psql keepalived shellcheck openssl \
            curl ss runuser iptables socat systemctl systemd-analyze unshare chroot apt-get "$PG_BIN/initdb" "$PG_BIN/pg_ctl" cargo tar gzip sha256sum awk \
            jq prometheus promtool prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter \
-           prometheus-nginx-exporter mtail; do
+           prometheus-nginx-exporter mtail python3; do
     command -v "$t" >/dev/null 2>&1 || missing+=("$t")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -194,12 +199,14 @@ only() {
     install) echo --install-only ;;
     monitoring) echo --monitoring-only ;;
     data-ha) echo --data-ha-only ;;
-    "") echo "--only needs a part: canary, install, monitoring, data-ha, or a fixture name" >&2; return 1 ;;
+    upgrade) echo --upgrade-only ;;
+    scale-out) echo --scale-out-only ;;
+    "") echo "--only needs a part: canary, install, monitoring, data-ha, upgrade, scale-out, or a fixture name" >&2; return 1 ;;
     *)
       for f in fixtures/examples/"$1".yaml fixtures/valid/"$1".yaml "$1"; do
         if [ -f "$ROOT/$f" ]; then printf '%s\n' "$f"; return 0; fi
       done
-      echo "--only: no part or fixture named $1 (canary, install, monitoring, data-ha, or a file of fixtures/examples or fixtures/valid)" >&2
+      echo "--only: no part or fixture named $1 (canary, install, monitoring, data-ha, upgrade, scale-out, or a file of fixtures/examples or fixtures/valid)" >&2
       return 1
       ;;
   esac
@@ -215,12 +222,14 @@ main() {
   fi
   [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
   # --install-only / --canary-only: only the install scripts / the canary test (development).
-  local canary=1 monitoring=1 data_ha=1
-  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 monitoring=0 data_ha=0
-  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 monitoring=0 data_ha=0
-  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 monitoring=0 data_ha=0; fi
-  if [ "${fixtures[0]:-}" = --monitoring-only ]; then fixtures=() E2E_INSTALL=0 canary=0 data_ha=0; fi
-  if [ "${fixtures[0]:-}" = --data-ha-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0; fi
+  local canary=1 monitoring=1 data_ha=1 upgrade=1 scale_out=1
+  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 monitoring=0 data_ha=0 upgrade=0 scale_out=0
+  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 monitoring=0 data_ha=0 upgrade=0 scale_out=0
+  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 monitoring=0 data_ha=0 upgrade=0 scale_out=0; fi
+  if [ "${fixtures[0]:-}" = --monitoring-only ]; then fixtures=() E2E_INSTALL=0 canary=0 data_ha=0 upgrade=0 scale_out=0; fi
+  if [ "${fixtures[0]:-}" = --data-ha-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0 upgrade=0 scale_out=0; fi
+  if [ "${fixtures[0]:-}" = --upgrade-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0 data_ha=0 scale_out=0; fi
+  if [ "${fixtures[0]:-}" = --scale-out-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0 data_ha=0 upgrade=0; fi
   WORK="$(mktemp -d /tmp/harbor-ha-e2e.XXXXXX)"
   chmod 711 "$WORK"
   trap finish EXIT
@@ -244,6 +253,14 @@ main() {
   fi
   if [ "$data_ha" = 1 ]; then
     test_data_ha
+    cleanup
+  fi
+  if [ "$upgrade" = 1 ]; then
+    test_upgrade
+    cleanup
+  fi
+  if [ "$scale_out" = 1 ]; then
+    test_scale_out
     cleanup
   fi
   if [ "$canary" = 1 ]; then
