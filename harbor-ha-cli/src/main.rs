@@ -66,11 +66,32 @@ enum Command {
         /// Replace --out even when it is not a previous bundle.
         #[arg(long)]
         force: bool,
+        /// The running site's topology: also write CHANGE.md (the plan) and, for a version
+        /// change, upgrade/ (one script per hop). Render into the running bundle's directory
+        /// so that its secrets are reused.
+        #[arg(long, value_name = "OLD")]
+        from: Option<PathBuf>,
+        /// With --from: plan changes that lose the site's data (CH003 becomes a warning).
+        #[arg(long, requires = "from")]
+        allow_destructive: bool,
     },
-    /// Print the hosts in install order with the files each receives.
+    /// Print the hosts in install order with the files each receives; with --from, the
+    /// ordered steps that change the running site (OLD) into this topology.
     Plan {
-        /// The topology file.
+        /// The topology file (with --from: the wanted topology).
         file: PathBuf,
+        /// The running site's topology: plan the change from it to FILE.
+        #[arg(long, value_name = "OLD")]
+        from: Option<PathBuf>,
+        /// Output format of a change plan.
+        #[arg(long, value_enum, default_value = "text", requires = "from")]
+        format: Format,
+        /// Show each changed file as a unified diff (secrets are stand-ins).
+        #[arg(long, requires = "from")]
+        diff: bool,
+        /// Plan changes that lose the site's data (CH003 becomes a warning).
+        #[arg(long, requires = "from")]
+        allow_destructive: bool,
     },
     /// Rebuild a topology from a collected tree (collect.sh's output) and check the site:
     /// every rule, plus the cross-node rules on the collected files.
@@ -124,11 +145,17 @@ fn main() -> ExitCode {
             }
         },
         Command::Validate { file, format, strict } => validate(&file, format, strict),
-        Command::Render { file, out: dir, force } => render(&file, &dir, force),
-        Command::Plan { file } => match load_valid(&file) {
+        Command::Render { file, out: dir, force, from, allow_destructive } => {
+            let options = RenderOptions { force, from, allow_destructive };
+            render(&file, &dir, &options)
+        }
+        Command::Plan { file, from: None, .. } => match load_valid(&file) {
             Ok(t) => out(&harbor_ha_core::render::plan(&t)),
             Err(code) => code,
         },
+        Command::Plan { file, from: Some(old), format, diff, allow_destructive } => {
+            change_plan(&old, &file, format, diff, allow_destructive)
+        }
         Command::Import { dir, out: file, format } => audit::import(&dir, file.as_deref(), format == Format::Json),
         Command::Drift { bundle, dir, hosts, format } => audit::drift(&bundle, &dir, &hosts, format == Format::Json),
         Command::CollectScript => out(&harbor_ha_core::render::collect::script()),
@@ -163,9 +190,54 @@ fn load_or_report(file: &Path, format: Format) -> Result<(harbor_ha_core::Docume
     }
 }
 
-fn render(file: &Path, dir: &Path, force: bool) -> ExitCode {
+/// `plan --from OLD NEW`: both validated (their diagnostics printed as `validate` does),
+/// then the change planned; refusals printed like diagnostics of NEW (exit 1).
+fn change_plan(old: &Path, new: &Path, format: Format, diff: bool, allow_destructive: bool) -> ExitCode {
+    let (old_doc, old_topo) = match load_valid_doc(old, format) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let (new_doc, new_topo) = match load_valid_doc(new, format) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let options = harbor_ha_core::change::Options { allow_destructive };
+    let old_side = harbor_ha_core::change::Side { doc: &old_doc.0, topology: &old_topo };
+    let new_side = harbor_ha_core::change::Side { doc: &new_doc.0, topology: &new_topo };
+    match harbor_ha_core::change::plan(old_side, new_side, options) {
+        Ok(p) => out(&match format {
+            Format::Text => {
+                harbor_ha_core::change::text(&p, &old.display().to_string(), &new.display().to_string(), diff)
+            }
+            Format::Json => harbor_ha_core::change::json(&p, diff),
+        }),
+        Err(diags) => {
+            print_diags(format, new, &new_doc.1, &diags);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Load and validate for a change plan; on errors print them in `format` and give the exit code.
+#[allow(clippy::type_complexity, reason = "the document with its text, and the topology")]
+fn load_valid_doc(
+    file: &Path,
+    format: Format,
+) -> Result<((harbor_ha_core::Document, String), harbor_ha_core::ValidTopology), ExitCode> {
+    let (doc, text) = load_or_report(file, format)?;
+    let report = doc.validate();
+    match report.topology {
+        Some(t) => Ok(((doc, text), t)),
+        None => {
+            print_diags(format, file, &text, &report.diagnostics);
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn render(file: &Path, dir: &Path, options: &RenderOptions) -> ExitCode {
     let d = dir.display();
-    match render_to_dir(file, dir, &RenderOptions { force }) {
+    match render_to_dir(file, dir, options) {
         Ok(o) if o.write == WriteOutcome::Written => {
             out(&format!("wrote {} files to {d}; start with {d}/README.md\n", o.files))
         }
@@ -176,6 +248,15 @@ fn render(file: &Path, dir: &Path, force: bool) -> ExitCode {
         }
         Err(RenderError::Invalid { diagnostics, text }) => {
             print_diags(Format::Text, file, text.as_deref().unwrap_or_default(), &diagnostics);
+            ExitCode::from(1)
+        }
+        Err(RenderError::InvalidFrom { diagnostics, text }) => {
+            let from = options.from.as_deref().unwrap_or(file);
+            print_diags(Format::Text, from, &text, &diagnostics);
+            ExitCode::from(1)
+        }
+        Err(RenderError::Refused { diagnostics, text }) => {
+            print_diags(Format::Text, file, &text, &diagnostics);
             ExitCode::from(1)
         }
         Err(e) => {

@@ -543,3 +543,154 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Every change fixture as `(running, wanted)`: the scenarios of `fixtures/change/<name>/`
+/// (`from.yaml`, `to.yaml`) and the change rules' triggers and near misses (planned from
+/// `from-<name>.yaml` beside them, or the directory's `from.yaml`).
+fn change_pairs() -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(root().join("fixtures/change")).unwrap() {
+        let d = e.unwrap().path();
+        let rel = d.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        v.push((format!("{rel}/from.yaml"), format!("{rel}/to.yaml")));
+    }
+    for code in harbor_ha_core::RuleCode::ALL.iter().filter(|c| c.owner() == "change::rules") {
+        let dir = root().join("fixtures/rules").join(code.as_str());
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if !(name.starts_with("trigger") || name == "near-miss.yaml") {
+                continue;
+            }
+            let own = dir.join(format!("from-{name}"));
+            let from = if own.exists() { own } else { dir.join("from.yaml") };
+            let rel = |p: &Path| p.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+            v.push((rel(&from), rel(&p)));
+        }
+    }
+    v.sort();
+    v
+}
+
+/// `plan --from` of every change fixture: exit code, text and JSON in one snapshot; the JSON
+/// has the contract's shape, and a refusal's JSON is the diagnostics array.
+#[test]
+fn every_change_plan_text_and_json() {
+    let pairs = change_pairs();
+    assert!(pairs.len() >= 15, "{pairs:?}");
+    for (from, to) in pairs {
+        let (code_t, text, err_t) = run(&["plan", "--from", &from, &to]);
+        let (code_j, json, err_j) = run(&["plan", "--from", &from, &to, "--format", "json"]);
+        assert_eq!(code_t, code_j, "{to}: exit codes differ between formats");
+        assert!(err_t.is_empty() && err_j.is_empty(), "{to}: {err_t}{err_j}");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{to}: {e}"));
+        if code_t == 0 {
+            let top: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(top, ["diagnostics", "downtime", "hops", "steps"], "{to}");
+            for s in v["steps"].as_array().unwrap() {
+                let keys: Vec<&str> = s.as_object().unwrap().keys().map(String::as_str).collect();
+                assert_eq!(
+                    keys,
+                    ["changes", "files", "hosts", "id", "kind", "run", "serving", "site", "title", "verify"],
+                    "{to}"
+                );
+            }
+            let serving_all = v["steps"].as_array().unwrap().iter().all(|s| s["serving"] == true);
+            assert_eq!(v["downtime"], !serving_all, "{to}");
+        } else {
+            assert_eq!(code_t, 1, "{to}: {text}");
+            assert!(v.as_array().unwrap().iter().any(|d| d["code"].as_str().unwrap().starts_with("CH")), "{to}");
+        }
+        let name = to.trim_end_matches(".yaml").replace('/', "__");
+        insta::with_settings!({snapshot_path => root().join("tests/snapshots/change"), prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(name, format!("$ harbor-ha plan --from {from} {to}\nexit: {code_t}\n--- text ---\n{text}--- json ---\n{json}"));
+        });
+    }
+}
+
+#[test]
+fn plan_diff_shows_the_changed_lines() {
+    let (c, out, _) =
+        run(&["plan", "--from", "fixtures/change/scale-out/from.yaml", "fixtures/change/scale-out/to.yaml", "--diff"]);
+    assert_eq!(c, 0);
+    assert!(out.contains("+    server 192.168.166.213:80 max_fails=3 fail_timeout=30s;  # harbor-3"), "{out}");
+    assert!(out.contains("-max_connections = 450") && out.contains("+max_connections = 650"), "{out}");
+    let (_, plain, _) =
+        run(&["plan", "--from", "fixtures/change/scale-out/from.yaml", "fixtures/change/scale-out/to.yaml"]);
+    assert!(!plain.contains("+max_connections"));
+    // The flags of a change plan need --from; `plan FILE` keeps its output.
+    assert_eq!(run(&["plan", "fixtures/examples/seed.yaml", "--diff"]).0, 2);
+    let (c, out, _) = run(&["plan", "fixtures/examples/seed.yaml"]);
+    assert_eq!(c, 0);
+    assert!(out.starts_with("site prod (shared-storage, Harbor 1.10.2)"));
+}
+
+#[test]
+fn plan_allow_destructive_turns_the_refusal_into_a_warning() {
+    let (from, to) = ("fixtures/rules/CH003/from.yaml", "fixtures/rules/CH003/trigger.yaml");
+    let (c, out, _) = run(&["plan", "--from", from, to]);
+    assert_eq!(c, 1, "{out}");
+    assert!(out.contains("error[CH003]"));
+    let (c, out, _) = run(&["plan", "--from", from, to, "--allow-destructive", "--format", "json"]);
+    assert_eq!(c, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["diagnostics"][0]["code"], "CH003");
+    assert_eq!(v["diagnostics"][0]["severity"], "warning");
+    // An invalid running topology is reported like validate does, in its own file.
+    let (c, out, _) = run(&["plan", "--from", "fixtures/rules/HA003/trigger.yaml", "fixtures/examples/seed.yaml"]);
+    assert_eq!(c, 1);
+    assert!(out.contains("fixtures/rules/HA003/trigger.yaml") && out.contains("HA003"), "{out}");
+}
+
+/// `render NEW --from OLD` into the running bundle's directory: the new bundle, CHANGE.md,
+/// upgrade/ with one script per hop, the runbook's two sections, the same secrets.
+#[test]
+fn render_from_writes_the_change() {
+    let base = std::env::temp_dir().join(format!("hha-render-from-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let out = base.join("bundle");
+    let (c, o, e) = render_cmd(&out, &[]);
+    assert_eq!(c, 0, "{o}{e}");
+    let key = std::fs::read_to_string(out.join("secrets/prod/secret_key")).unwrap();
+    let render_from = |from: &str, to: &str| {
+        let args = vec!["render", to, "--from", from, "--out", out.to_str().unwrap()];
+        let o = Command::new(env!("CARGO_BIN_EXE_harbor-ha"))
+            .args(&args)
+            .current_dir(root())
+            .env("HARBOR_ADMIN_PASSWORD", "Adm1n-Passw0rd")
+            .env("HARBOR_DB_PASSWORD", "db-pw")
+            .env("HARBOR_REDIS_PASSWORD", "redis-pw_1")
+            .output()
+            .unwrap();
+        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let (c, o) =
+        render_from("fixtures/change/upgrade-1.10-to-2.15/from.yaml", "fixtures/change/upgrade-1.10-to-2.15/to.yaml");
+    assert_eq!(c, 0, "{o}");
+    assert_eq!(std::fs::read_to_string(out.join("secrets/prod/secret_key")).unwrap(), key, "secrets reused");
+    let change = std::fs::read_to_string(out.join("CHANGE.md")).unwrap();
+    assert!(change.contains("upgrade/prod/06-2.12.4-to-2.15.2.sh"), "{change}");
+    let scripts: Vec<String> = std::fs::read_dir(out.join("upgrade/prod"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sh"))
+        .collect();
+    assert_eq!(scripts.len(), 6, "{scripts:?}");
+    let hop2 = std::fs::read_to_string(out.join("upgrade/prod/02-2.4.3-to-2.6.4.sh")).unwrap();
+    assert!(hop2.contains("PG_UPGRADE=1") && hop2.contains("PG_TO=15"));
+    let yml = std::fs::read_to_string(
+        out.join("upgrade/prod/02-2.4.3-to-2.6.4/hosts/harbor-1/files/usr/local/harbor/harbor.yml"),
+    )
+    .unwrap();
+    assert!(yml.contains("_version: 2.6.0"), "the hop's harbor.yml is the 2.6 template's");
+    let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(readme.contains("## Upgrading") && readme.contains("## Changing the site"));
+    // A refused change writes nothing and exits 1 with the code, placed in the new file.
+    let before = walk_files(&out);
+    let (c, o) = render_from("fixtures/rules/CH001/from.yaml", "fixtures/rules/CH001/trigger.yaml");
+    assert_eq!(c, 1, "{o}");
+    assert!(o.contains("error[CH001]") && o.contains("fixtures/rules/CH001/trigger.yaml:"), "{o}");
+    assert_eq!(walk_files(&out), before);
+    std::fs::remove_dir_all(&base).unwrap();
+}

@@ -49,7 +49,7 @@ impl BundleFile {
 }
 
 /// `…/src/render/nginx.rs` → `render::nginx`; `…/src/render/runbook/mod.rs` → `render::runbook`.
-fn module_of(file: &str) -> String {
+pub(crate) fn module_of(file: &str) -> String {
     let file = file.replace('\\', "/");
     let rel = file.rsplit_once("/src/").map_or(file.as_str(), |(_, r)| r);
     let rel = rel.strip_suffix(".rs").unwrap_or(rel);

@@ -36,6 +36,7 @@
 
 pub mod audit;
 pub mod bundle;
+pub mod change;
 pub mod diag;
 pub mod examples;
 pub mod model;

@@ -40,9 +40,45 @@ impl SecretResolver for Resolver {
     }
 }
 
+/// The running topology a change fixture is planned from: `from-<name>.yaml` beside it, or
+/// the directory's `from.yaml`.
+fn from_of(path: &Path) -> PathBuf {
+    let stem = path.file_stem().unwrap().to_string_lossy();
+    let own = path.with_file_name(format!("from-{stem}.yaml"));
+    if own.exists() {
+        own
+    } else {
+        path.with_file_name("from.yaml")
+    }
+}
+
+/// The change plan's refusals from the fixture's running topology to the fixture (the
+/// change codes compare two topologies).
+fn change_diagnostics(path: &Path) -> Vec<Diagnostic> {
+    let load = |p: &Path| {
+        let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let doc = load_str(&text).unwrap_or_else(|d| panic!("{}: {d:?}", p.display()));
+        let topo = doc.validate().topology.unwrap_or_else(|| panic!("{}: invalid", p.display()));
+        (doc, topo)
+    };
+    let (old_doc, old) = load(&from_of(path));
+    let (new_doc, new) = load(path);
+    match harbor_ha_core::change::plan(
+        harbor_ha_core::change::Side { doc: &old_doc, topology: &old },
+        harbor_ha_core::change::Side { doc: &new_doc, topology: &new },
+        harbor_ha_core::change::Options::default(),
+    ) {
+        Ok(p) => p.diagnostics,
+        Err(d) => d,
+    }
+}
+
 /// Validation diagnostics, plus render diagnostics for render-time codes; for a collected
-/// tree, every finding of its import.
+/// tree, every finding of its import; for a change code, the change plan's refusals.
 fn all_diagnostics(path: &Path, code: RuleCode) -> Vec<Diagnostic> {
+    if code.owner() == "change::rules" {
+        return change_diagnostics(path);
+    }
     if path.is_dir() {
         let r = harbor_ha_core::audit::import(&common::handmade::read(path));
         return r.findings.into_iter().chain(r.diagnostics).collect();

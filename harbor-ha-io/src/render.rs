@@ -7,7 +7,7 @@ use std::path::Path;
 use harbor_ha_core::bundle::Bundle;
 use harbor_ha_core::render::render;
 use harbor_ha_core::validate::resolve_secrets;
-use harbor_ha_core::{Diagnostic, Document};
+use harbor_ha_core::{change, Diagnostic, Document};
 
 use crate::load::{load_file, LoadError};
 use crate::resolver::EnvResolver;
@@ -15,10 +15,14 @@ use crate::secrets::{load_or_generate, SecretsDirError};
 use crate::write::{write_bundle, WriteError, WriteOutcome};
 
 /// How to write the bundle.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     /// Replace the output directory even when it is not a previous bundle.
     pub force: bool,
+    /// The running site's topology: also write `CHANGE.md` and `upgrade/` (the plan from it).
+    pub from: Option<std::path::PathBuf>,
+    /// With `from`: plan changes that lose the site's data (CH003 becomes a warning).
+    pub allow_destructive: bool,
 }
 
 /// What [`render_to_dir`] did.
@@ -44,6 +48,23 @@ pub enum RenderError {
         diagnostics: Vec<Diagnostic>,
         /// The topology file's text, for excerpts (None when it did not come from a file).
         text: Option<String>,
+    },
+    /// The running topology (`--from`) has errors (located in its file).
+    #[error("the running topology has errors")]
+    InvalidFrom {
+        /// The diagnostics.
+        diagnostics: Vec<Diagnostic>,
+        /// The running topology file's text.
+        text: String,
+    },
+    /// The change from the running topology is refused (CH001–CH004, located in the wanted
+    /// topology's file).
+    #[error("the change is refused")]
+    Refused {
+        /// The refusals.
+        diagnostics: Vec<Diagnostic>,
+        /// The wanted topology file's text.
+        text: String,
     },
     /// The stored shared secrets cannot be read, or new ones cannot be made.
     #[error(transparent)]
@@ -72,17 +93,66 @@ pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bun
     Ok(render(&input))
 }
 
-/// `harbor-ha render FILE --out OUT`: load `path`, render it (reusing the shared secrets under
-/// `<out>/secrets/`), and write the bundle into `out`.
+/// `harbor-ha render FILE --out OUT [--from OLD]`: load `path`, render it (reusing the shared
+/// secrets under `<out>/secrets/`), and write the bundle into `out`; with `from`, the bundle
+/// also holds the change plan from the running topology (`CHANGE.md`, `upgrade/`).
 ///
 /// # Errors
-/// [`RenderError`]: the file, the diagnostics, the secrets or the write.
+/// [`RenderError`]: the files, the diagnostics, the refusals, the secrets or the write.
 pub fn render_to_dir(path: &Path, out: &Path, options: &RenderOptions) -> Result<Outcome, RenderError> {
     let (doc, text) = load_file(path)?;
-    let bundle = render_document(&doc, Some(&out.join("secrets"))).map_err(|e| match e {
-        RenderError::Invalid { diagnostics, .. } => RenderError::Invalid { diagnostics, text: Some(text) },
-        other => other,
-    })?;
+    let secrets_dir = out.join("secrets");
+    let bundle = match &options.from {
+        None => render_document(&doc, Some(&secrets_dir)).map_err(|e| match e {
+            RenderError::Invalid { diagnostics, .. } => RenderError::Invalid { diagnostics, text: Some(text) },
+            other => other,
+        })?,
+        Some(old) => render_change(old, path, (&doc, &text), &secrets_dir, options.allow_destructive)?,
+    };
     let write = write_bundle(&bundle, out, options.force)?;
     Ok(Outcome { write, files: bundle.files.len() })
+}
+
+/// The change from the running topology `old` to `new`: planned, then rendered with the
+/// procedures' intermediate topologies, all with the same shared secrets.
+fn render_change(
+    old: &Path,
+    new_path: &Path,
+    (doc, text): (&Document, &str),
+    secrets_dir: &Path,
+    allow_destructive: bool,
+) -> Result<Bundle, RenderError> {
+    let (old_doc, old_text) = load_file(old)?;
+    let old_report = old_doc.validate();
+    let Some(old_topo) = old_report.topology else {
+        return Err(RenderError::InvalidFrom { diagnostics: old_report.diagnostics, text: old_text });
+    };
+    let report = doc.validate();
+    let Some(topo) = report.topology else {
+        return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: Some(text.to_string()) });
+    };
+    let plan = change::plan(
+        change::Side { doc: &old_doc, topology: &old_topo },
+        change::Side { doc, topology: &topo },
+        change::Options { allow_destructive },
+    )
+    .map_err(|diagnostics| RenderError::Refused { diagnostics, text: text.to_string() })?;
+    let located = |mut diagnostics: Vec<Diagnostic>| {
+        diagnostics.iter_mut().for_each(|d| doc.source.locate(d));
+        RenderError::Invalid { diagnostics, text: Some(text.to_string()) }
+    };
+    let shared = load_or_generate(&topo, Some(secrets_dir))?;
+    let input = resolve_secrets(&topo, &EnvResolver, shared.clone()).map_err(located)?;
+    let mut procedure_inputs = Vec::new();
+    for p in &plan.procedures {
+        let mut s = shared.clone();
+        for site in &p.after.sites {
+            if !s.contains_key(site.name.as_str()) {
+                s.extend(load_or_generate(&p.after, Some(secrets_dir))?);
+            }
+        }
+        procedure_inputs.push(resolve_secrets(&p.after, &EnvResolver, s).map_err(located)?);
+    }
+    let labels = (old.display().to_string(), new_path.display().to_string());
+    Ok(harbor_ha_core::render::render_change(&input, &plan, &procedure_inputs, (&labels.0, &labels.1)))
 }

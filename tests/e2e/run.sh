@@ -4,8 +4,10 @@
 # host (a network namespace) with the topology's own address. See tests/e2e/README.md.
 #
 # Usage: tests/e2e/run.sh [FIXTURE... | --only PART]   (as root; `make e2e`)
-#        PART: canary, install (collect: the same), monitoring, data-ha, backup, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
-#        (--install-only, --canary-only, --monitoring-only, --data-ha-only and --backup-only are --only install, canary, …)
+#        PART: canary, install (collect: the same), monitoring, data-ha, backup, upgrade, scale-out,
+#        or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
+#        (--install-only, --canary-only, --monitoring-only, --data-ha-only, --backup-only, --upgrade-only
+#        and --scale-out-only are --only install, canary, …)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
 #        E2E_KEEP=1    keep the work directory (printed at the end)
@@ -49,6 +51,10 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/backup.sh"
 # shellcheck source=lib/backup_drill.sh
 . "$HERE/lib/backup_drill.sh"
+# shellcheck source=lib/upgrade.sh
+. "$HERE/lib/upgrade.sh"
+# shellcheck source=lib/scale_out.sh
+. "$HERE/lib/scale_out.sh"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
@@ -202,12 +208,14 @@ only() {
     monitoring) echo --monitoring-only ;;
     data-ha) echo --data-ha-only ;;
     backup) echo --backup-only ;;
-    "") echo "--only needs a part: canary, install, collect, monitoring, data-ha, backup, or a fixture name" >&2; return 1 ;;
+    upgrade) echo --upgrade-only ;;
+    scale-out) echo --scale-out-only ;;
+    "") echo "--only needs a part: canary, install, collect, monitoring, data-ha, backup, upgrade, scale-out, or a fixture name" >&2; return 1 ;;
     *)
       for f in fixtures/examples/"$1".yaml fixtures/valid/"$1".yaml "$1"; do
         if [ -f "$ROOT/$f" ]; then printf '%s\n' "$f"; return 0; fi
       done
-      echo "--only: no part or fixture named $1 (canary, install, monitoring, data-ha, backup, or a file of fixtures/examples or fixtures/valid)" >&2
+      echo "--only: no part or fixture named $1 (canary, install, collect, monitoring, data-ha, backup, upgrade, scale-out, or a file of fixtures/examples or fixtures/valid)" >&2
       return 1
       ;;
   esac
@@ -222,14 +230,23 @@ main() {
     case $f in --*) ;; *) E2E_INSTALL=0 ONLY_FIXTURE=1 ;; esac
   fi
   [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
-  # --install-only / --canary-only: only the install scripts / the canary test (development).
-  local canary=1 monitoring=1 data_ha=1 backup=1
-  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 monitoring=0 data_ha=0 backup=0
-  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 monitoring=0 data_ha=0 backup=0
-  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 monitoring=0 data_ha=0 backup=0; fi
-  if [ "${fixtures[0]:-}" = --monitoring-only ]; then fixtures=() E2E_INSTALL=0 canary=0 data_ha=0 backup=0; fi
-  if [ "${fixtures[0]:-}" = --data-ha-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0 backup=0; fi
-  if [ "${fixtures[0]:-}" = --backup-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0 data_ha=0; fi
+  local canary=1 monitoring=1 data_ha=1 backup=1 upgrade=1 scale_out=1 part p
+  local parts=(canary monitoring data_ha backup upgrade scale_out)
+  # A fixture alone, or --install-only (the install scripts and collect.sh): no other part.
+  if [ "${ONLY_FIXTURE:-0}" = 1 ] || [ "${fixtures[0]}" = --install-only ]; then
+    for part in "${parts[@]}"; do printf -v "$part" 0; done
+    if [ "${fixtures[0]}" = --install-only ]; then fixtures=(); fi
+  fi
+  # --<part>-only: that part alone (development).
+  case "${fixtures[0]:-}" in
+    --canary-only | --monitoring-only | --data-ha-only | --backup-only | --upgrade-only | --scale-out-only)
+      part=${fixtures[0]#--}
+      part=${part%-only}
+      fixtures=() E2E_INSTALL=0
+      for p in "${parts[@]}"; do printf -v "$p" 0; done
+      printf -v "${part//-/_}" 1
+      ;;
+  esac
   WORK="$(mktemp -d /tmp/harbor-ha-e2e.XXXXXX)"
   chmod 711 "$WORK"
   trap finish EXIT
@@ -257,6 +274,14 @@ main() {
   fi
   if [ "$backup" = 1 ]; then
     test_backup
+    cleanup
+  fi
+  if [ "$upgrade" = 1 ]; then
+    test_upgrade
+    cleanup
+  fi
+  if [ "$scale_out" = 1 ]; then
+    test_scale_out
     cleanup
   fi
   if [ "$canary" = 1 ]; then

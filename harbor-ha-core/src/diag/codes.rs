@@ -139,6 +139,10 @@ catalog! {
     AU005, Error, "node-settings-differ", "audit::rules", "The nodes disagree on external_url, cache, job_loggers, data_volume, the database, Redis or its indexes; or external_url is not the load balancer's URL.";
     AU006, Error, "upstream-not-harbor-nodes", "audit::rules", "A load balancer's upstream does not list exactly the Harbor nodes (address and http port).";
     AU007, Error, "lb-certificates-differ", "audit::rules", "The load balancers of a site serve different certificates.";
+    CH001, Error, "harbor-downgrade", "change::rules", "A change plan moves a running site to an older Harbor release.";
+    CH002, Error, "required-hop-missing", "change::rules", "A change plan's version change needs a hop that cannot be taken (a release that lacks an applied migration, an unknown release, or a stop the topology cannot be rendered for).";
+    CH003, Error, "destructive-change", "change::rules", "A change plan removes or renames a running site, or changes its mode, storage backend or database location, without --allow-destructive.";
+    CH004, Error, "postgres-upgrade-impossible", "change::rules", "A change plan needs a PostgreSQL version that no step can provide (a downgrade, a cluster's major upgrade, or a server that also moves).";
     IN001, Error, "unsafe-path", "validate::values", "A path is not absolute, contains `..`, or has characters outside [A-Za-z0-9._/+-].";
     IN002, Error, "invalid-host-name", "validate::values", "A host name, server name or interface is not a valid name.";
     IN003, Error, "unsafe-value", "validate::values", "A free-text value contains characters that cannot be carried safely into the generated files.";

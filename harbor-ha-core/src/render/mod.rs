@@ -27,6 +27,7 @@ pub mod replication;
 pub mod runbook;
 pub mod sentinel;
 pub mod template;
+pub mod upgrade;
 
 use std::collections::BTreeMap;
 
@@ -66,6 +67,16 @@ pub struct Step {
     pub title: String,
     /// Bash lines (using the prelude's helpers). Every topology value is quoted.
     pub body: String,
+    /// Where the renderer made it.
+    origin: &'static std::panic::Location<'static>,
+}
+
+impl Step {
+    /// The module that rendered the step, e.g. `render::firewall`.
+    #[must_use]
+    pub fn renderer(&self) -> String {
+        crate::bundle::module_of(self.origin.file())
+    }
 }
 
 /// What the roles of one host contribute.
@@ -100,9 +111,11 @@ impl<'s> HostOut<'s> {
         self.files.insert(target.into(), file);
     }
 
-    /// Add an install step.
+    /// Add an install step (the calling module is its renderer).
+    #[track_caller]
     pub fn step(&mut self, title: impl Into<String>, body: impl Into<String>) {
-        self.steps.push(Step { title: title.into(), body: body.into() });
+        let origin = std::panic::Location::caller();
+        self.steps.push(Step { title: title.into(), body: body.into(), origin });
     }
 }
 
@@ -137,9 +150,47 @@ pub type PlanEntry<'a> = (&'a Site, &'a Host, Vec<String>);
 /// Render the whole bundle.
 #[must_use]
 pub fn render(input: &RenderInput) -> Bundle {
+    render_full(input, None).0
+}
+
+/// Render the wanted topology of a change (`render NEW --from OLD`): the bundle with the
+/// runbook's `Upgrading` and `Changing the site` sections, `CHANGE.md`, `upgrade/` (from
+/// `procedures[i]`, the input of `plan.procedures[i].after`) and `change/nodes.sh`.
+/// `labels` name the two topology files.
+#[must_use]
+pub fn render_change(
+    input: &RenderInput,
+    plan: &crate::change::Plan,
+    procedures: &[RenderInput],
+    labels: (&str, &str),
+) -> Bundle {
+    let sections = crate::change::runbook_sections(plan);
+    let (mut bundle, _) = render_full(input, Some(&sections));
+    let after: Vec<Bundle> = procedures.iter().map(render).collect();
+    upgrade::render(plan, &after, input.topology(), labels, &mut bundle);
+    bundle
+}
+
+/// One host's install steps as rendered, for the change planner ([`crate::change`]), which
+/// compares them between two topologies (a firewall rule exists only as a step).
+#[derive(Debug, Clone)]
+pub struct HostSteps {
+    /// The host's site.
+    pub site: String,
+    /// The host.
+    pub host: String,
+    /// Its install steps in order, each with its renderer.
+    pub steps: Vec<Step>,
+}
+
+/// Render the whole bundle, with the runbook's change sections (`Upgrading`, `Changing the
+/// site`, Markdown from [`crate::change`]) when given, and keep each host's steps.
+#[must_use]
+pub fn render_full(input: &RenderInput, change_sections: Option<&str>) -> (Bundle, Vec<HostSteps>) {
     let topo = input.topology();
     let mut bundle = Bundle::default();
     let mut plans: Vec<PlanEntry> = Vec::new();
+    let mut host_steps = Vec::new();
     let mut token_key_ids = BTreeMap::new();
     let mut lb_fingerprints = BTreeMap::new();
     let container_hosts = replication::container_hosts(topo);
@@ -176,6 +227,11 @@ pub fn render(input: &RenderInput) -> Bundle {
             bundle.insert(format!("{base}/install.sh"), install::install_script(&ctx, &out.steps));
             facts::add(&ctx, &out, &mut bundle);
             plans.push((site, ctx.host, out.files.keys().cloned().collect()));
+            host_steps.push(HostSteps {
+                site: site.name.to_string(),
+                host: ctx.host.name.to_string(),
+                steps: out.steps,
+            });
         }
     }
     let replication_scripts = replication::render(topo, &mut bundle);
@@ -186,10 +242,11 @@ pub fn render(input: &RenderInput) -> Bundle {
         token_key_ids: &token_key_ids,
         lb_fingerprints: &lb_fingerprints,
         replication_scripts: &replication_scripts,
+        change_sections,
     };
     runbook::render(topo, &facts, &mut bundle);
     collect::render(&mut bundle);
-    bundle
+    (bundle, host_steps)
 }
 
 /// The absolute paths of the files each host receives whose content holds a secret

@@ -17,6 +17,7 @@ use crate::model::ids::Checked;
 use crate::model::resolved::ValidTopology;
 use crate::model::spec::TopologySpec;
 use crate::source::SourceMap;
+pub(crate) use rules::harbor::component_available;
 pub use rules::secrets::resolve_secrets;
 
 /// The outcome of validation.

@@ -44,6 +44,9 @@ pub struct Facts<'f, 'a> {
     pub lb_fingerprints: &'f BTreeMap<String, String>,
     /// The replication scripts of the bundle, sorted.
     pub replication_scripts: &'f [String],
+    /// The sections `Upgrading` and `Changing the site` (Markdown), when the bundle is
+    /// rendered with `--from` ([`crate::change`]).
+    pub change_sections: Option<&'f str>,
 }
 
 /// Add `README.md`, `inventory.ini`, `deploy.sh` and `verify.sh`.

@@ -21,6 +21,9 @@ pub(super) fn render(topo: &Topology, facts: &Facts, bundle: &mut Bundle) {
             sites::docker_clients(&mut s, site, fp);
         }
     }
+    if let Some(change) = facts.change_sections {
+        s.push_str(change);
+    }
     verification(&mut s);
     backup::section(&mut s, topo);
     auditing(&mut s);
