@@ -162,13 +162,7 @@ fn database_values(p: &Procedure, before: &Site, target: &Site, s: &mut String) 
             set("PG_BIN_TO", &os::postgres(os, t.version).bin_dir);
             set(
                 "DB_CONN",
-                &format!(
-                    "host={} port={} user={} sslmode={}",
-                    t.host,
-                    t.port,
-                    t.username,
-                    t.ssl_mode.as_str()
-                ),
+                &format!("host={} port={} user={} sslmode={}", t.host, t.port, t.username, t.ssl_mode.as_str()),
             );
             set("DB_ENV", &env_of(&t.password, "HARBOR_DB_PASSWORD"));
             let pairs: Vec<String> = hosts.iter().map(|(n, a)| format!("{} {}", sh(n), sh(a))).collect();
