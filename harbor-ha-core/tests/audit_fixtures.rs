@@ -236,7 +236,8 @@ fn listing(dir: &std::path::Path) -> Vec<(String, Vec<u8>, u32)> {
             if p.is_dir() {
                 walk(base, &p, out);
             } else {
-                let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o7777;
+                // Git keeps only the executable bit: a clone has 0644 where the tree was 0600.
+                let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o111;
                 out.push((p.strip_prefix(base).unwrap().display().to_string(), std::fs::read(&p).unwrap(), mode));
             }
         }

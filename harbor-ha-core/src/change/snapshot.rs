@@ -105,6 +105,13 @@ pub(super) struct Snapshot {
     pub hosts: BTreeMap<String, HostInfo>,
 }
 
+/// `hosts/<host>/facts.json`.
+fn is_facts(path: &str) -> bool {
+    path.strip_prefix("hosts/")
+        .and_then(|r| r.split_once('/'))
+        .is_some_and(|(_, rest)| rest == crate::render::facts::FILE)
+}
+
 impl Snapshot {
     /// Render `topo` with `placeholders`.
     ///
@@ -125,7 +132,9 @@ impl Snapshot {
         let files = bundle
             .files
             .iter()
-            .filter(|(p, _)| !p.starts_with("secrets/"))
+            // Neither the secrets nor a host's expected facts (what an audit compares a
+            // collected host with) are something a change installs.
+            .filter(|(p, _)| !p.starts_with("secrets/") && !is_facts(p))
             .map(|(p, f)| (p.clone(), (f.renderer(), f.content.clone())))
             .collect();
         let steps = host_steps

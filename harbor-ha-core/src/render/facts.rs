@@ -119,7 +119,10 @@ pub fn expected(ctx: &RoleCtx, out: &HostOut) -> Facts {
     }
 }
 
+/// The file name of a host's expected facts, beside its `files/` and `install.sh`.
+pub const FILE: &str = "facts.json";
+
 /// Add `hosts/<host>/facts.json`.
 pub fn add(ctx: &RoleCtx, out: &HostOut, bundle: &mut Bundle) {
-    bundle.add(format!("hosts/{}/facts.json", ctx.host.name), expected(ctx, out).to_json(), 0o644);
+    bundle.add(format!("hosts/{}/{FILE}", ctx.host.name), expected(ctx, out).to_json(), 0o644);
 }
