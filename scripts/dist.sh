@@ -42,6 +42,6 @@ for t in "${WHEEL_TARGETS[@]}"; do
     --target "$t" -m harbor-ha-py/Cargo.toml -o "$OUT"
 done
 step "sdist"
-PATH="$PWD/$VENV/bin:$PATH" maturin sdist -q -m harbor-ha-py/Cargo.toml -o "$OUT"
+PATH="$PWD/$VENV/bin:$PATH" maturin sdist -m harbor-ha-py/Cargo.toml -o "$OUT"
 
 ls -l "$OUT"
