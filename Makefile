@@ -2,12 +2,15 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help test deps lint fmt unit demo schema render-example
-.PHONY: e2e bench fuzz-smoke
+.PHONY: help test deps prereqs lint fmt unit demo schema render-example
+.PHONY: e2e bench fuzz-smoke dist dist-check newcomer
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-test: deps lint unit e2e test-python fuzz-smoke ## everything CI runs: fmt, clippy, Rust tests, real-component e2e, Python, 15 s fuzzing per target
+test: prereqs deps lint unit newcomer e2e test-python dist-check fuzz-smoke ## everything CI runs: fmt, clippy, Rust tests, real-component e2e, Python, the distributed artifacts, 15 s fuzzing per target
+
+prereqs: ## check what the tests need before anything runs: root, rustup and the pinned toolchain, a C compiler, apt
+	bash scripts/check-prereqs.sh
 
 deps: ## install the real programs the tests use (apt, only when missing)
 	bash scripts/install-test-deps.sh
@@ -19,6 +22,9 @@ lint: ## rustfmt check and clippy with warnings as errors
 
 unit: ## Rust unit, doc, snapshot and CLI tests
 	INSTA_UPDATE=no $(CARGO) test --workspace
+
+newcomer: ## what the README promises, tried as a newcomer: make help, the prerequisites check, render-example, cargo install
+	bash tests/newcomer.sh
 
 e2e: ## real-component tests (root): nginx, registries + skopeo, PostgreSQL, Redis, keepalived, install scripts
 	bash tests/e2e/run.sh
@@ -35,11 +41,8 @@ fmt: ## format the code
 schema: ## regenerate schema/topology.schema.json
 	UPDATE_SCHEMA=1 $(CARGO) test -p harbor-ha-cli --test cli schema_file_is_current
 
-render-example: ## render the built-in seed example into ./out/seed
-	$(CARGO) run -q -p harbor-ha-cli -- init --example seed > /tmp/harbor-ha-seed.yaml
-	HARBOR_ADMIN_PASSWORD=$${HARBOR_ADMIN_PASSWORD:-Change-Me-1} HARBOR_DB_PASSWORD=$${HARBOR_DB_PASSWORD:-change-me-db} \
-	HARBOR_REDIS_PASSWORD=$${HARBOR_REDIS_PASSWORD:-change-me-redis} \
-	$(CARGO) run -q -p harbor-ha-cli -- render /tmp/harbor-ha-seed.yaml --out out/seed
+render-example: ## render the built-in seed example: out/seed.yaml and the bundle in out/seed
+	bash scripts/render-example.sh
 
 # Python bindings (harbor-ha-py): a local .venv (gitignored) with the test tools, the abi3
 # wheel built by maturin into target/wheels (reusing the cargo target dir), then pytest.
@@ -56,3 +59,10 @@ python-wheel: ## build the harbor_ha wheel into target/wheels and install it int
 
 test-python: python-wheel ## Python bindings: API, errors, stubtest, byte equality with the CLI, Ansible module
 	$(VENV)/bin/python -m pytest tests/python
+
+dist: ## build what we distribute into dist/: the crates, the static musl CLI, manylinux2014 wheels (x86_64, aarch64), the sdist
+	PROFILE=release bash scripts/dist.sh
+
+dist-check: ## build dist/ with a cheaper profile and check it: wheel tags (auditwheel), the static CLI in an empty root, the sdist
+	PROFILE=dist-check bash scripts/dist.sh
+	bash tests/dist/check.sh
