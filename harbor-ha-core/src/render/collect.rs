@@ -10,7 +10,7 @@ use crate::bundle::Bundle;
 /// The script.
 #[must_use]
 pub fn script() -> String {
-    fill(include_str!("scripts/collect.sh"), &[], &[])
+    crate::bundle::stamp(fill(include_str!("scripts/collect.sh"), &[], &[]))
 }
 
 /// Add `collect.sh` to the bundle root.
