@@ -4,7 +4,7 @@
 # host (a network namespace) with the topology's own address. See tests/e2e/README.md.
 #
 # Usage: tests/e2e/run.sh [FIXTURE... | --only PART]   (as root; `make e2e`)
-#        PART: canary, install, monitoring, data-ha, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
+#        PART: canary, install, monitoring, data-ha, ansible, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
 #        (--install-only, --canary-only, --monitoring-only and --data-ha-only are --only install, canary, …)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
@@ -43,6 +43,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/monitoring.sh"
 # shellcheck source=lib/data_ha.sh
 . "$HERE/lib/data_ha.sh"
+# shellcheck source=lib/ansible.sh
+. "$HERE/lib/ansible.sh"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
@@ -182,6 +184,12 @@ install_job() {
   PASSED=0 FAILED=0 FAILURES=() NS_TAG="he${RUN_ID}i"
   CURRENT_FIXTURE="install:$(basename "$INSTALL_FIXTURE" .yaml)"
   test_install_scripts "$INSTALL_FIXTURE"
+  # The Ansible part deploys the same fixture's hosts: after the install scripts, in this
+  # job too (one dpkg-heavy part at a time, while the fixtures run in the foreground).
+  if [ "${ANSIBLE_IN_JOB:-0}" = 1 ]; then
+    cleanup
+    test_ansible
+  fi
   printf '%s %s\n' "$PASSED" "$FAILED" >"$WORK/install.counts"
   printf '%s\n' ${FAILURES[@]+"${FAILURES[@]}"} >"$WORK/install.failures"
 }
@@ -194,12 +202,13 @@ only() {
     install) echo --install-only ;;
     monitoring) echo --monitoring-only ;;
     data-ha) echo --data-ha-only ;;
-    "") echo "--only needs a part: canary, install, monitoring, data-ha, or a fixture name" >&2; return 1 ;;
+    ansible) echo --ansible-only ;;
+    "") echo "--only needs a part: canary, install, monitoring, data-ha, ansible, or a fixture name" >&2; return 1 ;;
     *)
       for f in fixtures/examples/"$1".yaml fixtures/valid/"$1".yaml "$1"; do
         if [ -f "$ROOT/$f" ]; then printf '%s\n' "$f"; return 0; fi
       done
-      echo "--only: no part or fixture named $1 (canary, install, monitoring, data-ha, or a file of fixtures/examples or fixtures/valid)" >&2
+      echo "--only: no part or fixture named $1 (canary, install, monitoring, data-ha, ansible, or a file of fixtures/examples or fixtures/valid)" >&2
       return 1
       ;;
   esac
@@ -215,12 +224,13 @@ main() {
   fi
   [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
   # --install-only / --canary-only: only the install scripts / the canary test (development).
-  local canary=1 monitoring=1 data_ha=1
-  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 monitoring=0 data_ha=0
-  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 monitoring=0 data_ha=0
-  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 monitoring=0 data_ha=0; fi
-  if [ "${fixtures[0]:-}" = --monitoring-only ]; then fixtures=() E2E_INSTALL=0 canary=0 data_ha=0; fi
-  if [ "${fixtures[0]:-}" = --data-ha-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0; fi
+  local canary=1 monitoring=1 data_ha=1 ansible=1
+  [ "${ONLY_FIXTURE:-0}" = 1 ] && canary=0 monitoring=0 data_ha=0 ansible=0
+  [ "${fixtures[0]}" = --install-only ] && fixtures=() canary=0 monitoring=0 data_ha=0 ansible=0
+  if [ "${fixtures[0]:-}" = --canary-only ]; then fixtures=() E2E_INSTALL=0 monitoring=0 data_ha=0 ansible=0; fi
+  if [ "${fixtures[0]:-}" = --monitoring-only ]; then fixtures=() E2E_INSTALL=0 canary=0 data_ha=0 ansible=0; fi
+  if [ "${fixtures[0]:-}" = --data-ha-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0 ansible=0; fi
+  if [ "${fixtures[0]:-}" = --ansible-only ]; then fixtures=() E2E_INSTALL=0 canary=0 monitoring=0 data_ha=0; fi
   WORK="$(mktemp -d /tmp/harbor-ha-e2e.XXXXXX)"
   chmod 711 "$WORK"
   trap finish EXIT
@@ -228,6 +238,7 @@ main() {
   preflight
   # The install scripts run in the background, in namespaces and roots of their own (they
   # mostly wait on dpkg, the fixtures on timers); their report is printed after the fixtures'.
+  if [ "${E2E_INSTALL:-1}" = 1 ] && [ "$ansible" = 1 ]; then ANSIBLE_IN_JOB=1 ansible=0; fi
   if [ "${E2E_INSTALL:-1}" = 1 ]; then
     # Rendered here, once: the background job and the fixture run then share the render.
     render "$ROOT/$INSTALL_FIXTURE" "$WORK/renders.check" >/dev/null 2>&1 || true
@@ -248,6 +259,10 @@ main() {
   fi
   if [ "$canary" = 1 ]; then
     test_canary
+    cleanup
+  fi
+  if [ "$ansible" = 1 ]; then
+    test_ansible
     cleanup
   fi
   if [ -n "$INSTALL_PID" ]; then
