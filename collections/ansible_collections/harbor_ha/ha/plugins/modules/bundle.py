@@ -129,8 +129,8 @@ import hashlib
 import os
 import stat
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # type: ignore
+from ansible.module_utils.common.text.converters import to_text  # type: ignore
 
 try:
     import harbor_ha
