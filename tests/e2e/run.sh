@@ -5,9 +5,9 @@
 #
 # Usage: tests/e2e/run.sh [FIXTURE... | --only PART]   (as root; `make e2e`)
 #        PART: canary, install (collect: the same), monitoring, data-ha, backup, upgrade, scale-out,
-#        or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
-#        (--install-only, --canary-only, --monitoring-only, --data-ha-only, --backup-only, --upgrade-only
-#        and --scale-out-only are --only install, canary, …)
+#        ansible, or a fixture's name (seed, shared-storage-debian12-two-lbs, …)
+#        (--install-only, --canary-only, --monitoring-only, --data-ha-only, --backup-only, --upgrade-only,
+#        --scale-out-only and --ansible-only are --only install, canary, …)
 # Env:   CI=true       a missing tool or a failed setup is a failure (never a skip)
 #        E2E_INSTALL=0 do not run the Debian 12 install scripts in a disposable root
 #        E2E_KEEP=1    keep the work directory (printed at the end)
@@ -55,6 +55,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 . "$HERE/lib/upgrade.sh"
 # shellcheck source=lib/scale_out.sh
 . "$HERE/lib/scale_out.sh"
+# shellcheck source=lib/ansible.sh
+. "$HERE/lib/ansible.sh"
 
 DEFAULT_FIXTURES=(fixtures/examples/seed.yaml fixtures/valid/shared-storage-debian12-two-lbs.yaml)
 # The Debian 12 fixture whose LB, PostgreSQL and Redis install scripts run for real.
@@ -194,6 +196,12 @@ install_job() {
   PASSED=0 FAILED=0 FAILURES=() NS_TAG="he${RUN_ID}i"
   CURRENT_FIXTURE="install:$(basename "$INSTALL_FIXTURE" .yaml)"
   test_install_scripts "$INSTALL_FIXTURE"
+  # The Ansible part deploys the same fixture's hosts: after the install scripts, in this
+  # job too (one dpkg-heavy part at a time, while the fixtures run in the foreground).
+  if [ "${ANSIBLE_IN_JOB:-0}" = 1 ]; then
+    cleanup
+    test_ansible
+  fi
   printf '%s %s\n' "$PASSED" "$FAILED" >"$WORK/install.counts"
   printf '%s\n' ${FAILURES[@]+"${FAILURES[@]}"} >"$WORK/install.failures"
 }
@@ -210,12 +218,13 @@ only() {
     backup) echo --backup-only ;;
     upgrade) echo --upgrade-only ;;
     scale-out) echo --scale-out-only ;;
-    "") echo "--only needs a part: canary, install, collect, monitoring, data-ha, backup, upgrade, scale-out, or a fixture name" >&2; return 1 ;;
+    ansible) echo --ansible-only ;;
+    "") echo "--only needs a part: canary, install, collect, monitoring, data-ha, backup, upgrade, scale-out, ansible, or a fixture name" >&2; return 1 ;;
     *)
       for f in fixtures/examples/"$1".yaml fixtures/valid/"$1".yaml "$1"; do
         if [ -f "$ROOT/$f" ]; then printf '%s\n' "$f"; return 0; fi
       done
-      echo "--only: no part or fixture named $1 (canary, install, collect, monitoring, data-ha, backup, upgrade, scale-out, or a file of fixtures/examples or fixtures/valid)" >&2
+      echo "--only: no part or fixture named $1 (canary, install, collect, monitoring, data-ha, backup, upgrade, scale-out, ansible, or a file of fixtures/examples or fixtures/valid)" >&2
       return 1
       ;;
   esac
@@ -230,8 +239,8 @@ main() {
     case $f in --*) ;; *) E2E_INSTALL=0 ONLY_FIXTURE=1 ;; esac
   fi
   [ "${#fixtures[@]}" -gt 0 ] || fixtures=("${DEFAULT_FIXTURES[@]}")
-  local canary=1 monitoring=1 data_ha=1 backup=1 upgrade=1 scale_out=1 part p
-  local parts=(canary monitoring data_ha backup upgrade scale_out)
+  local canary=1 monitoring=1 data_ha=1 backup=1 upgrade=1 scale_out=1 ansible=1 part p
+  local parts=(canary monitoring data_ha backup upgrade scale_out ansible)
   # A fixture alone, or --install-only (the install scripts and collect.sh): no other part.
   if [ "${ONLY_FIXTURE:-0}" = 1 ] || [ "${fixtures[0]}" = --install-only ]; then
     for part in "${parts[@]}"; do printf -v "$part" 0; done
@@ -239,7 +248,7 @@ main() {
   fi
   # --<part>-only: that part alone (development).
   case "${fixtures[0]:-}" in
-    --canary-only | --monitoring-only | --data-ha-only | --backup-only | --upgrade-only | --scale-out-only)
+    --canary-only | --monitoring-only | --data-ha-only | --backup-only | --upgrade-only | --scale-out-only | --ansible-only)
       part=${fixtures[0]#--}
       part=${part%-only}
       fixtures=() E2E_INSTALL=0
@@ -254,6 +263,7 @@ main() {
   preflight
   # The install scripts run in the background, in namespaces and roots of their own (they
   # mostly wait on dpkg, the fixtures on timers); their report is printed after the fixtures'.
+  if [ "${E2E_INSTALL:-1}" = 1 ] && [ "$ansible" = 1 ]; then ANSIBLE_IN_JOB=1 ansible=0; fi
   if [ "${E2E_INSTALL:-1}" = 1 ]; then
     # Rendered here, once: the background job and the fixture run then share the render.
     render "$ROOT/$INSTALL_FIXTURE" "$WORK/renders.check" >/dev/null 2>&1 || true
@@ -286,6 +296,10 @@ main() {
   fi
   if [ "$canary" = 1 ]; then
     test_canary
+    cleanup
+  fi
+  if [ "$ansible" = 1 ]; then
+    test_ansible
     cleanup
   fi
   if [ -n "$INSTALL_PID" ]; then

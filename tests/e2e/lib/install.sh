@@ -76,6 +76,49 @@ fetch_debs() {
       DEBIAN_FRONTEND=noninteractive apt-get install "${opts[@]}" "${pkgs[@]}" >>"$INSTALL_WORK/apt.log" 2>&1; }
 }
 
+# install_targets: the hosts whose install.sh runs here, one a line in install order: the
+# PostgreSQL and Redis hosts and the LBs (the Harbor nodes' need Docker and Harbor's
+# offline installer).
+install_targets() {
+  local h targets=" "
+  for h in "${HOSTS[@]}"; do
+    case " ${ROLES[$h]} " in *" lb "*) ;; *) continue ;; esac
+    targets+="$h "
+  done
+  for h in "$(hosts_with postgres | head -n1)" "$(hosts_with redis | head -n1)"; do
+    [ -n "$h" ] && [[ $targets != *" $h "* ]] && targets+="$h "
+  done
+  # In the order of HOSTS (the inventory's install order).
+  for h in "${HOSTS[@]}"; do [[ $targets == *" $h "* ]] && echo "$h"; done
+}
+
+# install_targets_debian12 HOST...: every HOST's install.sh is for Debian 12 (this machine's OS).
+install_targets_debian12() {
+  local h
+  for h in "$@"; do
+    grep -q '^# Roles: .* OS: Debian12\.' "$INSTALL_BUNDLE/hosts/$h/install.sh" ||
+      { setup_fail "$h's install.sh is not for Debian 12 (this machine's OS): $(sed -n 3p "$INSTALL_BUNDLE/hosts/$h/install.sh")"; return 1; }
+  done
+}
+
+# install_operator_certs HOST...: the operator provides each LB's certificate before
+# install.sh (the script checks it); the test makes a self-signed one in the LB's root.
+install_operator_certs() {
+  local h crt key d
+  for h in "$@"; do
+    case " ${ROLES[$h]} " in *" lb "*) ;; *) continue ;; esac
+    crt="$(sed -n 's/^\[ -s \(.*\.crt\) \].*/\1/p' "$INSTALL_BUNDLE/hosts/$h/install.sh" | head -n1)"
+    key="$(sed -n 's/^\[ -s \(.*\.key\) \].*/\1/p' "$INSTALL_BUNDLE/hosts/$h/install.sh" | head -n1)"
+    # tls: {self_signed: true}: the bundle ships the site's pair itself (no operator step).
+    [ -n "$crt" ] || continue
+    d="$INSTALL_WORK/$h/root"
+    mkdir -p "$d$(dirname "$crt")" "$d$(dirname "$key")"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=${crt##*/}" \
+      -keyout "$d$key" -out "$d$crt" >/dev/null 2>&1
+    log "$h: operator step done by the test: self-signed certificate at $crt and $key"
+  done
+}
+
 test_install_scripts() {
   local fixture=$1 h targets=() t0 dt out d rc fi=9 i=0 br changed
   section "Install scripts of $fixture, run for real twice in a disposable root"
@@ -84,15 +127,8 @@ test_install_scripts() {
   mkdir -p "$INSTALL_WORK"
   if ! out="$(render "$ROOT/$fixture" "$INSTALL_BUNDLE")"; then setup_fail "harbor-ha render $fixture" "$out"; return 1; fi
   if ! quiet topo_load "$INSTALL_BUNDLE" "$ROOT/$fixture"; then setup_fail "reading the topology" "$LAST_OUT"; return 1; fi
-  # The LBs, and the PostgreSQL and Redis hosts (deduplicated).
-  for h in $(hosts_with lb) "$(hosts_with postgres | head -n1)" "$(hosts_with redis | head -n1)"; do
-    [ -n "$h" ] || continue
-    case " ${targets[*]} " in *" $h "*) ;; *) targets+=("$h") ;; esac
-  done
-  for h in "${targets[@]}"; do
-    grep -q '^# Roles: .* OS: Debian12\.' "$INSTALL_BUNDLE/hosts/$h/install.sh" ||
-      { setup_fail "$h's install.sh is not for Debian 12 (this machine's OS): $(sed -n 3p "$INSTALL_BUNDLE/hosts/$h/install.sh")"; return 1; }
-  done
+  mapfile -t targets < <(install_targets)
+  install_targets_debian12 "${targets[@]}" || return 1
   log "hosts: ${targets[*]} (the Harbor nodes' scripts need a Docker engine and Harbor's offline installer: not run)"
   t0=$(ms)
   if ! fetch_debs "${targets[@]}"; then setup_fail "apt-get --download-only of the scripts' packages" "$(tail -n 5 "$INSTALL_WORK/apt.log")"; return 1; fi
@@ -113,20 +149,7 @@ test_install_scripts() {
     quiet install_root "$h" || { setup_fail "disposable root (overlay) for $h" "$LAST_OUT"; cleanup; return 1; }
   done
   log "disposable roots: overlay of this machine's / (upper: tmpfs); removed from them: /etc/apt/apt.conf.d/docker-clean (image-only hook)"
-  # The operator provides the LB's certificate before install.sh (the script checks it).
-  for h in "${targets[@]}"; do
-    case " ${ROLES[$h]} " in *" lb "*) ;; *) continue ;; esac
-    local crt key
-    crt="$(sed -n 's/^\[ -s \(.*\.crt\) \].*/\1/p' "$INSTALL_BUNDLE/hosts/$h/install.sh" | head -n1)"
-    key="$(sed -n 's/^\[ -s \(.*\.key\) \].*/\1/p' "$INSTALL_BUNDLE/hosts/$h/install.sh" | head -n1)"
-    # tls: {self_signed: true}: the bundle ships the site's pair itself (no operator step).
-    [ -n "$crt" ] || continue
-    d="$INSTALL_WORK/$h/root"
-    mkdir -p "$d$(dirname "$crt")" "$d$(dirname "$key")"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=${crt##*/}" \
-      -keyout "$d$key" -out "$d$crt" >/dev/null 2>&1
-    log "$h: operator step done by the test: self-signed certificate at $crt and $key"
-  done
+  install_operator_certs "${targets[@]}"
 
   # The hosts are separate machines: each run goes on all of them at once.
   local host_before
