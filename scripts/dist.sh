@@ -3,7 +3,8 @@
 #   - the crates (`cargo package`, each one verified by building it from its .crate);
 #   - the `harbor-ha` command as a static musl binary (runs without any libc: CentOS 7, RHEL 8);
 #   - the `harbor_ha` Python wheels, abi3 (CPython >= 3.9) manylinux2014 (glibc 2.17) for
-#     x86_64 and aarch64, built with maturin's --zig, and the sdist.
+#     x86_64 and aarch64, built with maturin's --zig, and the sdist;
+#   - the Ansible collection harbor_ha.ha (ansible-galaxy collection build).
 # PROFILE=release (`make dist`) or dist-check (`make test`: the same linkage, built cheaper).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ if ! rustup target add "$MUSL" "${WHEEL_TARGETS[@]}" >/dev/null; then
   echo "dist: rustup cannot add the targets $MUSL ${WHEEL_TARGETS[*]} (rustup needs to reach static.rust-lang.org once)" >&2
   exit 1
 fi
-step "build tools in $VENV (maturin, ziglang, auditwheel)"
+step "build tools in $VENV (maturin, ziglang, auditwheel, ansible-core)"
 test -x "$VENV/bin/python" || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r harbor-ha-py/requirements-dist.txt
 
@@ -43,5 +44,7 @@ for t in "${WHEEL_TARGETS[@]}"; do
 done
 step "sdist"
 PATH="$PWD/$VENV/bin:$PATH" maturin sdist -m harbor-ha-py/Cargo.toml -o "$OUT"
+step "Ansible collection harbor_ha.ha"
+"$VENV/bin/ansible-galaxy" collection build --force --output-path "$OUT" collections/ansible_collections/harbor_ha/ha >/dev/null
 
 ls -l "$OUT"

@@ -95,5 +95,17 @@ for c in harbor-ha-core harbor-ha-io harbor-ha-cli; do
   check "crate $c packaged" test -s "$(first "$D/$c"-*.crate)"
 done
 
+echo "== Ansible collection"
+coll=$(first "$D"/harbor_ha-ha-*.tar.gz)
+if [ -n "$coll" ]; then
+  check "the README's ansible-galaxy collection install works: $(basename "$coll")" \
+    quiet "$VENV/bin/ansible-galaxy" collection install --offline -p "$work/collections" "$coll"
+  check "it holds the module and the deploy playbook" \
+    test -f "$work/collections/ansible_collections/harbor_ha/ha/plugins/modules/bundle.py" -a \
+    -f "$work/collections/ansible_collections/harbor_ha/ha/playbooks/deploy.yml"
+else
+  fail "no Ansible collection in $D"
+fi
+
 [ "$failed" -eq 0 ] && echo "dist: all checks passed" || echo "dist: FAILED"
 exit "$failed"
