@@ -14,8 +14,10 @@ from conftest import ROOT
 def python_section() -> str:
     text = (ROOT / "README.md").read_text()
     start = text.index("\n## Python\n")
-    end = text.index("\n## ", start + 1)
-    return text[start:end]
+    # Up to the next heading (the Ansible subsection has its own commands).
+    end = re.compile(r"\n##+ ").search(text, start + 1)
+    assert end is not None
+    return text[start : end.start()]
 
 
 def blocks(section: str, lang: str) -> list[str]:
