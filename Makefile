@@ -19,6 +19,7 @@ lint: ## rustfmt check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p harbor-ha-core -p harbor-ha-io --all-targets --features harbor-ha-io/unchecked -- -D warnings
+	$(CARGO) clippy -p harbor-ha-py --features python -- -D warnings
 
 unit: ## Rust unit, doc, snapshot and CLI tests
 	INSTA_UPDATE=no $(CARGO) test --workspace

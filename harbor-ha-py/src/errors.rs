@@ -145,7 +145,11 @@ pub fn secrets_error(e: SecretsDirError) -> PyErr {
 /// A failure of `Topology.render()`.
 pub fn render_error(py: Python<'_>, e: RenderError) -> PyErr {
     match e {
-        RenderError::Invalid { diagnostics, .. } => validation_error(py, &diagnostics),
+        // The module renders without `--from`; a running topology's errors or a refused change
+        // would still be diagnostics.
+        RenderError::Invalid { diagnostics, .. }
+        | RenderError::InvalidFrom { diagnostics, .. }
+        | RenderError::Refused { diagnostics, .. } => validation_error(py, &diagnostics),
         RenderError::Secrets(e) => secrets_error(e),
         RenderError::Write(e) => write_error(e),
         RenderError::Load(e) => PyValueError::new_err(e.to_string()),
