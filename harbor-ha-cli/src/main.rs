@@ -12,9 +12,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use harbor_ha_core::{examples, RuleCode};
-use harbor_ha_io::{load_file, render_to_dir, LoadError, RenderError, RenderOptions, WriteOutcome};
+use harbor_ha_io::{display_name, load_file, render_to_dir, LoadError, RenderError, RenderOptions, WriteOutcome};
 
 #[derive(Parser)]
 #[command(name = "harbor-ha", version, about = "Model, validate and render a highly available Harbor deployment")]
@@ -39,7 +39,7 @@ enum Command {
     },
     /// Check a topology file and report every problem with its fix.
     Validate {
-        /// The topology file.
+        /// The topology file (`-`: standard input).
         file: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -57,7 +57,7 @@ enum Command {
     Schema,
     /// Write the deployment bundle (configs, install scripts, runbook) into a directory.
     Render {
-        /// The topology file.
+        /// The topology file (`-`: standard input).
         file: PathBuf,
         /// Output directory; replaced atomically, left untouched when it already holds this
         /// exact bundle. Secrets under <out>/secrets/ are reused.
@@ -78,7 +78,7 @@ enum Command {
     /// Print the hosts in install order with the files each receives; with --from, the
     /// ordered steps that change the running site (OLD) into this topology.
     Plan {
-        /// The topology file (with --from: the wanted topology).
+        /// The topology file (with --from: the wanted topology; `-`: standard input).
         file: PathBuf,
         /// The running site's topology: plan the change from it to FILE.
         #[arg(long, value_name = "OLD")]
@@ -121,6 +121,19 @@ enum Command {
     /// Print collect.sh, the script that collects a live site for import and drift (every
     /// bundle holds the same script).
     CollectScript,
+    /// Print the shell completion script for SHELL (e.g. `harbor-ha completions bash >
+    /// /etc/bash_completion.d/harbor-ha`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; e.g. `harbor-ha man | man -l -`), or a subcommand's page
+    /// (harbor-ha-SUBCOMMAND(1), which the main page refers to).
+    Man {
+        /// A subcommand (validate, render, …).
+        subcommand: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -159,7 +172,43 @@ fn main() -> ExitCode {
         Command::Import { dir, out: file, format } => audit::import(&dir, file.as_deref(), format == Format::Json),
         Command::Drift { bundle, dir, hosts, format } => audit::drift(&bundle, &dir, &hosts, format == Format::Json),
         Command::CollectScript => out(&harbor_ha_core::render::collect::script()),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "harbor-ha", &mut buf);
+            out(&String::from_utf8_lossy(&buf))
+        }
+        Command::Man { subcommand } => {
+            let cmd = Cli::command();
+            let page = match subcommand {
+                None => cmd,
+                Some(name) => match cmd.find_subcommand(&name) {
+                    Some(sub) => sub.clone().name(format!("harbor-ha-{name}")),
+                    None => {
+                        let names: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
+                        eprintln!("error: no subcommand `{name}`; the subcommands are: {}", names.join(", "));
+                        return ExitCode::from(2);
+                    }
+                },
+            };
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(page).render(&mut buf) {
+                Ok(()) => out(&String::from_utf8_lossy(&buf)),
+                Err(e) => {
+                    eprintln!("error: cannot render the man page: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
+}
+
+/// Standard input can be read once: refuse a command line that names it twice.
+fn one_stdin(files: &[&Path]) -> Result<(), ExitCode> {
+    if files.iter().filter(|f| **f == Path::new(harbor_ha_io::STDIN)).count() > 1 {
+        eprintln!("error: `-` (standard input) is given more than once; at most one topology can come from it");
+        return Err(ExitCode::from(2));
+    }
+    Ok(())
 }
 
 /// Load and validate; on errors print them as `validate` does and give the exit code.
@@ -193,6 +242,9 @@ fn load_or_report(file: &Path, format: Format) -> Result<(harbor_ha_core::Docume
 /// `plan --from OLD NEW`: both validated (their diagnostics printed as `validate` does),
 /// then the change planned; refusals printed like diagnostics of NEW (exit 1).
 fn change_plan(old: &Path, new: &Path, format: Format, diff: bool, allow_destructive: bool) -> ExitCode {
+    if let Err(code) = one_stdin(&[old, new]) {
+        return code;
+    }
     let (old_doc, old_topo) = match load_valid_doc(old, format) {
         Ok(x) => x,
         Err(code) => return code,
@@ -206,9 +258,7 @@ fn change_plan(old: &Path, new: &Path, format: Format, diff: bool, allow_destruc
     let new_side = harbor_ha_core::change::Side { doc: &new_doc.0, topology: &new_topo };
     match harbor_ha_core::change::plan(old_side, new_side, options) {
         Ok(p) => out(&match format {
-            Format::Text => {
-                harbor_ha_core::change::text(&p, &old.display().to_string(), &new.display().to_string(), diff)
-            }
+            Format::Text => harbor_ha_core::change::text(&p, &display_name(old), &display_name(new), diff),
             Format::Json => harbor_ha_core::change::json(&p, diff),
         }),
         Err(diags) => {
@@ -236,6 +286,11 @@ fn load_valid_doc(
 }
 
 fn render(file: &Path, dir: &Path, options: &RenderOptions) -> ExitCode {
+    if let Some(from) = &options.from {
+        if let Err(code) = one_stdin(&[from, file]) {
+            return code;
+        }
+    }
     let d = dir.display();
     match render_to_dir(file, dir, options) {
         Ok(o) if o.write == WriteOutcome::Written => {
@@ -292,7 +347,7 @@ fn validate(file: &Path, format: Format, strict: bool) -> ExitCode {
 fn print_diags(format: Format, file: &std::path::Path, text: &str, diags: &[harbor_ha_core::Diagnostic]) {
     let s = match format {
         Format::Json => report::json(diags),
-        Format::Text => report::text(&file.display().to_string(), text, diags),
+        Format::Text => report::text(&display_name(file), text, diags),
     };
     let _ = out(&s);
 }

@@ -695,3 +695,130 @@ fn render_from_writes_the_change() {
     assert_eq!(walk_files(&out), before);
     std::fs::remove_dir_all(&base).unwrap();
 }
+
+/// `harbor-ha ARGS` with `input` on standard input.
+fn run_stdin(args: &[&str], input: &[u8], env: &[(&str, &str)]) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harbor-ha"))
+        .args(args)
+        .current_dir(root())
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run harbor-ha");
+    // A refused command may exit before reading: a broken pipe here is its answer.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn completions_are_valid_bash_and_name_the_subcommands() {
+    let (c, script, e) = run(&["completions", "bash"]);
+    assert_eq!(c, 0, "{e}");
+    let path = std::env::temp_dir().join(format!("hha-completion-{}.bash", std::process::id()));
+    std::fs::write(&path, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().expect("bash");
+    std::fs::remove_file(&path).unwrap();
+    assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+    for sub in ["validate", "render", "plan", "explain", "completions", "man", "collect-script"] {
+        assert!(script.contains(sub), "the bash completion does not name `{sub}`");
+    }
+    assert!(script.contains("complete ") && script.contains("harbor-ha"), "not a bash completion");
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let (c, s, e) = run(&["completions", shell]);
+        assert_eq!(c, 0, "{shell}: {e}");
+        assert!(s.contains("validate") && s.contains("render"), "{shell}: {s}");
+    }
+    assert_eq!(run(&["completions", "tcsh"]).0, 2);
+}
+
+#[test]
+fn man_page_renders() {
+    let (c, page, e) = run(&["man"]);
+    assert_eq!(c, 0, "{e}");
+    // roff structure: the title line and the sections man(7) expects.
+    assert!(page.starts_with(".ie") || page.contains(".TH harbor-ha 1"), "{page}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH SUBCOMMANDS"] {
+        assert!(page.contains(section), "the man page lacks {section}");
+    }
+    // Rendered by the formatter this machine has (groff, which man -l uses too).
+    let path = std::env::temp_dir().join(format!("hha-man-{}.1", std::process::id()));
+    std::fs::write(&path, &page).unwrap();
+    let rendered = Command::new("groff").args(["-man", "-Tutf8", "-ww", "-z"]).arg(&path).output();
+    let text = Command::new("groff").args(["-man", "-Tutf8", "-P-cbu"]).arg(&path).output();
+    std::fs::remove_file(&path).unwrap();
+    match (rendered, text) {
+        (Ok(check), Ok(text)) => {
+            assert!(check.status.success(), "groff: {}", String::from_utf8_lossy(&check.stderr));
+            assert!(check.stderr.is_empty(), "groff warns: {}", String::from_utf8_lossy(&check.stderr));
+            let text = String::from_utf8_lossy(&text.stdout);
+            assert!(text.contains("harbor-ha-validate(1)") && text.contains("SYNOPSIS\n       harbor-ha ["), "{text}");
+        }
+        // No groff (CI installs it with man-db): the structure above is the check.
+        (Err(e), _) | (_, Err(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "groff: {e}"),
+    }
+    // The pages it refers to: harbor-ha-validate(1) documents --strict and `-`.
+    let (c, page, e) = run(&["man", "validate"]);
+    assert_eq!(c, 0, "{e}");
+    assert!(page.contains(".TH harbor-ha-validate 1") && page.contains("strict"), "{page}");
+    let (c, _, e) = run(&["man", "bogus"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("the subcommands are: init, validate"), "{e}");
+}
+
+#[test]
+fn a_dash_reads_the_topology_from_stdin() {
+    let seed = std::fs::read("fixtures/examples/seed.yaml")
+        .or_else(|_| std::fs::read(root().join("fixtures/examples/seed.yaml")))
+        .unwrap();
+    let (c_file, out_file, _) = run(&["validate", "fixtures/examples/seed.yaml"]);
+    let (c, out, e) = run_stdin(&["validate", "-"], &seed, &[]);
+    assert_eq!((c, c_file), (0, 0), "{e}");
+    assert_eq!(out, out_file.replace("fixtures/examples/seed.yaml", "<stdin>"));
+    assert!(out.contains("<stdin>:") && !out.contains(" -:"), "{out}");
+    // JSON, an error and a parse failure name no file but exit as for a file.
+    let (c, json, _) = run_stdin(&["validate", "-", "--format", "json"], &seed, &[]);
+    assert_eq!(c, 0);
+    assert!(serde_json::from_str::<serde_json::Value>(&json).unwrap().is_array());
+    let bad = std::fs::read(root().join("fixtures/rules/HA003/trigger.yaml")).unwrap();
+    let (c, out, _) = run_stdin(&["validate", "-"], &bad, &[]);
+    assert_eq!(c, 1);
+    assert!(out.contains("error[HA003]") && out.contains("--> <stdin>:"), "{out}");
+    let (c, out, _) = run_stdin(&["validate", "-"], b"sites: [\n", &[]);
+    assert_eq!(c, 2);
+    assert!(out.contains("error[HA001]") && out.contains("<stdin>"), "{out}");
+    let (c, _, e) = run_stdin(&["validate", "-"], b"\xff\xfe", &[]);
+    assert_eq!(c, 2);
+    assert!(e.contains("<stdin> is not UTF-8"), "{e}");
+    // plan and render read it too.
+    let (c, out, _) = run_stdin(&["plan", "-"], &seed, &[]);
+    assert_eq!((c, out), (0, run(&["plan", "fixtures/examples/seed.yaml"]).1));
+    let base = std::env::temp_dir().join(format!("hha-stdin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let env = [
+        ("HARBOR_ADMIN_PASSWORD", "Adm1n-Passw0rd"),
+        ("HARBOR_DB_PASSWORD", "db-pw"),
+        ("HARBOR_REDIS_PASSWORD", "redis-pw_1"),
+    ];
+    let (c, out, e) = run_stdin(&["render", "-", "--out", base.join("b").to_str().unwrap()], &seed, &env);
+    assert_eq!(c, 0, "{out}{e}");
+    assert!(base.join("b/README.md").is_file());
+    // --from with a file and the wanted topology on stdin; `-` twice is a usage error.
+    let (c, out, e) = run_stdin(&["plan", "--from", "fixtures/examples/seed.yaml", "-"], &seed, &[]);
+    assert_eq!(c, 0, "{out}{e}");
+    assert!(out.contains("<stdin>"), "{out}");
+    let (c, _, e) = run_stdin(&["plan", "--from", "-", "-"], &seed, &[]);
+    assert_eq!(c, 2);
+    assert!(e.contains("more than once"), "{e}");
+    let (c, _, e) = run_stdin(&["render", "-", "--from", "-", "--out", base.join("c").to_str().unwrap()], &seed, &env);
+    assert_eq!(c, 2);
+    assert!(e.contains("more than once"), "{e}");
+    std::fs::remove_dir_all(&base).unwrap();
+}

@@ -9,7 +9,7 @@ use harbor_ha_core::render::render;
 use harbor_ha_core::validate::resolve_secrets;
 use harbor_ha_core::{change, Diagnostic, Document};
 
-use crate::load::{load_file, LoadError};
+use crate::load::{display_name, load_file, LoadError};
 use crate::resolver::EnvResolver;
 use crate::secrets::{load_or_generate, SecretsDirError};
 use crate::write::{write_bundle, WriteError, WriteOutcome};
@@ -153,6 +153,6 @@ fn render_change(
         }
         procedure_inputs.push(resolve_secrets(&p.after, &EnvResolver, s).map_err(located)?);
     }
-    let labels = (old.display().to_string(), new_path.display().to_string());
+    let labels = (display_name(old), display_name(new_path));
     Ok(harbor_ha_core::render::render_change(&input, &plan, &procedure_inputs, (&labels.0, &labels.1)))
 }
