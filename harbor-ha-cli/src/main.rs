@@ -74,6 +74,12 @@ enum Command {
         /// With --from: plan changes that lose the site's data (CH003 becomes a warning).
         #[arg(long, requires = "from")]
         allow_destructive: bool,
+        /// List every created, changed and removed file.
+        #[arg(short, long, conflicts_with = "quiet")]
+        verbose: bool,
+        /// Print nothing but errors (no warnings, no summary).
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Print the hosts in install order with the files each receives; with --from, the
     /// ordered steps that change the running site (OLD) into this topology.
@@ -158,9 +164,16 @@ fn main() -> ExitCode {
             }
         },
         Command::Validate { file, format, strict } => validate(&file, format, strict),
-        Command::Render { file, out: dir, force, from, allow_destructive } => {
+        Command::Render { file, out: dir, force, from, allow_destructive, verbose, quiet } => {
             let options = RenderOptions { force, from, allow_destructive };
-            render(&file, &dir, &options)
+            let noise = if quiet {
+                Noise::Quiet
+            } else if verbose {
+                Noise::Verbose
+            } else {
+                Noise::Normal
+            };
+            render(&file, &dir, &options, noise)
         }
         Command::Plan { file, from: None, .. } => match load_valid(&file) {
             Ok(t) => out(&harbor_ha_core::render::plan(&t)),
@@ -285,7 +298,18 @@ fn load_valid_doc(
     }
 }
 
-fn render(file: &Path, dir: &Path, options: &RenderOptions) -> ExitCode {
+/// How much `render` says on success.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Noise {
+    /// Errors only.
+    Quiet,
+    /// Warnings (standard error) and the summary of the changes (standard output).
+    Normal,
+    /// Also every changed path.
+    Verbose,
+}
+
+fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise) -> ExitCode {
     if let Some(from) = &options.from {
         if let Err(code) = one_stdin(&[from, file]) {
             return code;
@@ -293,10 +317,27 @@ fn render(file: &Path, dir: &Path, options: &RenderOptions) -> ExitCode {
     }
     let d = dir.display();
     match render_to_dir(file, dir, options) {
-        Ok(o) if o.write == WriteOutcome::Written => {
-            out(&format!("wrote {} files to {d}; start with {d}/README.md\n", o.files))
+        Ok(_) if noise == Noise::Quiet => ExitCode::SUCCESS,
+        Ok(o) => {
+            if !o.warnings.is_empty() {
+                eprint!("{}", report::text(&display_name(file), &o.text, &o.warnings));
+            }
+            let summary = if o.write == WriteOutcome::Written {
+                let c = &o.changes;
+                let (n, m, r) = (c.created.len(), c.changed.len(), c.removed.len());
+                format!(
+                    "wrote {} files to {d} ({n} created, {m} changed, {r} removed); start with {d}/README.md\n",
+                    o.files
+                )
+            } else {
+                format!("{d} is up to date ({} files unchanged); start with {d}/README.md\n", o.files)
+            };
+            let mut s = summary;
+            if noise == Noise::Verbose {
+                s.push_str(&report::changes(&o.changes));
+            }
+            out(&s)
         }
-        Ok(o) => out(&format!("{d} is up to date ({} files unchanged); start with {d}/README.md\n", o.files)),
         Err(RenderError::Load(LoadError::Parse { diagnostic, text })) => {
             print_diags(Format::Text, file, &text, std::slice::from_ref(&*diagnostic));
             ExitCode::from(2)

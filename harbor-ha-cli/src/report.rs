@@ -56,3 +56,18 @@ pub(crate) fn text(file: &str, source: &str, diags: &[Diagnostic]) -> String {
     let _ = writeln!(s, "{file}: {}, {}", plural(errors, "error"), plural(warnings, "warning"));
     s
 }
+
+/// One line per file the render created, changed or removed: `  created  hosts/lb1/…`,
+/// in path order.
+pub(crate) fn changes(c: &harbor_ha_io::Changes) -> String {
+    let mut all: Vec<(&str, &str)> = Vec::new();
+    all.extend(c.created.iter().map(|p| (p.as_str(), "created")));
+    all.extend(c.changed.iter().map(|p| (p.as_str(), "changed")));
+    all.extend(c.removed.iter().map(|p| (p.as_str(), "removed")));
+    all.sort_unstable();
+    let mut s = String::new();
+    for (path, what) in all {
+        let _ = writeln!(s, "  {what}  {path}");
+    }
+    s
+}

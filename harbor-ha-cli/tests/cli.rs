@@ -822,3 +822,63 @@ fn a_dash_reads_the_topology_from_stdin() {
     assert!(e.contains("more than once"), "{e}");
     std::fs::remove_dir_all(&base).unwrap();
 }
+
+#[test]
+fn render_prints_warnings_and_what_changed() {
+    let base = std::env::temp_dir().join(format!("hha-changes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let out = base.join("bundle");
+    let d = out.to_str().unwrap();
+    // The seed has warnings: render prints them to stderr exactly as validate prints them.
+    let (_, validate_out, _) = run(&["validate", "fixtures/examples/seed.yaml"]);
+    assert!(validate_out.contains("warning["), "{validate_out}");
+    let (c, o, e) = render_cmd(&out, &["-v"]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert_eq!(e, validate_out, "render's warnings differ from validate's");
+    let files = walk_files(&out).len() - 1; // the marker is not a bundle file
+    let first_line = o.lines().next().unwrap();
+    assert_eq!(
+        first_line,
+        format!("wrote {files} files to {d} ({files} created, 0 changed, 0 removed); start with {d}/README.md")
+    );
+    // -v lists every path; the listing of a fresh directory is stable: a snapshot.
+    let listed: Vec<&str> = o.lines().skip(1).collect();
+    assert_eq!(listed.len(), files, "{o}");
+    assert!(listed.iter().all(|l| l.starts_with("  created  ")), "{o}");
+    insta::with_settings!({snapshot_path => root().join("tests/snapshots/render"), prepend_module_to_snapshot => false, omit_expression => true}, {
+        insta::assert_snapshot!("seed-verbose-fresh", o.replace(d, "<out>"));
+    });
+    // Unchanged: up to date, warnings still printed.
+    let (c, o, e) = render_cmd(&out, &[]);
+    assert_eq!((c, e.as_str()), (0, validate_out.as_str()));
+    assert_eq!(o, format!("{d} is up to date ({files} files unchanged); start with {d}/README.md\n"));
+    // A hand edit and a stray file: one changed, one removed; -v names them.
+    std::fs::write(out.join("README.md"), "edited by hand\n").unwrap();
+    std::fs::write(out.join("hosts/stray.txt"), "x").unwrap();
+    let (c, o, _) = render_cmd(&out, &["--verbose"]);
+    assert_eq!(c, 0);
+    assert_eq!(
+        o,
+        format!(
+            "wrote {files} files to {d} (0 created, 1 changed, 1 removed); start with {d}/README.md\n  changed  README.md\n  removed  hosts/stray.txt\n"
+        )
+    );
+    // Without -v: the counts alone.
+    std::fs::write(out.join("README.md"), "edited again\n").unwrap();
+    let (_, o, _) = render_cmd(&out, &[]);
+    assert!(o.contains("(0 created, 1 changed, 0 removed)") && o.lines().count() == 1, "{o}");
+    // -q: nothing at all on success, on either stream; errors still print.
+    std::fs::write(out.join("README.md"), "edited again\n").unwrap();
+    let (c, o, e) = render_cmd(&out, &["-q"]);
+    assert_eq!((c, o.as_str(), e.as_str()), (0, "", ""));
+    assert_eq!(
+        std::fs::read_to_string(out.join("README.md")).unwrap().lines().next(),
+        Some("# Harbor HA deployment: prod")
+    );
+    let (c, o, _) = run(&["render", "fixtures/rules/HA003/trigger.yaml", "--out", d, "-q"]);
+    assert_eq!(c, 1);
+    assert!(o.contains("error[HA003]"), "{o}");
+    assert_eq!(run(&["render", "fixtures/examples/seed.yaml", "--out", d, "-q", "-v"]).0, 2);
+    std::fs::remove_dir_all(&base).unwrap();
+}

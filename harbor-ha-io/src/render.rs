@@ -12,7 +12,7 @@ use harbor_ha_core::{change, Diagnostic, Document};
 use crate::load::{display_name, load_file, LoadError};
 use crate::resolver::EnvResolver;
 use crate::secrets::{load_or_generate, SecretsDirError};
-use crate::write::{write_bundle, WriteError, WriteOutcome};
+use crate::write::{write_bundle, Changes, WriteError, WriteOutcome};
 
 /// How to write the bundle.
 #[derive(Debug, Clone, Default)]
@@ -26,12 +26,19 @@ pub struct RenderOptions {
 }
 
 /// What [`render_to_dir`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// Written, or left untouched because it already held exactly this bundle.
     pub write: WriteOutcome,
+    /// The files created, changed and removed in the output directory.
+    pub changes: Changes,
     /// The number of files in the bundle.
     pub files: usize,
+    /// The warnings of validation (and, with `from`, of the change plan), located in the
+    /// topology file; the render went ahead.
+    pub warnings: Vec<Diagnostic>,
+    /// The topology file's text, for the warnings' excerpts.
+    pub text: String,
 }
 
 /// Why nothing was rendered or written.
@@ -81,6 +88,11 @@ pub enum RenderError {
 /// # Errors
 /// [`RenderError::Invalid`] with every diagnostic, or [`RenderError::Secrets`].
 pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bundle, RenderError> {
+    render_with_warnings(doc, secrets_dir).map(|(bundle, _)| bundle)
+}
+
+/// [`render_document`], with the warnings of validation.
+fn render_with_warnings(doc: &Document, secrets_dir: Option<&Path>) -> Result<(Bundle, Vec<Diagnostic>), RenderError> {
     let report = doc.validate();
     let Some(topo) = report.topology else {
         return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: None });
@@ -90,7 +102,7 @@ pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bun
         diagnostics.iter_mut().for_each(|d| doc.source.locate(d));
         RenderError::Invalid { diagnostics, text: None }
     })?;
-    Ok(render(&input))
+    Ok((render(&input), report.diagnostics))
 }
 
 /// `harbor-ha render FILE --out OUT [--from OLD]`: load `path`, render it (reusing the shared
@@ -102,15 +114,15 @@ pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bun
 pub fn render_to_dir(path: &Path, out: &Path, options: &RenderOptions) -> Result<Outcome, RenderError> {
     let (doc, text) = load_file(path)?;
     let secrets_dir = out.join("secrets");
-    let bundle = match &options.from {
-        None => render_document(&doc, Some(&secrets_dir)).map_err(|e| match e {
-            RenderError::Invalid { diagnostics, .. } => RenderError::Invalid { diagnostics, text: Some(text) },
+    let (bundle, warnings) = match &options.from {
+        None => render_with_warnings(&doc, Some(&secrets_dir)).map_err(|e| match e {
+            RenderError::Invalid { diagnostics, .. } => RenderError::Invalid { diagnostics, text: Some(text.clone()) },
             other => other,
         })?,
         Some(old) => render_change(old, path, (&doc, &text), &secrets_dir, options.allow_destructive)?,
     };
-    let write = write_bundle(&bundle, out, options.force)?;
-    Ok(Outcome { write, files: bundle.files.len() })
+    let written = write_bundle(&bundle, out, options.force)?;
+    Ok(Outcome { write: written.outcome, changes: written.changes, files: bundle.files.len(), warnings, text })
 }
 
 /// The change from the running topology `old` to `new`: planned, then rendered with the
@@ -121,7 +133,7 @@ fn render_change(
     (doc, text): (&Document, &str),
     secrets_dir: &Path,
     allow_destructive: bool,
-) -> Result<Bundle, RenderError> {
+) -> Result<(Bundle, Vec<Diagnostic>), RenderError> {
     let (old_doc, old_text) = load_file(old)?;
     let old_report = old_doc.validate();
     let Some(old_topo) = old_report.topology else {
@@ -154,5 +166,8 @@ fn render_change(
         procedure_inputs.push(resolve_secrets(&p.after, &EnvResolver, s).map_err(located)?);
     }
     let labels = (display_name(old), display_name(new_path));
-    Ok(harbor_ha_core::render::render_change(&input, &plan, &procedure_inputs, (&labels.0, &labels.1)))
+    let bundle = harbor_ha_core::render::render_change(&input, &plan, &procedure_inputs, (&labels.0, &labels.1));
+    let mut warnings = report.diagnostics;
+    warnings.extend(plan.diagnostics.iter().cloned());
+    Ok((bundle, warnings))
 }
