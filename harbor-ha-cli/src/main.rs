@@ -47,6 +47,10 @@ enum Command {
         /// Fail (exit 1) on warnings too.
         #[arg(long)]
         strict: bool,
+        /// Accept this warning (a rule code or name; repeatable): not shown, not counted by
+        /// --strict, listed as suppressed in JSON. Errors cannot be allowed.
+        #[arg(long = "allow", value_name = "CODE", value_parser = parse_allow)]
+        allow: Vec<RuleCode>,
     },
     /// Print a rule's documentation.
     Explain {
@@ -80,6 +84,10 @@ enum Command {
         /// Print nothing but errors (no warnings, no summary).
         #[arg(short, long)]
         quiet: bool,
+        /// Accept this warning (a rule code or name; repeatable): not shown, not counted by
+        /// --strict, listed as suppressed in JSON. Errors cannot be allowed.
+        #[arg(long = "allow", value_name = "CODE", value_parser = parse_allow)]
+        allow: Vec<RuleCode>,
     },
     /// Print the hosts in install order with the files each receives; with --from, the
     /// ordered steps that change the running site (OLD) into this topology.
@@ -98,6 +106,10 @@ enum Command {
         /// Plan changes that lose the site's data (CH003 becomes a warning).
         #[arg(long, requires = "from")]
         allow_destructive: bool,
+        /// Accept this warning (a rule code or name; repeatable): not shown, not counted by
+        /// --strict, listed as suppressed in JSON. Errors cannot be allowed.
+        #[arg(long = "allow", value_name = "CODE", value_parser = parse_allow)]
+        allow: Vec<RuleCode>,
     },
     /// Rebuild a topology from a collected tree (collect.sh's output) and check the site:
     /// every rule, plus the cross-node rules on the collected files.
@@ -163,9 +175,9 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Validate { file, format, strict } => validate(&file, format, strict),
-        Command::Render { file, out: dir, force, from, allow_destructive, verbose, quiet } => {
-            let options = RenderOptions { force, from, allow_destructive };
+        Command::Validate { file, format, strict, allow } => validate(&file, format, strict, &allow),
+        Command::Render { file, out: dir, force, from, allow_destructive, verbose, quiet, allow } => {
+            let options = RenderOptions { force, from, allow_destructive, allow };
             let noise = if quiet {
                 Noise::Quiet
             } else if verbose {
@@ -175,12 +187,12 @@ fn main() -> ExitCode {
             };
             render(&file, &dir, &options, noise)
         }
-        Command::Plan { file, from: None, .. } => match load_valid(&file) {
+        Command::Plan { file, from: None, allow, .. } => match load_valid(&file, &allow) {
             Ok(t) => out(&harbor_ha_core::render::plan(&t)),
             Err(code) => code,
         },
-        Command::Plan { file, from: Some(old), format, diff, allow_destructive } => {
-            change_plan(&old, &file, format, diff, allow_destructive)
+        Command::Plan { file, from: Some(old), format, diff, allow_destructive, allow } => {
+            change_plan(&old, &file, format, diff, allow_destructive, &allow)
         }
         Command::Import { dir, out: file, format } => audit::import(&dir, file.as_deref(), format == Format::Json),
         Command::Drift { bundle, dir, hosts, format } => audit::drift(&bundle, &dir, &hosts, format == Format::Json),
@@ -224,10 +236,15 @@ fn one_stdin(files: &[&Path]) -> Result<(), ExitCode> {
     Ok(())
 }
 
+/// `--allow CODE`: a rule code or name that can warn; otherwise the AL001 message and hint.
+fn parse_allow(s: &str) -> Result<RuleCode, String> {
+    harbor_ha_core::validate::allow::refusal(s).map_err(|(message, hint)| format!("{message}; {hint}"))
+}
+
 /// Load and validate; on errors print them as `validate` does and give the exit code.
-fn load_valid(file: &Path) -> Result<harbor_ha_core::ValidTopology, ExitCode> {
+fn load_valid(file: &Path, allow: &[RuleCode]) -> Result<harbor_ha_core::ValidTopology, ExitCode> {
     let (doc, text) = load_or_report(file, Format::Text)?;
-    let report = doc.validate();
+    let report = doc.validate_allowing(allow);
     match report.topology {
         Some(t) => Ok(t),
         None => {
@@ -254,15 +271,22 @@ fn load_or_report(file: &Path, format: Format) -> Result<(harbor_ha_core::Docume
 
 /// `plan --from OLD NEW`: both validated (their diagnostics printed as `validate` does),
 /// then the change planned; refusals printed like diagnostics of NEW (exit 1).
-fn change_plan(old: &Path, new: &Path, format: Format, diff: bool, allow_destructive: bool) -> ExitCode {
+fn change_plan(
+    old: &Path,
+    new: &Path,
+    format: Format,
+    diff: bool,
+    allow_destructive: bool,
+    allow: &[RuleCode],
+) -> ExitCode {
     if let Err(code) = one_stdin(&[old, new]) {
         return code;
     }
-    let (old_doc, old_topo) = match load_valid_doc(old, format) {
+    let (old_doc, old_topo) = match load_valid_doc(old, format, allow) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let (new_doc, new_topo) = match load_valid_doc(new, format) {
+    let (new_doc, new_topo) = match load_valid_doc(new, format, allow) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -286,9 +310,10 @@ fn change_plan(old: &Path, new: &Path, format: Format, diff: bool, allow_destruc
 fn load_valid_doc(
     file: &Path,
     format: Format,
+    allow: &[RuleCode],
 ) -> Result<((harbor_ha_core::Document, String), harbor_ha_core::ValidTopology), ExitCode> {
     let (doc, text) = load_or_report(file, format)?;
-    let report = doc.validate();
+    let report = doc.validate_allowing(allow);
     match report.topology {
         Some(t) => Ok(((doc, text), t)),
         None => {
@@ -319,8 +344,11 @@ fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise) -> Exi
     match render_to_dir(file, dir, options) {
         Ok(_) if noise == Noise::Quiet => ExitCode::SUCCESS,
         Ok(o) => {
-            if !o.warnings.is_empty() {
-                eprint!("{}", report::text(&display_name(file), &o.text, &o.warnings));
+            if !o.warnings.is_empty() || !o.suppressed.is_empty() {
+                eprint!(
+                    "{}",
+                    report::text_with_suppressed(&display_name(file), &o.text, &o.warnings, o.suppressed.len())
+                );
             }
             let summary = if o.write == WriteOutcome::Written {
                 let c = &o.changes;
@@ -370,13 +398,21 @@ pub(crate) fn out(s: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn validate(file: &Path, format: Format, strict: bool) -> ExitCode {
+fn validate(file: &Path, format: Format, strict: bool, allow: &[RuleCode]) -> ExitCode {
     let (doc, text) = match load_or_report(file, format) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let report = doc.validate();
-    print_diags(format, file, &text, &report.diagnostics);
+    // Allowed warnings: not shown in text (the summary counts them), listed in JSON as
+    // suppressed, and not failing --strict.
+    let report = doc.validate_allowing(allow);
+    let s = match format {
+        Format::Json => report::json_with_suppressed(&report.diagnostics, &report.suppressed),
+        Format::Text => {
+            report::text_with_suppressed(&display_name(file), &text, &report.diagnostics, report.suppressed.len())
+        }
+    };
+    let _ = out(&s);
     let failed = report.has_errors() || (strict && !report.diagnostics.is_empty());
     if failed {
         ExitCode::from(1)

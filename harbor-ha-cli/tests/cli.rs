@@ -69,10 +69,21 @@ fn every_fixture_text_and_json() {
         let arr = parsed.as_array().expect("a JSON array");
         for d in arr {
             let keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+            // An allowed warning has one key more; the others keep exactly these.
+            let keys = if d.get("suppressed") == Some(&serde_json::Value::Bool(true)) {
+                assert_eq!(d["severity"], "warning", "{f}: only warnings are suppressed");
+                keys.into_iter().filter(|k| *k != "suppressed").collect()
+            } else {
+                keys
+            };
             assert_eq!(keys, ["code", "column", "hint", "line", "message", "path", "severity"], "{f}");
         }
         let has_error = arr.iter().any(|d| d["severity"] == "error");
         let is_parse = arr.iter().any(|d| d["code"] == "HA001");
+        let in_force = arr.iter().filter(|d| d.get("suppressed").is_none()).count();
+        if !is_parse && in_force == 0 {
+            assert_eq!(run(&["validate", &f, "--strict"]).0, 0, "{f}: --strict counts only the findings in force");
+        }
         let want = if is_parse {
             2
         } else if has_error {
@@ -881,4 +892,46 @@ fn render_prints_warnings_and_what_changed() {
     assert!(o.contains("error[HA003]"), "{o}");
     assert_eq!(run(&["render", "fixtures/examples/seed.yaml", "--out", d, "-q", "-v"]).0, 2);
     std::fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn allowed_warnings_are_hidden_counted_and_listed_as_suppressed() {
+    let seed = "fixtures/examples/seed.yaml";
+    // The seed: BK002 and four HA007 warnings.
+    let (c, text, _) = run(&["validate", seed, "--allow", "HA007", "--allow", "no-backup", "--strict"]);
+    assert_eq!(c, 0, "{text}");
+    assert_eq!(text, format!("{seed}: 0 errors, 0 warnings (5 warnings suppressed by allow)\n"));
+    let (c, text, _) = run(&["validate", seed, "--allow", "ha007", "--strict"]);
+    assert_eq!(c, 1);
+    assert!(text.contains("warning[BK002]") && !text.contains("warning[HA007]"), "{text}");
+    assert!(text.ends_with("0 errors, 1 warning (4 warnings suppressed by allow)\n"), "{text}");
+    let (_, json, _) = run(&["validate", seed, "--allow", "HA007", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let s: Vec<(&str, bool)> =
+        v.as_array().unwrap().iter().map(|d| (d["code"].as_str().unwrap(), d.get("suppressed").is_some())).collect();
+    assert_eq!(s, [("BK002", false), ("HA007", true), ("HA007", true), ("HA007", true), ("HA007", true)]);
+    // Unknown codes and errors are refused on the command line (usage, exit 2).
+    let (c, _, e) = run(&["validate", seed, "--allow", "HA07"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("`HA07` is not a rule code") && e.contains("did you mean `HA007`"), "{e}");
+    let (c, _, e) = run(&["validate", seed, "--allow", "HA003"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("HA003 (host-outside-subnet) is an error: errors cannot be allowed"), "{e}");
+    // An allowed error code never hides an error: HA003's trigger still fails.
+    let (c, _, _) = run(&["validate", "fixtures/rules/HA003/trigger.yaml", "--allow", "HA007"]);
+    assert_eq!(c, 1);
+    // plan takes it too; render hides the allowed warnings and counts them.
+    assert_eq!(run(&["plan", seed, "--allow", "HA007"]).0, 0);
+    assert_eq!(run(&["plan", seed, "--allow", "HA03"]).0, 2);
+    let base = std::env::temp_dir().join(format!("hha-allow-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (c, o, e) = render_cmd(&base.join("b"), &["--allow", "HA007"]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(e.contains("warning[BK002]") && !e.contains("warning[HA007]"), "{e}");
+    assert!(e.ends_with("0 errors, 1 warning (4 warnings suppressed by allow)\n"), "{e}");
+    std::fs::remove_dir_all(&base).unwrap();
+    // The topology's own keys: the AL001 near-miss allows everything the seed warns about.
+    let (c, text, _) = run(&["validate", "fixtures/rules/AL001/near-miss.yaml", "--strict"]);
+    assert_eq!(c, 0, "{text}");
+    assert!(text.ends_with("0 errors, 0 warnings (5 warnings suppressed by allow)\n"), "{text}");
 }

@@ -23,6 +23,8 @@ pub struct RenderOptions {
     pub from: Option<std::path::PathBuf>,
     /// With `from`: plan changes that lose the site's data (CH003 becomes a warning).
     pub allow_destructive: bool,
+    /// Warnings accepted besides those the topology's `allow` keys name (`--allow CODE`).
+    pub allow: Vec<harbor_ha_core::RuleCode>,
 }
 
 /// What [`render_to_dir`] did.
@@ -37,6 +39,8 @@ pub struct Outcome {
     /// The warnings of validation (and, with `from`, of the change plan), located in the
     /// topology file; the render went ahead.
     pub warnings: Vec<Diagnostic>,
+    /// The warnings accepted by `allow`, not shown.
+    pub suppressed: Vec<Diagnostic>,
     /// The topology file's text, for the warnings' excerpts.
     pub text: String,
 }
@@ -88,12 +92,19 @@ pub enum RenderError {
 /// # Errors
 /// [`RenderError::Invalid`] with every diagnostic, or [`RenderError::Secrets`].
 pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bundle, RenderError> {
-    render_with_warnings(doc, secrets_dir).map(|(bundle, _)| bundle)
+    render_with_warnings(doc, secrets_dir, &[]).map(|(bundle, _)| bundle)
 }
 
-/// [`render_document`], with the warnings of validation.
-fn render_with_warnings(doc: &Document, secrets_dir: Option<&Path>) -> Result<(Bundle, Vec<Diagnostic>), RenderError> {
-    let report = doc.validate();
+/// The warnings in force and those `allow` suppressed.
+type Warnings = (Vec<Diagnostic>, Vec<Diagnostic>);
+
+/// [`render_document`] accepting the warnings of `allow` too, with the warnings.
+fn render_with_warnings(
+    doc: &Document,
+    secrets_dir: Option<&Path>,
+    allow: &[harbor_ha_core::RuleCode],
+) -> Result<(Bundle, Warnings), RenderError> {
+    let report = doc.validate_allowing(allow);
     let Some(topo) = report.topology else {
         return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: None });
     };
@@ -102,7 +113,7 @@ fn render_with_warnings(doc: &Document, secrets_dir: Option<&Path>) -> Result<(B
         diagnostics.iter_mut().for_each(|d| doc.source.locate(d));
         RenderError::Invalid { diagnostics, text: None }
     })?;
-    Ok((render(&input), report.diagnostics))
+    Ok((render(&input), (report.diagnostics, report.suppressed)))
 }
 
 /// `harbor-ha render FILE --out OUT [--from OLD]`: load `path`, render it (reusing the shared
@@ -114,15 +125,16 @@ fn render_with_warnings(doc: &Document, secrets_dir: Option<&Path>) -> Result<(B
 pub fn render_to_dir(path: &Path, out: &Path, options: &RenderOptions) -> Result<Outcome, RenderError> {
     let (doc, text) = load_file(path)?;
     let secrets_dir = out.join("secrets");
-    let (bundle, warnings) = match &options.from {
-        None => render_with_warnings(&doc, Some(&secrets_dir)).map_err(|e| match e {
+    let (bundle, (warnings, suppressed)) = match &options.from {
+        None => render_with_warnings(&doc, Some(&secrets_dir), &options.allow).map_err(|e| match e {
             RenderError::Invalid { diagnostics, .. } => RenderError::Invalid { diagnostics, text: Some(text.clone()) },
             other => other,
         })?,
-        Some(old) => render_change(old, path, (&doc, &text), &secrets_dir, options.allow_destructive)?,
+        Some(old) => render_change(old, path, (&doc, &text), &secrets_dir, options)?,
     };
     let written = write_bundle(&bundle, out, options.force)?;
-    Ok(Outcome { write: written.outcome, changes: written.changes, files: bundle.files.len(), warnings, text })
+    let files = bundle.files.len();
+    Ok(Outcome { write: written.outcome, changes: written.changes, files, warnings, suppressed, text })
 }
 
 /// The change from the running topology `old` to `new`: planned, then rendered with the
@@ -132,21 +144,21 @@ fn render_change(
     new_path: &Path,
     (doc, text): (&Document, &str),
     secrets_dir: &Path,
-    allow_destructive: bool,
-) -> Result<(Bundle, Vec<Diagnostic>), RenderError> {
+    options: &RenderOptions,
+) -> Result<(Bundle, Warnings), RenderError> {
     let (old_doc, old_text) = load_file(old)?;
-    let old_report = old_doc.validate();
+    let old_report = old_doc.validate_allowing(&options.allow);
     let Some(old_topo) = old_report.topology else {
         return Err(RenderError::InvalidFrom { diagnostics: old_report.diagnostics, text: old_text });
     };
-    let report = doc.validate();
+    let report = doc.validate_allowing(&options.allow);
     let Some(topo) = report.topology else {
         return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: Some(text.to_string()) });
     };
     let plan = change::plan(
         change::Side { doc: &old_doc, topology: &old_topo },
         change::Side { doc, topology: &topo },
-        change::Options { allow_destructive },
+        change::Options { allow_destructive: options.allow_destructive },
     )
     .map_err(|diagnostics| RenderError::Refused { diagnostics, text: text.to_string() })?;
     let located = |mut diagnostics: Vec<Diagnostic>| {
@@ -169,5 +181,5 @@ fn render_change(
     let bundle = harbor_ha_core::render::render_change(&input, &plan, &procedure_inputs, (&labels.0, &labels.1));
     let mut warnings = report.diagnostics;
     warnings.extend(plan.diagnostics.iter().cloned());
-    Ok((bundle, warnings))
+    Ok((bundle, (warnings, report.suppressed)))
 }
