@@ -26,9 +26,11 @@ pub(crate) fn resolve(spec: &TopologySpec, extra: &[RuleCode], ctx: &mut Ctx<'_>
     Allowed { everywhere, sites }
 }
 
-/// Why `code` cannot be allowed, when it cannot: the message and the hint of AL001 (the
-/// command line refuses `--allow CODE` with the same words).
-#[must_use]
+/// `text` as a code that can be allowed (a rule code or name of a rule that can warn).
+///
+/// # Errors
+/// Why it cannot be allowed: the message and the hint of AL001 (the command line refuses
+/// `--allow CODE` with the same words).
 pub fn refusal(text: &str) -> Result<RuleCode, (String, String)> {
     match text.parse::<RuleCode>() {
         Ok(c) if c.can_warn() => Ok(c),
