@@ -202,27 +202,31 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "harbor-ha", &mut buf);
             out(&String::from_utf8_lossy(&buf))
         }
-        Command::Man { subcommand } => {
-            let cmd = Cli::command();
-            let page = match subcommand {
-                None => cmd,
-                Some(name) => match cmd.find_subcommand(&name) {
-                    Some(sub) => sub.clone().name(format!("harbor-ha-{name}")),
-                    None => {
-                        let names: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
-                        eprintln!("error: no subcommand `{name}`; the subcommands are: {}", names.join(", "));
-                        return ExitCode::from(2);
-                    }
-                },
-            };
-            let mut buf = Vec::new();
-            match clap_mangen::Man::new(page).render(&mut buf) {
-                Ok(()) => out(&String::from_utf8_lossy(&buf)),
-                Err(e) => {
-                    eprintln!("error: cannot render the man page: {e}");
-                    ExitCode::from(2)
-                }
+        Command::Man { subcommand } => man(subcommand.as_deref()),
+    }
+}
+
+/// `harbor-ha man [SUBCOMMAND]`: the roff page of the command, or of one subcommand
+/// (named harbor-ha-SUBCOMMAND, as the main page refers to it).
+fn man(subcommand: Option<&str>) -> ExitCode {
+    let cmd = Cli::command();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => match cmd.find_subcommand(name) {
+            Some(sub) => sub.clone().name(format!("harbor-ha-{name}")),
+            None => {
+                let names: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
+                eprintln!("error: no subcommand `{name}`; the subcommands are: {}", names.join(", "));
+                return ExitCode::from(2);
             }
+        },
+    };
+    let mut buf = Vec::new();
+    match clap_mangen::Man::new(page).render(&mut buf) {
+        Ok(()) => out(&String::from_utf8_lossy(&buf)),
+        Err(e) => {
+            eprintln!("error: cannot render the man page: {e}");
+            ExitCode::from(2)
         }
     }
 }
@@ -350,7 +354,7 @@ fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise) -> Exi
                     report::text_with_suppressed(&display_name(file), &o.text, &o.warnings, o.suppressed.len())
                 );
             }
-            let summary = if o.write == WriteOutcome::Written {
+            let mut s = if o.write == WriteOutcome::Written {
                 let c = &o.changes;
                 let (n, m, r) = (c.created.len(), c.changed.len(), c.removed.len());
                 format!(
@@ -360,7 +364,6 @@ fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise) -> Exi
             } else {
                 format!("{d} is up to date ({} files unchanged); start with {d}/README.md\n", o.files)
             };
-            let mut s = summary;
             if noise == Noise::Verbose {
                 s.push_str(&report::changes(&o.changes));
             }
