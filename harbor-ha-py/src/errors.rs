@@ -145,7 +145,10 @@ pub fn secrets_error(e: SecretsDirError) -> PyErr {
 /// A failure of `Topology.render()`.
 pub fn render_error(py: Python<'_>, e: RenderError) -> PyErr {
     match e {
-        RenderError::Invalid { diagnostics, .. } => validation_error(py, &diagnostics),
+        // Python renders no change (no `from`), but the refusals read as diagnostics too.
+        RenderError::Invalid { diagnostics, .. }
+        | RenderError::InvalidFrom { diagnostics, .. }
+        | RenderError::Refused { diagnostics, .. } => validation_error(py, &diagnostics),
         RenderError::Secrets(e) => secrets_error(e),
         RenderError::Write(e) => write_error(e),
         RenderError::Load(e) => PyValueError::new_err(e.to_string()),
