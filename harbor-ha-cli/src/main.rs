@@ -12,9 +12,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use harbor_ha_core::{examples, RuleCode};
-use harbor_ha_io::{load_file, render_to_dir, LoadError, RenderError, RenderOptions, WriteOutcome};
+use harbor_ha_io::{display_name, load_file, render_to_dir, LoadError, RenderError, RenderOptions, WriteOutcome};
 
 #[derive(Parser)]
 #[command(name = "harbor-ha", version, about = "Model, validate and render a highly available Harbor deployment")]
@@ -39,7 +39,7 @@ enum Command {
     },
     /// Check a topology file and report every problem with its fix.
     Validate {
-        /// The topology file.
+        /// The topology file (`-`: standard input).
         file: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
@@ -47,6 +47,10 @@ enum Command {
         /// Fail (exit 1) on warnings too.
         #[arg(long)]
         strict: bool,
+        /// Accept this warning (a rule code or name; repeatable): not shown, not counted by
+        /// --strict, listed as suppressed in JSON. Errors cannot be allowed.
+        #[arg(long = "allow", value_name = "CODE", value_parser = parse_allow)]
+        allow: Vec<RuleCode>,
     },
     /// Print a rule's documentation.
     Explain {
@@ -57,7 +61,7 @@ enum Command {
     Schema,
     /// Write the deployment bundle (configs, install scripts, runbook) into a directory.
     Render {
-        /// The topology file.
+        /// The topology file (`-`: standard input).
         file: PathBuf,
         /// Output directory; replaced atomically, left untouched when it already holds this
         /// exact bundle. Secrets under <out>/secrets/ are reused.
@@ -74,11 +78,21 @@ enum Command {
         /// With --from: plan changes that lose the site's data (CH003 becomes a warning).
         #[arg(long, requires = "from")]
         allow_destructive: bool,
+        /// List every created, changed and removed file.
+        #[arg(short, long, conflicts_with = "quiet")]
+        verbose: bool,
+        /// Print nothing but errors (no warnings, no summary).
+        #[arg(short, long)]
+        quiet: bool,
+        /// Accept this warning (a rule code or name; repeatable): not shown, not counted by
+        /// --strict, listed as suppressed in JSON. Errors cannot be allowed.
+        #[arg(long = "allow", value_name = "CODE", value_parser = parse_allow)]
+        allow: Vec<RuleCode>,
     },
     /// Print the hosts in install order with the files each receives; with --from, the
     /// ordered steps that change the running site (OLD) into this topology.
     Plan {
-        /// The topology file (with --from: the wanted topology).
+        /// The topology file (with --from: the wanted topology; `-`: standard input).
         file: PathBuf,
         /// The running site's topology: plan the change from it to FILE.
         #[arg(long, value_name = "OLD")]
@@ -92,6 +106,10 @@ enum Command {
         /// Plan changes that lose the site's data (CH003 becomes a warning).
         #[arg(long, requires = "from")]
         allow_destructive: bool,
+        /// Accept this warning (a rule code or name; repeatable): not shown, not counted by
+        /// --strict, listed as suppressed in JSON. Errors cannot be allowed.
+        #[arg(long = "allow", value_name = "CODE", value_parser = parse_allow)]
+        allow: Vec<RuleCode>,
     },
     /// Rebuild a topology from a collected tree (collect.sh's output) and check the site:
     /// every rule, plus the cross-node rules on the collected files.
@@ -121,6 +139,19 @@ enum Command {
     /// Print collect.sh, the script that collects a live site for import and drift (every
     /// bundle holds the same script).
     CollectScript,
+    /// Print the shell completion script for SHELL (e.g. `harbor-ha completions bash >
+    /// /etc/bash_completion.d/harbor-ha`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; e.g. `harbor-ha man | man -l -`), or a subcommand's page
+    /// (harbor-ha-SUBCOMMAND(1), which the main page refers to).
+    Man {
+        /// A subcommand (validate, render, …).
+        subcommand: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -144,28 +175,80 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Validate { file, format, strict } => validate(&file, format, strict),
-        Command::Render { file, out: dir, force, from, allow_destructive } => {
-            let options = RenderOptions { force, from, allow_destructive };
-            render(&file, &dir, &options)
+        Command::Validate { file, format, strict, allow } => validate(&file, format, strict, &allow),
+        Command::Render { file, out: dir, force, from, allow_destructive, verbose, quiet, allow } => {
+            let options = RenderOptions { force, from, allow_destructive, allow };
+            let noise = if quiet {
+                Noise::Quiet
+            } else if verbose {
+                Noise::Verbose
+            } else {
+                Noise::Normal
+            };
+            render(&file, &dir, &options, noise)
         }
-        Command::Plan { file, from: None, .. } => match load_valid(&file) {
+        Command::Plan { file, from: None, allow, .. } => match load_valid(&file, &allow) {
             Ok(t) => out(&harbor_ha_core::render::plan(&t)),
             Err(code) => code,
         },
-        Command::Plan { file, from: Some(old), format, diff, allow_destructive } => {
-            change_plan(&old, &file, format, diff, allow_destructive)
+        Command::Plan { file, from: Some(old), format, diff, allow_destructive, allow } => {
+            change_plan(&old, &file, format, diff, allow_destructive, &allow)
         }
         Command::Import { dir, out: file, format } => audit::import(&dir, file.as_deref(), format == Format::Json),
         Command::Drift { bundle, dir, hosts, format } => audit::drift(&bundle, &dir, &hosts, format == Format::Json),
         Command::CollectScript => out(&harbor_ha_core::render::collect::script()),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "harbor-ha", &mut buf);
+            out(&String::from_utf8_lossy(&buf))
+        }
+        Command::Man { subcommand } => man(subcommand.as_deref()),
     }
 }
 
+/// `harbor-ha man [SUBCOMMAND]`: the roff page of the command, or of one subcommand
+/// (named harbor-ha-SUBCOMMAND, as the main page refers to it).
+fn man(subcommand: Option<&str>) -> ExitCode {
+    let cmd = Cli::command();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => match cmd.find_subcommand(name) {
+            Some(sub) => sub.clone().name(format!("harbor-ha-{name}")),
+            None => {
+                let names: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
+                eprintln!("error: no subcommand `{name}`; the subcommands are: {}", names.join(", "));
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut buf = Vec::new();
+    match clap_mangen::Man::new(page).render(&mut buf) {
+        Ok(()) => out(&String::from_utf8_lossy(&buf)),
+        Err(e) => {
+            eprintln!("error: cannot render the man page: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Standard input can be read once: refuse a command line that names it twice.
+fn one_stdin(files: &[&Path]) -> Result<(), ExitCode> {
+    if files.iter().filter(|f| **f == Path::new(harbor_ha_io::STDIN)).count() > 1 {
+        eprintln!("error: `-` (standard input) is given more than once; at most one topology can come from it");
+        return Err(ExitCode::from(2));
+    }
+    Ok(())
+}
+
+/// `--allow CODE`: a rule code or name that can warn; otherwise the AL001 message and hint.
+fn parse_allow(s: &str) -> Result<RuleCode, String> {
+    harbor_ha_core::validate::allow::refusal(s).map_err(|(message, hint)| format!("{message}; {hint}"))
+}
+
 /// Load and validate; on errors print them as `validate` does and give the exit code.
-fn load_valid(file: &Path) -> Result<harbor_ha_core::ValidTopology, ExitCode> {
+fn load_valid(file: &Path, allow: &[RuleCode]) -> Result<harbor_ha_core::ValidTopology, ExitCode> {
     let (doc, text) = load_or_report(file, Format::Text)?;
-    let report = doc.validate();
+    let report = doc.validate_allowing(allow);
     match report.topology {
         Some(t) => Ok(t),
         None => {
@@ -192,12 +275,22 @@ fn load_or_report(file: &Path, format: Format) -> Result<(harbor_ha_core::Docume
 
 /// `plan --from OLD NEW`: both validated (their diagnostics printed as `validate` does),
 /// then the change planned; refusals printed like diagnostics of NEW (exit 1).
-fn change_plan(old: &Path, new: &Path, format: Format, diff: bool, allow_destructive: bool) -> ExitCode {
-    let (old_doc, old_topo) = match load_valid_doc(old, format) {
+fn change_plan(
+    old: &Path,
+    new: &Path,
+    format: Format,
+    diff: bool,
+    allow_destructive: bool,
+    allow: &[RuleCode],
+) -> ExitCode {
+    if let Err(code) = one_stdin(&[old, new]) {
+        return code;
+    }
+    let (old_doc, old_topo) = match load_valid_doc(old, format, allow) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let (new_doc, new_topo) = match load_valid_doc(new, format) {
+    let (new_doc, new_topo) = match load_valid_doc(new, format, allow) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -206,9 +299,7 @@ fn change_plan(old: &Path, new: &Path, format: Format, diff: bool, allow_destruc
     let new_side = harbor_ha_core::change::Side { doc: &new_doc.0, topology: &new_topo };
     match harbor_ha_core::change::plan(old_side, new_side, options) {
         Ok(p) => out(&match format {
-            Format::Text => {
-                harbor_ha_core::change::text(&p, &old.display().to_string(), &new.display().to_string(), diff)
-            }
+            Format::Text => harbor_ha_core::change::text(&p, &display_name(old), &display_name(new), diff),
             Format::Json => harbor_ha_core::change::json(&p, diff),
         }),
         Err(diags) => {
@@ -223,9 +314,10 @@ fn change_plan(old: &Path, new: &Path, format: Format, diff: bool, allow_destruc
 fn load_valid_doc(
     file: &Path,
     format: Format,
+    allow: &[RuleCode],
 ) -> Result<((harbor_ha_core::Document, String), harbor_ha_core::ValidTopology), ExitCode> {
     let (doc, text) = load_or_report(file, format)?;
-    let report = doc.validate();
+    let report = doc.validate_allowing(allow);
     match report.topology {
         Some(t) => Ok(((doc, text), t)),
         None => {
@@ -235,13 +327,48 @@ fn load_valid_doc(
     }
 }
 
-fn render(file: &Path, dir: &Path, options: &RenderOptions) -> ExitCode {
+/// How much `render` says on success.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Noise {
+    /// Errors only.
+    Quiet,
+    /// Warnings (standard error) and the summary of the changes (standard output).
+    Normal,
+    /// Also every changed path.
+    Verbose,
+}
+
+fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise) -> ExitCode {
+    if let Some(from) = &options.from {
+        if let Err(code) = one_stdin(&[from, file]) {
+            return code;
+        }
+    }
     let d = dir.display();
     match render_to_dir(file, dir, options) {
-        Ok(o) if o.write == WriteOutcome::Written => {
-            out(&format!("wrote {} files to {d}; start with {d}/README.md\n", o.files))
+        Ok(_) if noise == Noise::Quiet => ExitCode::SUCCESS,
+        Ok(o) => {
+            if !o.warnings.is_empty() || !o.suppressed.is_empty() {
+                eprint!(
+                    "{}",
+                    report::text_with_suppressed(&display_name(file), &o.text, &o.warnings, o.suppressed.len())
+                );
+            }
+            let mut s = if o.write == WriteOutcome::Written {
+                let c = &o.changes;
+                let (n, m, r) = (c.created.len(), c.changed.len(), c.removed.len());
+                format!(
+                    "wrote {} files to {d} ({n} created, {m} changed, {r} removed); start with {d}/README.md\n",
+                    o.files
+                )
+            } else {
+                format!("{d} is up to date ({} files unchanged); start with {d}/README.md\n", o.files)
+            };
+            if noise == Noise::Verbose {
+                s.push_str(&report::changes(&o.changes));
+            }
+            out(&s)
         }
-        Ok(o) => out(&format!("{d} is up to date ({} files unchanged); start with {d}/README.md\n", o.files)),
         Err(RenderError::Load(LoadError::Parse { diagnostic, text })) => {
             print_diags(Format::Text, file, &text, std::slice::from_ref(&*diagnostic));
             ExitCode::from(2)
@@ -274,13 +401,21 @@ pub(crate) fn out(s: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn validate(file: &Path, format: Format, strict: bool) -> ExitCode {
+fn validate(file: &Path, format: Format, strict: bool, allow: &[RuleCode]) -> ExitCode {
     let (doc, text) = match load_or_report(file, format) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let report = doc.validate();
-    print_diags(format, file, &text, &report.diagnostics);
+    // Allowed warnings: not shown in text (the summary counts them), listed in JSON as
+    // suppressed, and not failing --strict.
+    let report = doc.validate_allowing(allow);
+    let s = match format {
+        Format::Json => report::json_with_suppressed(&report.diagnostics, &report.suppressed),
+        Format::Text => {
+            report::text_with_suppressed(&display_name(file), &text, &report.diagnostics, report.suppressed.len())
+        }
+    };
+    let _ = out(&s);
     let failed = report.has_errors() || (strict && !report.diagnostics.is_empty());
     if failed {
         ExitCode::from(1)
@@ -292,7 +427,7 @@ fn validate(file: &Path, format: Format, strict: bool) -> ExitCode {
 fn print_diags(format: Format, file: &std::path::Path, text: &str, diags: &[harbor_ha_core::Diagnostic]) {
     let s = match format {
         Format::Json => report::json(diags),
-        Format::Text => report::text(&file.display().to_string(), text, diags),
+        Format::Text => report::text(&display_name(file), text, diags),
     };
     let _ = out(&s);
 }

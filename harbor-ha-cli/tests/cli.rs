@@ -69,10 +69,21 @@ fn every_fixture_text_and_json() {
         let arr = parsed.as_array().expect("a JSON array");
         for d in arr {
             let keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+            // An allowed warning has one key more; the others keep exactly these.
+            let keys = if d.get("suppressed") == Some(&serde_json::Value::Bool(true)) {
+                assert_eq!(d["severity"], "warning", "{f}: only warnings are suppressed");
+                keys.into_iter().filter(|k| *k != "suppressed").collect()
+            } else {
+                keys
+            };
             assert_eq!(keys, ["code", "column", "hint", "line", "message", "path", "severity"], "{f}");
         }
         let has_error = arr.iter().any(|d| d["severity"] == "error");
         let is_parse = arr.iter().any(|d| d["code"] == "HA001");
+        let in_force = arr.iter().filter(|d| d.get("suppressed").is_none()).count();
+        if !is_parse && in_force == 0 {
+            assert_eq!(run(&["validate", &f, "--strict"]).0, 0, "{f}: --strict counts only the findings in force");
+        }
         let want = if is_parse {
             2
         } else if has_error {
@@ -694,4 +705,233 @@ fn render_from_writes_the_change() {
     assert!(o.contains("error[CH001]") && o.contains("fixtures/rules/CH001/trigger.yaml:"), "{o}");
     assert_eq!(walk_files(&out), before);
     std::fs::remove_dir_all(&base).unwrap();
+}
+
+/// `harbor-ha ARGS` with `input` on standard input.
+fn run_stdin(args: &[&str], input: &[u8], env: &[(&str, &str)]) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harbor-ha"))
+        .args(args)
+        .current_dir(root())
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run harbor-ha");
+    // A refused command may exit before reading: a broken pipe here is its answer.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn completions_are_valid_bash_and_name_the_subcommands() {
+    let (c, script, e) = run(&["completions", "bash"]);
+    assert_eq!(c, 0, "{e}");
+    let path = std::env::temp_dir().join(format!("hha-completion-{}.bash", std::process::id()));
+    std::fs::write(&path, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().expect("bash");
+    std::fs::remove_file(&path).unwrap();
+    assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+    for sub in ["validate", "render", "plan", "explain", "completions", "man", "collect-script"] {
+        assert!(script.contains(sub), "the bash completion does not name `{sub}`");
+    }
+    assert!(script.contains("complete ") && script.contains("harbor-ha"), "not a bash completion");
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let (c, s, e) = run(&["completions", shell]);
+        assert_eq!(c, 0, "{shell}: {e}");
+        assert!(s.contains("validate") && s.contains("render"), "{shell}: {s}");
+    }
+    assert_eq!(run(&["completions", "tcsh"]).0, 2);
+}
+
+#[test]
+fn man_page_renders() {
+    let (c, page, e) = run(&["man"]);
+    assert_eq!(c, 0, "{e}");
+    // roff structure: the title line and the sections man(7) expects.
+    assert!(page.starts_with(".ie") || page.contains(".TH harbor-ha 1"), "{page}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION", ".SH SUBCOMMANDS"] {
+        assert!(page.contains(section), "the man page lacks {section}");
+    }
+    // Rendered by the formatter this machine has (groff, which man -l uses too).
+    let path = std::env::temp_dir().join(format!("hha-man-{}.1", std::process::id()));
+    std::fs::write(&path, &page).unwrap();
+    let rendered = Command::new("groff").args(["-man", "-Tutf8", "-ww", "-z"]).arg(&path).output();
+    let text = Command::new("groff").args(["-man", "-Tutf8", "-P-cbu"]).arg(&path).output();
+    std::fs::remove_file(&path).unwrap();
+    match (rendered, text) {
+        (Ok(check), Ok(text)) => {
+            assert!(check.status.success(), "groff: {}", String::from_utf8_lossy(&check.stderr));
+            assert!(check.stderr.is_empty(), "groff warns: {}", String::from_utf8_lossy(&check.stderr));
+            let text = String::from_utf8_lossy(&text.stdout);
+            assert!(text.contains("harbor-ha-validate(1)") && text.contains("SYNOPSIS\n       harbor-ha ["), "{text}");
+        }
+        // No groff (CI installs it with man-db): the structure above is the check.
+        (Err(e), _) | (_, Err(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound, "groff: {e}"),
+    }
+    // The pages it refers to: harbor-ha-validate(1) documents --strict and `-`.
+    let (c, page, e) = run(&["man", "validate"]);
+    assert_eq!(c, 0, "{e}");
+    assert!(page.contains(".TH harbor-ha-validate 1") && page.contains("strict"), "{page}");
+    let (c, _, e) = run(&["man", "bogus"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("the subcommands are: init, validate"), "{e}");
+}
+
+#[test]
+fn a_dash_reads_the_topology_from_stdin() {
+    let seed = std::fs::read("fixtures/examples/seed.yaml")
+        .or_else(|_| std::fs::read(root().join("fixtures/examples/seed.yaml")))
+        .unwrap();
+    let (c_file, out_file, _) = run(&["validate", "fixtures/examples/seed.yaml"]);
+    let (c, out, e) = run_stdin(&["validate", "-"], &seed, &[]);
+    assert_eq!((c, c_file), (0, 0), "{e}");
+    assert_eq!(out, out_file.replace("fixtures/examples/seed.yaml", "<stdin>"));
+    assert!(out.contains("<stdin>:") && !out.contains(" -:"), "{out}");
+    // JSON, an error and a parse failure name no file but exit as for a file.
+    let (c, json, _) = run_stdin(&["validate", "-", "--format", "json"], &seed, &[]);
+    assert_eq!(c, 0);
+    assert!(serde_json::from_str::<serde_json::Value>(&json).unwrap().is_array());
+    let bad = std::fs::read(root().join("fixtures/rules/HA003/trigger.yaml")).unwrap();
+    let (c, out, _) = run_stdin(&["validate", "-"], &bad, &[]);
+    assert_eq!(c, 1);
+    assert!(out.contains("error[HA003]") && out.contains("--> <stdin>:"), "{out}");
+    let (c, out, _) = run_stdin(&["validate", "-"], b"sites: [\n", &[]);
+    assert_eq!(c, 2);
+    assert!(out.contains("error[HA001]") && out.contains("<stdin>"), "{out}");
+    let (c, _, e) = run_stdin(&["validate", "-"], b"\xff\xfe", &[]);
+    assert_eq!(c, 2);
+    assert!(e.contains("<stdin> is not UTF-8"), "{e}");
+    // plan and render read it too.
+    let (c, out, _) = run_stdin(&["plan", "-"], &seed, &[]);
+    assert_eq!((c, out), (0, run(&["plan", "fixtures/examples/seed.yaml"]).1));
+    let base = std::env::temp_dir().join(format!("hha-stdin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let env = [
+        ("HARBOR_ADMIN_PASSWORD", "Adm1n-Passw0rd"),
+        ("HARBOR_DB_PASSWORD", "db-pw"),
+        ("HARBOR_REDIS_PASSWORD", "redis-pw_1"),
+    ];
+    let (c, out, e) = run_stdin(&["render", "-", "--out", base.join("b").to_str().unwrap()], &seed, &env);
+    assert_eq!(c, 0, "{out}{e}");
+    assert!(base.join("b/README.md").is_file());
+    // --from with a file and the wanted topology on stdin; `-` twice is a usage error.
+    let (c, out, e) = run_stdin(&["plan", "--from", "fixtures/examples/seed.yaml", "-"], &seed, &[]);
+    assert_eq!(c, 0, "{out}{e}");
+    assert!(out.contains("<stdin>"), "{out}");
+    let (c, _, e) = run_stdin(&["plan", "--from", "-", "-"], &seed, &[]);
+    assert_eq!(c, 2);
+    assert!(e.contains("more than once"), "{e}");
+    let (c, _, e) = run_stdin(&["render", "-", "--from", "-", "--out", base.join("c").to_str().unwrap()], &seed, &env);
+    assert_eq!(c, 2);
+    assert!(e.contains("more than once"), "{e}");
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn render_prints_warnings_and_what_changed() {
+    let base = std::env::temp_dir().join(format!("hha-changes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    let out = base.join("bundle");
+    let d = out.to_str().unwrap();
+    // The seed has warnings: render prints them to stderr exactly as validate prints them.
+    let (_, validate_out, _) = run(&["validate", "fixtures/examples/seed.yaml"]);
+    assert!(validate_out.contains("warning["), "{validate_out}");
+    let (c, o, e) = render_cmd(&out, &["-v"]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert_eq!(e, validate_out, "render's warnings differ from validate's");
+    let files = walk_files(&out).len() - 1; // the marker is not a bundle file
+    let first_line = o.lines().next().unwrap();
+    assert_eq!(
+        first_line,
+        format!("wrote {files} files to {d} ({files} created, 0 changed, 0 removed); start with {d}/README.md")
+    );
+    // -v lists every path; the listing of a fresh directory is stable: a snapshot.
+    let listed: Vec<&str> = o.lines().skip(1).collect();
+    assert_eq!(listed.len(), files, "{o}");
+    assert!(listed.iter().all(|l| l.starts_with("  created  ")), "{o}");
+    insta::with_settings!({snapshot_path => root().join("tests/snapshots/render"), prepend_module_to_snapshot => false, omit_expression => true}, {
+        insta::assert_snapshot!("seed-verbose-fresh", o.replace(d, "<out>"));
+    });
+    // Unchanged: up to date, warnings still printed.
+    let (c, o, e) = render_cmd(&out, &[]);
+    assert_eq!((c, e.as_str()), (0, validate_out.as_str()));
+    assert_eq!(o, format!("{d} is up to date ({files} files unchanged); start with {d}/README.md\n"));
+    // A hand edit and a stray file: one changed, one removed; -v names them.
+    std::fs::write(out.join("README.md"), "edited by hand\n").unwrap();
+    std::fs::write(out.join("hosts/stray.txt"), "x").unwrap();
+    let (c, o, _) = render_cmd(&out, &["--verbose"]);
+    assert_eq!(c, 0);
+    assert_eq!(
+        o,
+        format!(
+            "wrote {files} files to {d} (0 created, 1 changed, 1 removed); start with {d}/README.md\n  changed  README.md\n  removed  hosts/stray.txt\n"
+        )
+    );
+    // Without -v: the counts alone.
+    std::fs::write(out.join("README.md"), "edited again\n").unwrap();
+    let (_, o, _) = render_cmd(&out, &[]);
+    assert!(o.contains("(0 created, 1 changed, 0 removed)") && o.lines().count() == 1, "{o}");
+    // -q: nothing at all on success, on either stream; errors still print.
+    std::fs::write(out.join("README.md"), "edited again\n").unwrap();
+    let (c, o, e) = render_cmd(&out, &["-q"]);
+    assert_eq!((c, o.as_str(), e.as_str()), (0, "", ""));
+    assert_eq!(
+        std::fs::read_to_string(out.join("README.md")).unwrap().lines().next(),
+        Some("# Harbor HA deployment: prod")
+    );
+    let (c, o, _) = run(&["render", "fixtures/rules/HA003/trigger.yaml", "--out", d, "-q"]);
+    assert_eq!(c, 1);
+    assert!(o.contains("error[HA003]"), "{o}");
+    assert_eq!(run(&["render", "fixtures/examples/seed.yaml", "--out", d, "-q", "-v"]).0, 2);
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn allowed_warnings_are_hidden_counted_and_listed_as_suppressed() {
+    let seed = "fixtures/examples/seed.yaml";
+    // The seed: BK002 and four HA007 warnings.
+    let (c, text, _) = run(&["validate", seed, "--allow", "HA007", "--allow", "no-backup", "--strict"]);
+    assert_eq!(c, 0, "{text}");
+    assert_eq!(text, format!("{seed}: 0 errors, 0 warnings (5 warnings suppressed by allow)\n"));
+    let (c, text, _) = run(&["validate", seed, "--allow", "ha007", "--strict"]);
+    assert_eq!(c, 1);
+    assert!(text.contains("warning[BK002]") && !text.contains("warning[HA007]"), "{text}");
+    assert!(text.ends_with("0 errors, 1 warning (4 warnings suppressed by allow)\n"), "{text}");
+    let (_, json, _) = run(&["validate", seed, "--allow", "HA007", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let s: Vec<(&str, bool)> =
+        v.as_array().unwrap().iter().map(|d| (d["code"].as_str().unwrap(), d.get("suppressed").is_some())).collect();
+    assert_eq!(s, [("BK002", false), ("HA007", true), ("HA007", true), ("HA007", true), ("HA007", true)]);
+    // Unknown codes and errors are refused on the command line (usage, exit 2).
+    let (c, _, e) = run(&["validate", seed, "--allow", "HA07"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("`HA07` is not a rule code") && e.contains("did you mean `HA007`"), "{e}");
+    let (c, _, e) = run(&["validate", seed, "--allow", "HA003"]);
+    assert_eq!(c, 2);
+    assert!(e.contains("HA003 (host-outside-subnet) is an error: errors cannot be allowed"), "{e}");
+    // An allowed error code never hides an error: HA003's trigger still fails.
+    let (c, _, _) = run(&["validate", "fixtures/rules/HA003/trigger.yaml", "--allow", "HA007"]);
+    assert_eq!(c, 1);
+    // plan takes it too; render hides the allowed warnings and counts them.
+    assert_eq!(run(&["plan", seed, "--allow", "HA007"]).0, 0);
+    assert_eq!(run(&["plan", seed, "--allow", "HA03"]).0, 2);
+    let base = std::env::temp_dir().join(format!("hha-allow-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (c, o, e) = render_cmd(&base.join("b"), &["--allow", "HA007"]);
+    assert_eq!(c, 0, "{o}{e}");
+    assert!(e.contains("warning[BK002]") && !e.contains("warning[HA007]"), "{e}");
+    assert!(e.ends_with("0 errors, 1 warning (4 warnings suppressed by allow)\n"), "{e}");
+    std::fs::remove_dir_all(&base).unwrap();
+    // The topology's own keys: the AL001 near-miss allows everything the seed warns about.
+    let (c, text, _) = run(&["validate", "fixtures/rules/AL001/near-miss.yaml", "--strict"]);
+    assert_eq!(c, 0, "{text}");
+    assert!(text.ends_with("0 errors, 0 warnings (5 warnings suppressed by allow)\n"), "{text}");
 }

@@ -77,6 +77,13 @@ impl Document {
     pub fn validate(&self) -> Report {
         validate::validate(&self.spec, &self.source)
     }
+
+    /// Run every rule, accepting the warnings of `allow` too (the command line's
+    /// `--allow CODE`) besides those the topology's own `allow` keys name.
+    #[must_use]
+    pub fn validate_allowing(&self, allow: &[RuleCode]) -> Report {
+        validate::validate_allowing(&self.spec, &self.source, allow)
+    }
 }
 
 /// Parse a topology from YAML text.

@@ -147,6 +147,33 @@ fn every_code_has_a_trigger_and_a_near_miss() {
     }
 }
 
+/// A rule that reports a warning can be named in `allow` (`RuleCode::can_warn`): every
+/// warning of every fixture is of such a rule, so that no warning is impossible to accept.
+#[test]
+fn every_warning_can_be_allowed() {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&rules_dir().join(".."), &mut files);
+    assert!(files.len() > 50);
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else { continue };
+        let Ok(doc) = load_str(&text) else { continue };
+        let report = doc.validate();
+        for d in report.diagnostics.iter().chain(&report.suppressed).filter(|d| !d.is_error()) {
+            assert!(d.code.can_warn(), "{}: {} warns but cannot be allowed", f.display(), d.code);
+        }
+    }
+}
+
 #[test]
 fn validation_collects_every_finding() {
     // One file, many independent mistakes: all are reported, not only the first.

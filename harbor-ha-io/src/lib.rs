@@ -25,7 +25,7 @@ pub mod secrets;
 mod write;
 
 pub use audit::{drift_dirs, import_dir, read_tree, TreeError};
-pub use load::{load_file, LoadError};
+pub use load::{display_name, load_file, LoadError, STDIN};
 pub use render::{render_document, render_to_dir, Outcome, RenderError, RenderOptions};
 pub use resolver::EnvResolver;
-pub use write::{write_bundle, WriteError, WriteOutcome};
+pub use write::{write_bundle, Changes, WriteError, WriteOutcome, WriteSummary};

@@ -44,11 +44,28 @@ pub enum LoadError {
     },
 }
 
-/// Read and parse a topology file. The text is returned too, for source excerpts.
+/// The path that means standard input wherever a topology file is taken.
+pub const STDIN: &str = "-";
+
+/// How diagnostics and messages name `path`: `<stdin>` for `-`, the path otherwise.
+#[must_use]
+pub fn display_name(path: &Path) -> String {
+    if path == Path::new(STDIN) {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Read and parse a topology file (`-`: standard input, read to its end). The text is
+/// returned too, for source excerpts.
 ///
 /// # Errors
 /// [`LoadError`] for I/O, encoding and parse failures.
 pub fn load_file(path: &Path) -> Result<(Document, String), LoadError> {
+    if path == Path::new(STDIN) {
+        return load_stdin();
+    }
     if path.is_dir() {
         return Err(LoadError::IsDirectory { path: path.to_path_buf() });
     }
@@ -59,6 +76,28 @@ pub fn load_file(path: &Path) -> Result<(Document, String), LoadError> {
         return Err(LoadError::Parse { diagnostic: Box::new(too_large(len)), text: String::new() });
     }
     let bytes = std::fs::read(path).map_err(io)?;
+    parse_bytes(path, bytes)
+}
+
+/// Standard input, read up to one byte past the size limit.
+fn load_stdin() -> Result<(Document, String), LoadError> {
+    use std::io::Read as _;
+    let path = Path::new("<stdin>");
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX).saturating_add(1);
+    std::io::stdin()
+        .lock()
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(LoadError::Parse { diagnostic: Box::new(too_large(bytes.len())), text: String::new() });
+    }
+    parse_bytes(path, bytes)
+}
+
+/// UTF-8 text, parsed into a document; `path` names it in an encoding error.
+fn parse_bytes(path: &Path, bytes: Vec<u8>) -> Result<(Document, String), LoadError> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let before = &e.as_bytes()[..offset];

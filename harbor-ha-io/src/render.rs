@@ -9,10 +9,10 @@ use harbor_ha_core::render::render;
 use harbor_ha_core::validate::resolve_secrets;
 use harbor_ha_core::{change, Diagnostic, Document};
 
-use crate::load::{load_file, LoadError};
+use crate::load::{display_name, load_file, LoadError};
 use crate::resolver::EnvResolver;
 use crate::secrets::{load_or_generate, SecretsDirError};
-use crate::write::{write_bundle, WriteError, WriteOutcome};
+use crate::write::{write_bundle, Changes, WriteError, WriteOutcome};
 
 /// How to write the bundle.
 #[derive(Debug, Clone, Default)]
@@ -23,15 +23,26 @@ pub struct RenderOptions {
     pub from: Option<std::path::PathBuf>,
     /// With `from`: plan changes that lose the site's data (CH003 becomes a warning).
     pub allow_destructive: bool,
+    /// Warnings accepted besides those the topology's `allow` keys name (`--allow CODE`).
+    pub allow: Vec<harbor_ha_core::RuleCode>,
 }
 
 /// What [`render_to_dir`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// Written, or left untouched because it already held exactly this bundle.
     pub write: WriteOutcome,
+    /// The files created, changed and removed in the output directory.
+    pub changes: Changes,
     /// The number of files in the bundle.
     pub files: usize,
+    /// The warnings of validation (and, with `from`, of the change plan), located in the
+    /// topology file; the render went ahead.
+    pub warnings: Vec<Diagnostic>,
+    /// The warnings accepted by `allow`, not shown.
+    pub suppressed: Vec<Diagnostic>,
+    /// The topology file's text, for the warnings' excerpts.
+    pub text: String,
 }
 
 /// Why nothing was rendered or written.
@@ -81,7 +92,19 @@ pub enum RenderError {
 /// # Errors
 /// [`RenderError::Invalid`] with every diagnostic, or [`RenderError::Secrets`].
 pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bundle, RenderError> {
-    let report = doc.validate();
+    render_with_warnings(doc, secrets_dir, &[]).map(|(bundle, _)| bundle)
+}
+
+/// The warnings in force and those `allow` suppressed.
+type Warnings = (Vec<Diagnostic>, Vec<Diagnostic>);
+
+/// [`render_document`] accepting the warnings of `allow` too, with the warnings.
+fn render_with_warnings(
+    doc: &Document,
+    secrets_dir: Option<&Path>,
+    allow: &[harbor_ha_core::RuleCode],
+) -> Result<(Bundle, Warnings), RenderError> {
+    let report = doc.validate_allowing(allow);
     let Some(topo) = report.topology else {
         return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: None });
     };
@@ -90,7 +113,7 @@ pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bun
         diagnostics.iter_mut().for_each(|d| doc.source.locate(d));
         RenderError::Invalid { diagnostics, text: None }
     })?;
-    Ok(render(&input))
+    Ok((render(&input), (report.diagnostics, report.suppressed)))
 }
 
 /// `harbor-ha render FILE --out OUT [--from OLD]`: load `path`, render it (reusing the shared
@@ -102,15 +125,16 @@ pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bun
 pub fn render_to_dir(path: &Path, out: &Path, options: &RenderOptions) -> Result<Outcome, RenderError> {
     let (doc, text) = load_file(path)?;
     let secrets_dir = out.join("secrets");
-    let bundle = match &options.from {
-        None => render_document(&doc, Some(&secrets_dir)).map_err(|e| match e {
-            RenderError::Invalid { diagnostics, .. } => RenderError::Invalid { diagnostics, text: Some(text) },
+    let (bundle, (warnings, suppressed)) = match &options.from {
+        None => render_with_warnings(&doc, Some(&secrets_dir), &options.allow).map_err(|e| match e {
+            RenderError::Invalid { diagnostics, .. } => RenderError::Invalid { diagnostics, text: Some(text.clone()) },
             other => other,
         })?,
-        Some(old) => render_change(old, path, (&doc, &text), &secrets_dir, options.allow_destructive)?,
+        Some(old) => render_change(old, path, (&doc, &text), &secrets_dir, options)?,
     };
-    let write = write_bundle(&bundle, out, options.force)?;
-    Ok(Outcome { write, files: bundle.files.len() })
+    let written = write_bundle(&bundle, out, options.force)?;
+    let files = bundle.files.len();
+    Ok(Outcome { write: written.outcome, changes: written.changes, files, warnings, suppressed, text })
 }
 
 /// The change from the running topology `old` to `new`: planned, then rendered with the
@@ -120,21 +144,21 @@ fn render_change(
     new_path: &Path,
     (doc, text): (&Document, &str),
     secrets_dir: &Path,
-    allow_destructive: bool,
-) -> Result<Bundle, RenderError> {
+    options: &RenderOptions,
+) -> Result<(Bundle, Warnings), RenderError> {
     let (old_doc, old_text) = load_file(old)?;
-    let old_report = old_doc.validate();
+    let old_report = old_doc.validate_allowing(&options.allow);
     let Some(old_topo) = old_report.topology else {
         return Err(RenderError::InvalidFrom { diagnostics: old_report.diagnostics, text: old_text });
     };
-    let report = doc.validate();
+    let report = doc.validate_allowing(&options.allow);
     let Some(topo) = report.topology else {
         return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: Some(text.to_string()) });
     };
     let plan = change::plan(
         change::Side { doc: &old_doc, topology: &old_topo },
         change::Side { doc, topology: &topo },
-        change::Options { allow_destructive },
+        change::Options { allow_destructive: options.allow_destructive },
     )
     .map_err(|diagnostics| RenderError::Refused { diagnostics, text: text.to_string() })?;
     let located = |mut diagnostics: Vec<Diagnostic>| {
@@ -153,6 +177,9 @@ fn render_change(
         }
         procedure_inputs.push(resolve_secrets(&p.after, &EnvResolver, s).map_err(located)?);
     }
-    let labels = (old.display().to_string(), new_path.display().to_string());
-    Ok(harbor_ha_core::render::render_change(&input, &plan, &procedure_inputs, (&labels.0, &labels.1)))
+    let labels = (display_name(old), display_name(new_path));
+    let bundle = harbor_ha_core::render::render_change(&input, &plan, &procedure_inputs, (&labels.0, &labels.1));
+    let mut warnings = report.diagnostics;
+    warnings.extend(plan.diagnostics.iter().cloned());
+    Ok((bundle, (warnings, report.suppressed)))
 }

@@ -27,13 +27,44 @@ pub enum WriteError {
     },
 }
 
-/// What [`write_bundle`] did.
+/// Whether [`write_bundle`] wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {
     /// The output directory was (re)written.
     Written,
     /// The output directory already held exactly this bundle; nothing was touched.
     Unchanged,
+}
+
+/// The files of the output directory, compared before and after a write: paths relative
+/// to it, sorted. The bundle marker is left out; so are directories (a directory's mode
+/// that differs rewrites the bundle without listing a file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Files of the bundle the directory did not hold.
+    pub created: Vec<String>,
+    /// Files the directory held with another content or mode (or not as a regular file).
+    pub changed: Vec<String>,
+    /// Files the directory held that the bundle does not (gone after the write).
+    pub removed: Vec<String>,
+}
+
+impl Changes {
+    /// Whether no file was created, changed or removed.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.created.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// What [`write_bundle`] did: whether it wrote, and which files that created, changed or
+/// removed compared with what the directory held before (all created in a fresh one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Written or unchanged.
+    pub outcome: WriteOutcome,
+    /// The files that differ from before (empty when unchanged).
+    pub changes: Changes,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError {
@@ -51,9 +82,12 @@ fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError {
 /// not even for a moment), and every path must be relative and plain (no `..`, `.`,
 /// empty or absolute parts), so that no file can land outside `out`.
 ///
+/// The summary compares the directory before the write with the bundle (file by file:
+/// content and mode), so that the caller can say what changed without reading it again.
+///
 /// # Errors
 /// [`WriteError`] when `out` may not be replaced, a path is unsafe, or an I/O call fails.
-pub fn write_bundle(bundle: &Bundle, out: &Path, force: bool) -> Result<WriteOutcome, WriteError> {
+pub fn write_bundle(bundle: &Bundle, out: &Path, force: bool) -> Result<WriteSummary, WriteError> {
     if let Some(bad) = bundle.files.keys().find(|p| !is_plain_relative(p)) {
         return Err(WriteError::UnsafePath(bad.clone()));
     }
@@ -69,8 +103,9 @@ pub fn write_bundle(bundle: &Bundle, out: &Path, force: bool) -> Result<WriteOut
         }
     }
     if is_bundle && matches_dir(bundle, out) {
-        return Ok(WriteOutcome::Unchanged);
+        return Ok(WriteSummary { outcome: WriteOutcome::Unchanged, changes: Changes::default() });
     }
+    let changes = if out.exists() { compare_dir(bundle, out)? } else { all_created(bundle) };
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -91,7 +126,7 @@ pub fn write_bundle(bundle: &Bundle, out: &Path, force: bool) -> Result<WriteOut
         } else {
             std::fs::rename(&tmp, out).map_err(io_at(out))?;
         }
-        Ok(WriteOutcome::Written)
+        Ok(WriteSummary { outcome: WriteOutcome::Written, changes })
     })();
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
@@ -183,4 +218,51 @@ fn matches_dir(bundle: &Bundle, dir: &Path) -> bool {
     }
     // Contents last: a missing, extra or resized file is found without reading any.
     found == expected.len() && to_read.iter().all(|(p, f)| std::fs::read(p).is_ok_and(|c| c == f.content.as_bytes()))
+}
+
+/// Every file of the bundle as created (a fresh directory).
+fn all_created(bundle: &Bundle) -> Changes {
+    Changes { created: bundle.files.keys().cloned().collect(), ..Changes::default() }
+}
+
+/// The existing directory `dir` file by file against the bundle. Symlinks are not followed
+/// (one where the bundle has a file is a changed file); a file whose size or mode differs
+/// is changed without reading it.
+fn compare_dir(bundle: &Bundle, dir: &Path) -> Result<Changes, WriteError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut changes = Changes::default();
+    let mut seen: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    while let Some((abs, rel)) = stack.pop() {
+        for entry in std::fs::read_dir(&abs).map_err(io_at(&abs))? {
+            let entry = entry.map_err(io_at(&abs))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let child = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let meta = entry.metadata().map_err(io_at(&entry.path()))?;
+            if meta.is_dir() {
+                stack.push((entry.path(), child));
+                continue;
+            }
+            if rel.is_empty() && child == MARKER {
+                continue;
+            }
+            match bundle.files.get_key_value(&child) {
+                None => changes.removed.push(child),
+                Some((key, f)) => {
+                    seen.insert(key.as_str());
+                    let same = meta.is_file()
+                        && meta.permissions().mode() & 0o7777 == f.mode
+                        && meta.len() == f.content.len() as u64
+                        && std::fs::read(entry.path()).is_ok_and(|c| c == f.content.as_bytes());
+                    if !same {
+                        changes.changed.push(child);
+                    }
+                }
+            }
+        }
+    }
+    changes.created = bundle.files.keys().filter(|k| !seen.contains(k.as_str())).cloned().collect();
+    changes.changed.sort();
+    changes.removed.sort();
+    Ok(changes)
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use common::TempDir;
 use harbor_ha_core::bundle::{Bundle, MARKER};
-use harbor_ha_io::{write_bundle, WriteError, WriteOutcome};
+use harbor_ha_io::{write_bundle, Changes, WriteError, WriteOutcome};
 
 fn sample() -> Bundle {
     let mut b = Bundle::default();
@@ -61,7 +61,7 @@ fn first_write_then_unchanged_rewrite_touches_nothing() {
     let t = TempDir::new("bw-same");
     let out = t.0.join("out");
     let b = sample();
-    assert_eq!(write_bundle(&b, &out, false).unwrap(), WriteOutcome::Written);
+    assert_eq!(write_bundle(&b, &out, false).unwrap().outcome, WriteOutcome::Written);
     let before = snapshot(&out);
     assert_eq!(before.len(), b.files.len() + 1, "the files and the marker");
     for (rel, content, mode, _) in &before {
@@ -73,7 +73,7 @@ fn first_write_then_unchanged_rewrite_touches_nothing() {
     }
     age(&out);
     let aged = snapshot(&out);
-    assert_eq!(write_bundle(&b, &out, false).unwrap(), WriteOutcome::Unchanged);
+    assert_eq!(write_bundle(&b, &out, false).unwrap().outcome, WriteOutcome::Unchanged);
     assert_eq!(snapshot(&out), aged, "an unchanged bundle keeps its files and their mtimes");
 }
 
@@ -105,7 +105,7 @@ fn any_difference_rewrites_the_whole_directory() {
         write_bundle(&b, &out, false).unwrap();
         let expected: Vec<_> = snapshot(&out).into_iter().map(|(r, c, m, _)| (r, c, m)).collect();
         mutate(&out);
-        assert_eq!(write_bundle(&b, &out, false).unwrap(), WriteOutcome::Written, "{what}");
+        assert_eq!(write_bundle(&b, &out, false).unwrap().outcome, WriteOutcome::Written, "{what}");
         let got: Vec<_> = snapshot(&out).into_iter().map(|(r, c, m, _)| (r, c, m)).collect();
         assert_eq!(got, expected, "{what}: the directory holds exactly the bundle again");
         let secrets_mode = std::fs::metadata(out.join("secrets/prod")).unwrap().permissions().mode() & 0o7777;
@@ -123,7 +123,7 @@ fn a_file_where_a_directory_belongs_is_a_difference() {
     write_bundle(&b, &out, false).unwrap();
     std::fs::remove_file(out.join("README.md")).unwrap();
     std::fs::create_dir(out.join("README.md")).unwrap();
-    assert_eq!(write_bundle(&b, &out, false).unwrap(), WriteOutcome::Written);
+    assert_eq!(write_bundle(&b, &out, false).unwrap().outcome, WriteOutcome::Written);
     assert!(out.join("README.md").is_file());
 }
 
@@ -168,6 +168,47 @@ fn a_foreign_directory_is_still_refused_without_force() {
     std::fs::write(out.join("precious.txt"), "keep me").unwrap();
     assert!(matches!(write_bundle(&sample(), &out, false), Err(WriteError::NotABundle(_))));
     assert_eq!(std::fs::read_to_string(out.join("precious.txt")).unwrap(), "keep me");
-    assert_eq!(write_bundle(&sample(), &out, true).unwrap(), WriteOutcome::Written);
+    assert_eq!(write_bundle(&sample(), &out, true).unwrap().outcome, WriteOutcome::Written);
     assert!(!out.join("precious.txt").exists());
+}
+
+#[test]
+fn the_summary_lists_what_changed_against_the_directory_before() {
+    let t = TempDir::new("bw-changes");
+    let out = t.0.join("out");
+    let b = sample();
+    // A fresh directory: every file created, the marker not listed.
+    let first = write_bundle(&b, &out, false).unwrap();
+    let all: Vec<String> = b.files.keys().cloned().collect();
+    assert_eq!(first.changes, Changes { created: all, ..Changes::default() });
+    // Unchanged: nothing listed.
+    let same = write_bundle(&b, &out, false).unwrap();
+    assert_eq!((same.outcome, same.changes.is_empty()), (WriteOutcome::Unchanged, true));
+    // A new bundle: one file added, one edited, one whose mode changed, one dropped; plus a
+    // stray file in the directory and a symlink where a file was.
+    let mut next = Bundle::default();
+    next.add("README.md", "# bundle v2\n", 0o644);
+    next.add("hosts/lb-1/install.sh", "#!/bin/sh\necho lb\n", 0o700);
+    next.add("hosts/lb-1/files/etc/nginx/conf.d/harbor.conf", "events {}\n", 0o644);
+    next.add("hosts/lb-2/install.sh", "#!/bin/sh\n", 0o755);
+    std::fs::write(out.join("hosts/lb-1/stray.txt"), "x").unwrap();
+    std::fs::remove_file(out.join("hosts/lb-1/files/etc/nginx/conf.d/harbor.conf")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", out.join("hosts/lb-1/files/etc/nginx/conf.d/harbor.conf")).unwrap();
+    let s = write_bundle(&next, &out, false).unwrap();
+    assert_eq!(s.outcome, WriteOutcome::Written);
+    let v = |xs: &[&str]| xs.iter().map(|x| (*x).to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        s.changes,
+        Changes {
+            created: v(&["hosts/lb-2/install.sh"]),
+            changed: v(&["README.md", "hosts/lb-1/files/etc/nginx/conf.d/harbor.conf", "hosts/lb-1/install.sh"]),
+            removed: v(&["hosts/lb-1/stray.txt", "secrets/prod/core_secret"]),
+        }
+    );
+    // --force over a foreign directory: its files are listed as removed.
+    let foreign = t.0.join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "x").unwrap();
+    let s = write_bundle(&b, &foreign, true).unwrap();
+    assert_eq!((s.changes.created.len(), s.changes.removed.clone()), (b.files.len(), v(&["notes.txt"])));
 }

@@ -31,7 +31,8 @@ impl Topology {
 
 #[pymethods]
 impl Topology {
-    /// Every finding (errors and warnings), ordered by position in the file.
+    /// Every finding (errors and warnings), ordered by position in the file; the warnings
+    /// the topology's `allow` keys accept are left out.
     fn validate(&self, py: Python<'_>) -> PyResult<Vec<Diagnostic>> {
         guard(|| {
             let report = py.detach(|| self.doc.validate());

@@ -52,6 +52,18 @@ def test_validate_returns_diagnostics_with_positions() -> None:
         assert repr(d).startswith("Diagnostic(code='")
 
 
+def test_warnings_the_topology_allows_are_left_out() -> None:
+    data = yaml.safe_load(SEED.read_text())
+    codes = sorted({d.code for d in harbor_ha.from_dict(data).validate()})
+    assert "HA007" in codes
+    data["allow"] = ["HA007"]
+    left = [d.code for d in harbor_ha.from_dict(data).validate()]
+    assert left and "HA007" not in left
+    data["sites"][0]["allow"] = ["HA003"]
+    refused = harbor_ha.from_dict(data).validate()
+    assert [(d.code, d.path) for d in refused if d.is_error] == [("AL001", "sites[0].allow[0]")]
+
+
 def test_dict_diagnostics_have_paths_but_no_positions() -> None:
     data = yaml.safe_load(SEED.read_text())
     data["sites"][0]["hosts"][1]["address"] = "10.9.9.9"

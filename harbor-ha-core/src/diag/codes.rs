@@ -146,6 +146,52 @@ catalog! {
     IN001, Error, "unsafe-path", "validate::values", "A path is not absolute, contains `..`, or has characters outside [A-Za-z0-9._/+-].";
     IN002, Error, "invalid-host-name", "validate::values", "A host name, server name or interface is not a valid name.";
     IN003, Error, "unsafe-value", "validate::values", "A free-text value contains characters that cannot be carried safely into the generated files.";
+    AL001, Error, "invalid-allow", "validate::allow", "An `allow` entry is not a rule code, or names a rule that is never a warning (errors cannot be allowed).";
+}
+
+/// Validation rules whose severity depends on the finding: an error by default, a warning
+/// in some cases (`Diagnostic::with_severity`), so that their warnings can be allowed.
+/// (CH003's warning exists only under `--allow-destructive`, which is its acceptance.)
+const ALSO_WARNINGS: &[&str] = &["RD006", "RD008", "ST006"];
+
+impl RuleCode {
+    /// Whether the rule can report a warning (and so be named in `allow`): warnings by
+    /// default, and the rules that downgrade some findings to warnings.
+    #[must_use]
+    pub fn can_warn(self) -> bool {
+        self.default_severity() == Severity::Warning || ALSO_WARNINGS.contains(&self.as_str())
+    }
+
+    /// The known code or name closest to `s` (edit distance, case-insensitive for codes),
+    /// for "did you mean" hints.
+    #[must_use]
+    pub fn closest(s: &str) -> RuleCode {
+        let up = s.trim().to_ascii_uppercase();
+        let low = s.trim().to_ascii_lowercase();
+        let mut best = (usize::MAX, RuleCode::ALL[0]);
+        for c in RuleCode::ALL {
+            let d = edit_distance(&up, c.as_str()).min(edit_distance(&low, c.name()));
+            if d < best.0 {
+                best = (d, *c);
+            }
+        }
+        best.1
+    }
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 impl fmt::Display for RuleCode {
@@ -188,6 +234,25 @@ mod tests {
         let names: HashSet<_> = RuleCode::ALL.iter().map(|c| c.name()).collect();
         assert_eq!(codes.len(), RuleCode::ALL.len());
         assert_eq!(names.len(), RuleCode::ALL.len());
+    }
+
+    #[test]
+    fn the_closest_code_is_a_near_spelling() {
+        assert_eq!(RuleCode::closest("HA07"), RuleCode::HA007);
+        assert_eq!(RuleCode::closest("ha0007"), RuleCode::HA007);
+        assert_eq!(RuleCode::closest("single-point-of-failur"), RuleCode::HA007);
+        assert_eq!(RuleCode::closest("ST09"), RuleCode::ST009);
+        assert_eq!(edit_distance("", "ab"), 2);
+    }
+
+    #[test]
+    fn the_rules_that_also_warn_exist() {
+        for c in ALSO_WARNINGS {
+            let code: RuleCode = c.parse().unwrap();
+            assert_eq!(code.default_severity(), Severity::Error, "{c} is a warning already");
+            assert!(code.can_warn());
+        }
+        assert!(RuleCode::HA007.can_warn() && !RuleCode::HA003.can_warn());
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::ids::{
 };
 use super::secret::SecretSpec;
 use super::version::VersionText;
+use crate::diag::RuleCode;
 
 /// The text of a `T` as written in the file, before validation parses it into a `T`
 /// (`T::parse`). In the JSON Schema it is a string named and described after `T`.
@@ -109,6 +110,7 @@ macro_rules! schema_doc {
 }
 
 schema_doc! {
+    RuleCode => "A rule code (`HA007`) or name (`single-point-of-failure`) of a rule that can warn; `harbor-ha explain CODE`.";
     SiteName => "A site's name: `[a-z0-9-]+`, unique in the file.";
     HostName => "A host's inventory name: `[a-z0-9-]+`, unique in the whole file (each host gets `hosts/<name>/`).";
     HostPath => "An absolute filesystem path on a target host.";
@@ -152,6 +154,11 @@ pub struct TopologySpec {
     /// Central logs of every site (a site's own `log` wins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<LogSpec>,
+    /// Warnings accepted in every site: rule codes (`HA007`) or names whose warnings are
+    /// not shown and do not fail `--strict` (still listed, as suppressed, in JSON output).
+    /// Errors cannot be allowed (AL001).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<Raw<RuleCode>>,
 }
 
 /// Monitoring by Prometheus: the bundle's `monitoring/` scrape config, alert rules and
@@ -224,6 +231,9 @@ pub struct SiteSpec {
     /// `restore.sh` in the bundle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupSpec>,
+    /// Warnings accepted in this site only (the top-level `allow` applies too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<Raw<RuleCode>>,
 }
 
 /// Where a site's backups go and how many are kept.

@@ -8,6 +8,7 @@
 //! Each rule code has one owner, the module that reports it
 //! ([`crate::diag::RuleCode::owner`]; a test holds the sources to it).
 
+pub mod allow;
 mod resolve;
 mod rules;
 mod values;
@@ -23,8 +24,11 @@ pub use rules::secrets::resolve_secrets;
 /// The outcome of validation.
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// Every finding, ordered by position in the file.
+    /// Every finding in force, ordered by position in the file.
     pub diagnostics: Vec<Diagnostic>,
+    /// The warnings accepted by `allow` (the topology's, or the caller's codes), in the same
+    /// order: not shown, and not counted by `--strict`.
+    pub suppressed: Vec<Diagnostic>,
     /// The resolved topology, when there are no errors.
     pub topology: Option<ValidTopology>,
 }
@@ -79,7 +83,16 @@ impl<'a> Ctx<'a> {
 /// that did not come from text).
 #[must_use]
 pub fn validate(spec: &TopologySpec, map: &SourceMap) -> Report {
-    let (resolved, mut diagnostics) = check(spec, map);
+    validate_allowing(spec, map, &[])
+}
+
+/// [`validate`], with the warnings of `allow` accepted besides those the topology's `allow`
+/// lists name (each must be a code that can warn: see [`allow::refusal`]).
+#[must_use]
+pub fn validate_allowing(spec: &TopologySpec, map: &SourceMap, allow: &[RuleCode]) -> Report {
+    let mut ctx = Ctx::new(map);
+    let allowed = allow::resolve(spec, allow, &mut ctx);
+    let (resolved, mut diagnostics) = check(spec, ctx);
     diagnostics.sort_by(|a, b| {
         (a.line.unwrap_or(usize::MAX), a.column.unwrap_or(0), a.code, &a.path).cmp(&(
             b.line.unwrap_or(usize::MAX),
@@ -90,7 +103,8 @@ pub fn validate(spec: &TopologySpec, map: &SourceMap) -> Report {
     });
     diagnostics.dedup();
     let topology = if has_errors(&diagnostics) { None } else { resolved.into_topology().map(ValidTopology::new) };
-    Report { diagnostics, topology }
+    let (diagnostics, suppressed) = allow::split(diagnostics, &allowed);
+    Report { diagnostics, suppressed, topology }
 }
 
 /// Test support, behind the `unchecked` feature: resolve `spec` into a topology even when
@@ -103,13 +117,13 @@ pub fn validate(spec: &TopologySpec, map: &SourceMap) -> Report {
 #[doc(hidden)]
 #[must_use]
 pub fn resolve_unchecked(spec: &TopologySpec) -> (Option<ValidTopology>, Vec<Diagnostic>) {
-    let (resolved, diagnostics) = check(spec, &SourceMap::empty());
+    let empty = SourceMap::empty();
+    let (resolved, diagnostics) = check(spec, Ctx::new(&empty));
     (resolved.into_topology().map(ValidTopology::new), diagnostics)
 }
 
 /// Resolve `spec` and run every rule: the resolved sites and the findings, unsorted.
-fn check(spec: &TopologySpec, map: &SourceMap) -> (resolve::Resolved, Vec<Diagnostic>) {
-    let mut ctx = Ctx::new(map);
+fn check(spec: &TopologySpec, mut ctx: Ctx<'_>) -> (resolve::Resolved, Vec<Diagnostic>) {
     let resolved = resolve::resolve(spec, &mut ctx);
     rules::run(spec, &resolved, &mut ctx);
     (resolved, ctx.diags)

@@ -152,7 +152,11 @@ class Topology:
     def sites(self) -> list[str]:
         """Site names as written."""
     def validate(self) -> list[Diagnostic]:
-        """Every finding, errors and warnings, ordered by position in the file."""
+        """Every finding, errors and warnings, ordered by position in the file.
+
+        Warnings the topology's ``allow`` keys accept are left out (as the CLI's text output
+        leaves them out); an ``allow`` entry that is not a warning's code is an AL001 error.
+        """
     def render(self, secrets_dir: str | PathLike[str] | None = None) -> Bundle:
         """Render the deployment bundle.
 
