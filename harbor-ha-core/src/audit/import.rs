@@ -212,7 +212,7 @@ impl SiteWriter<'_> {
         }
         let os = self.site_os();
         match os {
-            Some(o) => out.push(format!("    os: {}", os_name(o))),
+            Some(o) => out.push(format!("    os: {}", o.as_str())),
             None => out.placeholder(
                 "    ",
                 &self.p("os"),
@@ -409,7 +409,7 @@ impl SiteWriter<'_> {
             }
             fields.push(format!("roles: [{}]", self.roles(h).join(", ")));
             if let Some(o) = h.facts.as_ref().and_then(|f| parse_os(&f.os)).filter(|o| Some(*o) != site_os) {
-                fields.push(format!("os: {}", os_name(o)));
+                fields.push(format!("os: {}", o.as_str()));
             }
             if let Some(n) = &h.harbor {
                 if let Some(p) = n.yml.text("http.port").filter(|p| p != "80").and_then(|p| p.parse::<u16>().ok()) {
@@ -693,13 +693,4 @@ fn scalar(v: &Value) -> Option<String> {
 /// The OS family a facts.json names.
 fn parse_os(s: &str) -> Option<OsFamily> {
     serde_yaml::from_str(&format!("\"{}\"", s.replace(['"', '\\'], ""))).ok()
-}
-
-fn os_name(o: OsFamily) -> &'static str {
-    match o {
-        OsFamily::Centos7 => "centos7",
-        OsFamily::Rocky9 => "rocky9",
-        OsFamily::Debian12 => "debian12",
-        OsFamily::Ubuntu2204 => "ubuntu22.04",
-    }
 }

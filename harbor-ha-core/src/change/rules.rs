@@ -7,7 +7,6 @@
 
 use super::releases::{self, ChainError, Hop, HopRefusal};
 use crate::diag::{Diagnostic, RuleCode, Severity};
-use crate::model::enums::SiteMode;
 use crate::model::resolved::{Database, Site, Storage, ValidTopology};
 use crate::model::version::Version;
 
@@ -85,8 +84,8 @@ pub(super) fn check(
                 format!(
                     "site `{}` changes mode from {} to {}: the nodes' data does not move between one shared store and two self-contained nodes",
                     n.name,
-                    mode_text(o.mode),
-                    mode_text(n.mode)
+                    o.mode.as_str(),
+                    n.mode.as_str()
                 ),
                 "build the new site beside the running one and replicate into it; or pass --allow-destructive",
             ));
@@ -123,13 +122,6 @@ pub(super) fn check(
         }
     }
     (changes, diags)
-}
-
-fn mode_text(m: SiteMode) -> &'static str {
-    match m {
-        SiteMode::SharedStorage => "shared-storage",
-        SiteMode::Replication => "replication",
-    }
 }
 
 /// The storage backend's name.

@@ -14,6 +14,17 @@ pub enum SiteMode {
     Replication,
 }
 
+impl SiteMode {
+    /// The mode as the topology file writes it (`shared-storage`, `replication`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SiteMode::SharedStorage => "shared-storage",
+            SiteMode::Replication => "replication",
+        }
+    }
+}
+
 /// Operating-system family of a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum OsFamily {
@@ -29,6 +40,19 @@ pub enum OsFamily {
     /// Ubuntu 22.04 (apt).
     #[serde(rename = "ubuntu22.04")]
     Ubuntu2204,
+}
+
+impl OsFamily {
+    /// The family as the topology file writes it (`centos7`, …, `ubuntu22.04`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OsFamily::Centos7 => "centos7",
+            OsFamily::Rocky9 => "rocky9",
+            OsFamily::Debian12 => "debian12",
+            OsFamily::Ubuntu2204 => "ubuntu22.04",
+        }
+    }
 }
 
 /// A role a host plays.
@@ -147,6 +171,21 @@ impl BackupTool {
         match self {
             BackupTool::Restic => "restic",
             BackupTool::Rsync => "rsync",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OsFamily, SiteMode};
+
+    #[test]
+    fn as_str_is_the_files_spelling() {
+        for o in [OsFamily::Centos7, OsFamily::Rocky9, OsFamily::Debian12, OsFamily::Ubuntu2204] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
+        for m in [SiteMode::SharedStorage, SiteMode::Replication] {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
         }
     }
 }

@@ -109,7 +109,7 @@ pub fn expected(ctx: &RoleCtx, out: &HostOut) -> Facts {
     Facts {
         hostname: host.name.to_string(),
         addresses: vec![format!("{}/{}", host.address, site.subnet.prefix_len())],
-        os: serde_json::to_value(host.os).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        os: host.os.as_str().to_string(),
         harbor_version: harbor.then(|| site.harbor.version.to_string()),
         images: if harbor { images(ctx) } else { BTreeMap::new() },
         mounts,

@@ -328,8 +328,8 @@ pub fn plan(topo: &ValidTopology) -> String {
     for site in &topo.sites {
         let extra = container_hosts.get(site.name.as_str()).map_or(&[][..], Vec::as_slice);
         let mode = match site.mode {
-            SiteMode::SharedStorage => "shared-storage",
             SiteMode::Replication => "replication (dual master)",
+            m => m.as_str(),
         };
         let _ = writeln!(s, "site {} ({mode}, Harbor {})", site.name, site.harbor.version);
         for (i, (ctx, out)) in render_site(site, None, extra).into_iter().enumerate() {

@@ -4,19 +4,10 @@
 use std::fmt::Write;
 
 use super::{code, code_list, external_url, first_harbor, is_first_harbor, url_host, Plan};
-use crate::model::enums::{OsFamily, Role, SiteMode};
+use crate::model::enums::{Role, SiteMode};
 use crate::model::resolved::{Database, Host, Redis, Site, Storage, Tls};
 use crate::render::harbor::{harbor_databases, installer_flags, ping_path};
 use crate::render::os;
-
-fn os_name(o: OsFamily) -> &'static str {
-    match o {
-        OsFamily::Centos7 => "centos7",
-        OsFamily::Rocky9 => "rocky9",
-        OsFamily::Debian12 => "debian12",
-        OsFamily::Ubuntu2204 => "ubuntu22.04",
-    }
-}
 
 fn roles_of(h: &Host) -> String {
     h.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
@@ -31,7 +22,7 @@ pub(super) fn table(s: &mut String, site: &Site, plans: &[&Plan]) {
         if is_first_harbor(site, h) && site.harbor_nodes().count() > 1 {
             roles.push_str(" (first Harbor node)");
         }
-        let _ = writeln!(s, "| {} | {} | {} | {roles} | {} |", i + 1, h.name, h.address, os_name(h.os));
+        let _ = writeln!(s, "| {} | {} | {} | {roles} | {} |", i + 1, h.name, h.address, h.os.as_str());
     }
     s.push('\n');
 }
