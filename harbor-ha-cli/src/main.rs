@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_macros, clippy::disallowed_methods, reason = "the command line prints and exits")]
 
 mod audit;
+mod progress;
 mod report;
 
 use std::io::Write;
@@ -81,13 +82,22 @@ enum Command {
         /// List every created, changed and removed file.
         #[arg(short, long, conflicts_with = "quiet")]
         verbose: bool,
-        /// Print nothing but errors (no warnings, no summary).
+        /// Print nothing but errors (no warnings, no summary, no progress bar).
         #[arg(short, long)]
         quiet: bool,
         /// Accept this warning (a rule code or name; repeatable): not shown, not counted by
         /// --strict, listed as suppressed in JSON. Errors cannot be allowed.
         #[arg(long = "allow", value_name = "CODE", value_parser = parse_allow)]
         allow: Vec<RuleCode>,
+        /// Read the stored secrets from DIR/<site>/ instead of <out>/secrets/<site>/ (a
+        /// restored backup, a vault checkout); refused when DIR holds none. The bundle
+        /// still carries them under secrets/.
+        #[arg(long, value_name = "DIR")]
+        secrets: Option<PathBuf>,
+        /// Generate no secret: fail, naming them, when some are not stored (CI, re-renders of
+        /// a running site).
+        #[arg(long)]
+        locked: bool,
     },
     /// Print the hosts in install order with the files each receives; with --from, the
     /// ordered steps that change the running site (OLD) into this topology.
@@ -176,8 +186,17 @@ fn main() -> ExitCode {
             }
         },
         Command::Validate { file, format, strict, allow } => validate(&file, format, strict, &allow),
-        Command::Render { file, out: dir, force, from, allow_destructive, verbose, quiet, allow } => {
-            let options = RenderOptions { force, from, allow_destructive, allow };
+        Command::Render { file, out: dir, force, from, allow_destructive, verbose, quiet, allow, secrets, locked } => {
+            let bar = (!quiet).then(progress::Bar::new);
+            let options = RenderOptions {
+                force,
+                from,
+                allow_destructive,
+                allow,
+                secrets,
+                locked,
+                progress: bar.as_ref().map(progress::Bar::callback).unwrap_or_default(),
+            };
             let noise = if quiet {
                 Noise::Quiet
             } else if verbose {
@@ -185,7 +204,7 @@ fn main() -> ExitCode {
             } else {
                 Noise::Normal
             };
-            render(&file, &dir, &options, noise)
+            render(&file, &dir, &options, noise, bar.as_ref())
         }
         Command::Plan { file, from: None, allow, .. } => match load_valid(&file, &allow) {
             Ok(t) => out(&harbor_ha_core::render::plan(&t)),
@@ -338,14 +357,18 @@ enum Noise {
     Verbose,
 }
 
-fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise) -> ExitCode {
+fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise, bar: Option<&progress::Bar>) -> ExitCode {
     if let Some(from) = &options.from {
         if let Err(code) = one_stdin(&[from, file]) {
             return code;
         }
     }
     let d = dir.display();
-    match render_to_dir(file, dir, options) {
+    let result = render_to_dir(file, dir, options);
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    match result {
         Ok(_) if noise == Noise::Quiet => ExitCode::SUCCESS,
         Ok(o) => {
             if !o.warnings.is_empty() || !o.suppressed.is_empty() {

@@ -241,6 +241,28 @@ impl SiteSecrets {
         })
     }
 
+    /// The files of `secrets/<site>/` that [`Self::complete`] would generate for `site` and
+    /// the bundle would carry, given the `stored` ones (name → content): every string secret
+    /// and the token pair that is absent, the LB pair of a self-signed load balancer, and the
+    /// cluster secrets of a site with a PostgreSQL cluster. Empty when a render can use the
+    /// stored secrets alone (what `--locked` requires). Half a key pair is not listed here:
+    /// [`Self::complete`] refuses it.
+    #[must_use]
+    pub fn missing(site: &Site, stored: &BTreeMap<String, String>) -> Vec<&'static str> {
+        let absent = |name: &&str| !stored.contains_key(*name);
+        let pair_absent = |names: [&'static str; 2]| names.iter().all(absent).then_some(names);
+        let mut out: Vec<&'static str> =
+            FIELDS.iter().map(|(n, _)| *n).filter(|n| !n.ends_with(".pem")).filter(absent).collect();
+        out.extend(pair_absent(["token_private_key.pem", "token_certificate.pem"]).into_iter().flatten());
+        if site.lb.as_ref().is_some_and(|lb| matches!(lb.tls, Tls::SelfSigned(_))) {
+            out.extend(pair_absent(LB_FIELDS).into_iter().flatten());
+        }
+        if site.pg_cluster().is_some() {
+            out.extend(CLUSTER_FIELDS.iter().copied().filter(absent));
+        }
+        out
+    }
+
     /// The site's secrets from the files of `secrets/<site>/` a previous render left
     /// (`stored`: name → content; `dir_label` names the directory in errors), with what is
     /// missing generated from `rng` (the token certificate and the LB certificate valid from

@@ -11,7 +11,7 @@ use harbor_ha_core::{change, Diagnostic, Document};
 
 use crate::load::{display_name, load_file, LoadError};
 use crate::resolver::EnvResolver;
-use crate::secrets::{load_or_generate, SecretsDirError};
+use crate::secrets::{load_sites, read_dir_files, Generation, SecretsDirError};
 use crate::write::{write_bundle, Changes, WriteError, WriteOutcome};
 
 /// How to write the bundle.
@@ -25,6 +25,85 @@ pub struct RenderOptions {
     pub allow_destructive: bool,
     /// Warnings accepted besides those the topology's `allow` keys name (`--allow CODE`).
     pub allow: Vec<harbor_ha_core::RuleCode>,
+    /// Read the stored shared secrets from `DIR/<site>/` instead of `<out>/secrets/<site>/`
+    /// (`--secrets DIR`: a restored backup, a vault checkout). Refused when it holds none.
+    pub secrets: Option<std::path::PathBuf>,
+    /// `--locked`: generate no secret; one that is not stored is an error naming it.
+    pub locked: bool,
+    /// Told what the render is doing (the command line draws a progress bar from it).
+    pub progress: Progress,
+}
+
+/// A stage of [`render_to_dir`], for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Loading and validating the topology.
+    Validating,
+    /// The shared secrets: `done` of `sites` sites read or generated.
+    Secrets {
+        /// Sites done.
+        done: usize,
+        /// Sites in all.
+        sites: usize,
+    },
+    /// Rendering the bundle in memory.
+    Rendering,
+    /// Writing the bundle.
+    Writing,
+}
+
+/// A callback told each [`Stage`] (from any thread); none by default.
+#[derive(Clone, Default)]
+pub struct Progress(Option<std::sync::Arc<dyn Fn(Stage) + Send + Sync>>);
+
+impl Progress {
+    /// Call `f` with each stage.
+    pub fn new(f: impl Fn(Stage) + Send + Sync + 'static) -> Self {
+        Progress(Some(std::sync::Arc::new(f)))
+    }
+
+    fn tell(&self, stage: Stage) {
+        if let Some(f) = &self.0 {
+            f(stage);
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Progress(..)" } else { "Progress(none)" })
+    }
+}
+
+/// Where the stored secrets are read and whether new ones may be made.
+struct SecretsSource<'a> {
+    dir: &'a Path,
+    generation: Generation,
+    progress: &'a Progress,
+}
+
+impl SecretsSource<'_> {
+    fn load(&self, topo: &harbor_ha_core::ValidTopology) -> Result<SharedSecrets, SecretsDirError> {
+        load_sites(topo, Some(self.dir), self.generation, &|done, sites| {
+            self.progress.tell(Stage::Secrets { done, sites });
+        })
+    }
+}
+
+/// The shared secrets by site name.
+type SharedSecrets = std::collections::BTreeMap<String, harbor_ha_core::secrets::SiteSecrets>;
+
+/// `--secrets DIR` must hold a previous render's secrets: at least one `<site>/` directory
+/// with a secret file (an empty or mistyped directory would silently make new ones).
+fn check_given_secrets_dir(dir: &Path) -> Result<(), SecretsDirError> {
+    let empty = || SecretsDirError::EmptyDir(dir.to_path_buf());
+    let entries = std::fs::read_dir(dir).map_err(|_| empty())?;
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) && !read_dir_files(&entry.path())?.is_empty() {
+            return Ok(());
+        }
+    }
+    Err(empty())
 }
 
 /// What [`render_to_dir`] did.
@@ -92,27 +171,44 @@ pub enum RenderError {
 /// # Errors
 /// [`RenderError::Invalid`] with every diagnostic, or [`RenderError::Secrets`].
 pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bundle, RenderError> {
-    render_with_warnings(doc, secrets_dir, &[]).map(|(bundle, _)| bundle)
+    let report = doc.validate();
+    let Some(topo) = report.topology else {
+        return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: None });
+    };
+    let shared = load_sites(&topo, secrets_dir, Generation::Missing, &|_, _| {})?;
+    resolve(doc, &topo, shared, None).map(|input| render(&input))
+}
+
+/// The topology's own secrets resolved (`{env}`, `{file}`); errors located in `doc`, with
+/// `text` for excerpts.
+fn resolve<'t>(
+    doc: &Document,
+    topo: &'t harbor_ha_core::ValidTopology,
+    shared: SharedSecrets,
+    text: Option<&str>,
+) -> Result<harbor_ha_core::secrets::RenderInput<'t>, RenderError> {
+    resolve_secrets(topo, &EnvResolver, shared).map_err(|mut diagnostics| {
+        diagnostics.iter_mut().for_each(|d| doc.source.locate(d));
+        RenderError::Invalid { diagnostics, text: text.map(str::to_string) }
+    })
 }
 
 /// The warnings in force and those `allow` suppressed.
 type Warnings = (Vec<Diagnostic>, Vec<Diagnostic>);
 
-/// [`render_document`] accepting the warnings of `allow` too, with the warnings.
+/// The bundle of `doc` (`text`: its file's text) accepting the warnings of `allow` too,
+/// with the warnings.
 fn render_with_warnings(
-    doc: &Document,
-    secrets_dir: Option<&Path>,
+    (doc, text): (&Document, &str),
+    secrets: &SecretsSource<'_>,
     allow: &[harbor_ha_core::RuleCode],
 ) -> Result<(Bundle, Warnings), RenderError> {
     let report = doc.validate_allowing(allow);
     let Some(topo) = report.topology else {
-        return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: None });
+        return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: Some(text.to_string()) });
     };
-    let shared = load_or_generate(&topo, secrets_dir)?;
-    let input = resolve_secrets(&topo, &EnvResolver, shared).map_err(|mut diagnostics| {
-        diagnostics.iter_mut().for_each(|d| doc.source.locate(d));
-        RenderError::Invalid { diagnostics, text: None }
-    })?;
+    let input = resolve(doc, &topo, secrets.load(&topo)?, Some(text))?;
+    secrets.progress.tell(Stage::Rendering);
     Ok((render(&input), (report.diagnostics, report.suppressed)))
 }
 
@@ -123,15 +219,23 @@ fn render_with_warnings(
 /// # Errors
 /// [`RenderError`]: the files, the diagnostics, the refusals, the secrets or the write.
 pub fn render_to_dir(path: &Path, out: &Path, options: &RenderOptions) -> Result<Outcome, RenderError> {
+    options.progress.tell(Stage::Validating);
     let (doc, text) = load_file(path)?;
-    let secrets_dir = out.join("secrets");
-    let (bundle, (warnings, suppressed)) = match &options.from {
-        None => render_with_warnings(&doc, Some(&secrets_dir), &options.allow).map_err(|e| match e {
-            RenderError::Invalid { diagnostics, .. } => RenderError::Invalid { diagnostics, text: Some(text.clone()) },
-            other => other,
-        })?,
-        Some(old) => render_change(old, path, (&doc, &text), &secrets_dir, options)?,
+    let default_dir = out.join("secrets");
+    let dir = match &options.secrets {
+        Some(given) => {
+            check_given_secrets_dir(given)?;
+            given.as_path()
+        }
+        None => &default_dir,
     };
+    let generation = if options.locked { Generation::Never } else { Generation::Missing };
+    let secrets = SecretsSource { dir, generation, progress: &options.progress };
+    let (bundle, (warnings, suppressed)) = match &options.from {
+        None => render_with_warnings((&doc, &text), &secrets, &options.allow)?,
+        Some(old) => render_change(old, path, (&doc, &text), &secrets, options)?,
+    };
+    options.progress.tell(Stage::Writing);
     let written = write_bundle(&bundle, out, options.force)?;
     let files = bundle.files.len();
     Ok(Outcome { write: written.outcome, changes: written.changes, files, warnings, suppressed, text })
@@ -143,7 +247,7 @@ fn render_change(
     old: &Path,
     new_path: &Path,
     (doc, text): (&Document, &str),
-    secrets_dir: &Path,
+    secrets: &SecretsSource<'_>,
     options: &RenderOptions,
 ) -> Result<(Bundle, Warnings), RenderError> {
     let (old_doc, old_text) = load_file(old)?;
@@ -161,22 +265,19 @@ fn render_change(
         change::Options { allow_destructive: options.allow_destructive },
     )
     .map_err(|diagnostics| RenderError::Refused { diagnostics, text: text.to_string() })?;
-    let located = |mut diagnostics: Vec<Diagnostic>| {
-        diagnostics.iter_mut().for_each(|d| doc.source.locate(d));
-        RenderError::Invalid { diagnostics, text: Some(text.to_string()) }
-    };
-    let shared = load_or_generate(&topo, Some(secrets_dir))?;
-    let input = resolve_secrets(&topo, &EnvResolver, shared.clone()).map_err(located)?;
+    let shared = secrets.load(&topo)?;
+    let input = resolve(doc, &topo, shared.clone(), Some(text))?;
     let mut procedure_inputs = Vec::new();
     for p in &plan.procedures {
         let mut s = shared.clone();
         for site in &p.after.sites {
             if !s.contains_key(site.name.as_str()) {
-                s.extend(load_or_generate(&p.after, Some(secrets_dir))?);
+                s.extend(secrets.load(&p.after)?);
             }
         }
-        procedure_inputs.push(resolve_secrets(&p.after, &EnvResolver, s).map_err(located)?);
+        procedure_inputs.push(resolve(doc, &p.after, s, Some(text))?);
     }
+    secrets.progress.tell(Stage::Rendering);
     let labels = (display_name(old), display_name(new_path));
     let bundle = harbor_ha_core::render::render_change(&input, &plan, &procedure_inputs, (&labels.0, &labels.1));
     let mut warnings = report.diagnostics;

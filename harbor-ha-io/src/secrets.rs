@@ -23,6 +23,22 @@ pub enum SecretsDirError {
     /// A file holds a value of the wrong shape, or generation failed.
     #[error(transparent)]
     Secrets(#[from] SecretsError),
+    /// `--locked`, and these secret files are not stored (they would be generated).
+    #[error(
+        "--locked: {} not stored and would be generated: {}; render once without --locked to make them, or restore them from a backup",
+        if missing.len() == 1 { "this secret is" } else { "these secrets are" },
+        missing.join(", ")
+    )]
+    Locked {
+        /// The files, as `<dir>/<site>/<name>`.
+        missing: Vec<String>,
+    },
+    /// `--secrets DIR` names a directory that holds no site's secrets.
+    #[error("--secrets {0}: no stored secrets there (no <site>/ directory with secret files); give the secrets/ directory of a previous render, or leave --secrets out to make new ones")]
+    EmptyDir(std::path::PathBuf),
+    /// A worker thread ended without a result (it panicked).
+    #[error("a secrets worker thread ended without a result")]
+    Incomplete,
 }
 
 /// Read `dir` (`<out>/secrets/<site>`) if it exists. `Ok(None)` when absent.
@@ -82,6 +98,16 @@ pub fn complete_dir(site: &Site, dir: Option<&Path>) -> Result<SiteSecrets, Secr
     Ok(SiteSecrets::complete(site, &files, &label, &mut rand_core::OsRng, SystemTime::now())?)
 }
 
+/// Whether a render may make secrets that are not stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Generation {
+    /// Make what is missing (the first render of a site, or a file an older version lacked).
+    #[default]
+    Missing,
+    /// `--locked`: make nothing; a missing secret is an error naming it.
+    Never,
+}
+
 /// The shared secrets of every site of `topo`: read from `<secrets_dir>/<site>/` when a
 /// previous render left them there, with what is missing there generated (all of them when
 /// `secrets_dir` is `None` or the directory is absent). Nothing is written here: the
@@ -93,10 +119,68 @@ pub fn load_or_generate(
     topo: &ValidTopology,
     secrets_dir: Option<&Path>,
 ) -> Result<BTreeMap<String, SiteSecrets>, SecretsDirError> {
+    load_sites(topo, secrets_dir, Generation::Missing, &|_, _| {})
+}
+
+/// [`load_or_generate`] with a [`Generation`] policy and a progress callback, called with
+/// (sites done, sites) after each site. The sites are completed in parallel, one thread per
+/// core: a new site costs an RSA 4096 key (hundreds of milliseconds), and a first render of
+/// many sites is made of little else. The result does not depend on the order the threads
+/// finish in; on errors, the first site's (in topology order) is returned.
+///
+/// # Errors
+/// [`SecretsDirError::Locked`] (with `Generation::Never`) naming every file that would be
+/// generated; otherwise as [`load_or_generate`].
+pub fn load_sites(
+    topo: &ValidTopology,
+    secrets_dir: Option<&Path>,
+    generation: Generation,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<BTreeMap<String, SiteSecrets>, SecretsDirError> {
+    let sites = &topo.sites;
+    let dirs: Vec<Option<std::path::PathBuf>> =
+        sites.iter().map(|site| secrets_dir.map(|d| d.join(site.name.as_str()))).collect();
+    if generation == Generation::Never {
+        let mut missing = Vec::new();
+        for (site, dir) in sites.iter().zip(&dirs) {
+            let stored = match dir {
+                Some(d) => read_dir_files(d)?,
+                None => BTreeMap::new(),
+            };
+            let label = dir.as_ref().map_or_else(|| format!("secrets/{}", site.name), |d| d.display().to_string());
+            missing.extend(SiteSecrets::missing(site, &stored).into_iter().map(|n| format!("{label}/{n}")));
+        }
+        if !missing.is_empty() {
+            return Err(SecretsDirError::Locked { missing });
+        }
+    }
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(sites.len()).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<Result<SiteSecrets, SecretsDirError>>>> =
+        sites.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let work = || loop {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(site) = sites.get(i) else { break };
+        let r = complete_dir(site, dirs[i].as_deref());
+        if let Ok(mut slot) = results[i].lock() {
+            *slot = Some(r);
+        }
+        progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1, sites.len());
+    };
+    if workers == 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(work);
+            }
+        });
+    }
     let mut out = BTreeMap::new();
-    for site in &topo.sites {
-        let dir = secrets_dir.map(|d| d.join(site.name.as_str()));
-        out.insert(site.name.as_str().to_string(), complete_dir(site, dir.as_deref())?);
+    for (site, slot) in sites.iter().zip(results) {
+        let r = slot.into_inner().ok().flatten().ok_or(SecretsDirError::Incomplete)?;
+        out.insert(site.name.as_str().to_string(), r?);
     }
     Ok(out)
 }

@@ -90,3 +90,70 @@ fn an_older_secrets_directory_gains_only_its_new_files() {
     let err = load_or_generate(&topo, Some(&dir)).unwrap_err().to_string();
     assert!(err.contains("lb_private_key.pem") && err.contains("missing"), "{err}");
 }
+
+#[test]
+fn locked_lists_every_file_a_render_would_make_and_generates_none() {
+    use harbor_ha_io::secrets::{load_sites, Generation, SecretsDirError};
+    let tmp = TempDir::new("secrets-locked");
+    let topo = topology();
+    let dir = tmp.0.join("secrets");
+    let err = load_sites(&topo, Some(&dir), Generation::Never, &|_, _| {}).unwrap_err();
+    let SecretsDirError::Locked { missing } = &err else { panic!("not Locked: {err}") };
+    // Everything the bundle of the self-signed site carries: the string secrets, the token
+    // pair and the LB pair (no cluster: the fixture has one PostgreSQL host).
+    let mut want: Vec<String> = harbor_ha_core::secrets::FIELDS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(LB_FIELDS)
+        .map(|n| format!("{}/scan/{n}", dir.display()))
+        .collect();
+    want.sort();
+    let mut got = missing.clone();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(!dir.exists(), "--locked wrote something");
+
+    // Stored in full: read back, nothing new.
+    let key = std::fs::read_to_string(root().join("tests/keys/test-token.key")).unwrap();
+    let crt = std::fs::read_to_string(root().join("tests/keys/test-token.crt")).unwrap();
+    let files = SiteSecrets::deterministic("locked", &key, &crt).to_files();
+    write_files(&dir.join("scan"), &files);
+    let got = load_sites(&topo, Some(&dir), Generation::Never, &|_, _| {}).unwrap();
+    assert_eq!(got["scan"].to_files(), files);
+    // The same directory less one file: that file alone.
+    std::fs::remove_file(dir.join("scan/xsrf_key")).unwrap();
+    let err = load_sites(&topo, Some(&dir), Generation::Never, &|_, _| {}).unwrap_err().to_string();
+    assert!(err.contains("scan/xsrf_key") && !err.contains("csrf_key,") && !err.contains("core_secret"), "{err}");
+}
+
+#[test]
+fn every_site_is_reported_once_to_the_progress_callback_and_kept_in_order() {
+    use harbor_ha_io::secrets::{load_sites, Generation};
+    let tmp = TempDir::new("secrets-progress");
+    let text = harbor_ha_core::synthetic::topology_yaml(5, 2);
+    let doc = harbor_ha_core::load_str(&text).unwrap();
+    let topo = doc.validate().topology.unwrap();
+    let key = std::fs::read_to_string(root().join("tests/keys/test-token.key")).unwrap();
+    let crt = std::fs::read_to_string(root().join("tests/keys/test-token.crt")).unwrap();
+    let dir = tmp.0.join("secrets");
+    // Stored secrets (no key generation): each site its own, so that a mix-up between the
+    // threads' results would show.
+    for site in &topo.sites {
+        write_files(
+            &dir.join(site.name.as_str()),
+            &SiteSecrets::deterministic(site.name.as_str(), &key, &crt).to_files(),
+        );
+    }
+    let calls = std::sync::Mutex::new(Vec::new());
+    let got =
+        load_sites(&topo, Some(&dir), Generation::Never, &|done, sites| calls.lock().unwrap().push((done, sites)))
+            .unwrap();
+    let mut calls = calls.into_inner().unwrap();
+    calls.sort_unstable();
+    assert_eq!(calls, (1..=5).map(|d| (d, 5)).collect::<Vec<_>>());
+    assert_eq!(got.len(), 5);
+    for site in &topo.sites {
+        let want = SiteSecrets::deterministic(site.name.as_str(), &key, &crt);
+        assert_eq!(got[site.name.as_str()].csrf_key, want.csrf_key, "{} got another site's secrets", site.name);
+    }
+}
