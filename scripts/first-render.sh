@@ -35,7 +35,7 @@ declare -a secs
 for bin in "$@"; do
   rm -rf "$work/out"
   t0=$(now)
-  "$bin" render "$work/topology.yaml" --out "$work/out" >/dev/null
+  "$bin" render "$work/topology.yaml" --out "$work/out" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
   t1=$(now)
   secs+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')")
 done
