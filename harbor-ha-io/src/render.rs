@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use harbor_ha_core::bundle::Bundle;
+use harbor_ha_core::model::secret::SecretResolver;
 use harbor_ha_core::render::render;
 use harbor_ha_core::validate::resolve_secrets;
 use harbor_ha_core::{change, Diagnostic, Document};
@@ -92,7 +93,20 @@ pub enum RenderError {
 /// # Errors
 /// [`RenderError::Invalid`] with every diagnostic, or [`RenderError::Secrets`].
 pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bundle, RenderError> {
-    render_with_warnings(doc, secrets_dir, &[]).map(|(bundle, _)| bundle)
+    render_document_with(doc, secrets_dir, &EnvResolver)
+}
+
+/// [`render_document`] with the topology's secrets resolved by `resolver` instead of the
+/// environment and the files (the Python module's `render(secrets=…)`).
+///
+/// # Errors
+/// [`RenderError::Invalid`] with every diagnostic, or [`RenderError::Secrets`].
+pub fn render_document_with(
+    doc: &Document,
+    secrets_dir: Option<&Path>,
+    resolver: &dyn SecretResolver,
+) -> Result<Bundle, RenderError> {
+    render_with_warnings(doc, secrets_dir, &[], resolver).map(|(bundle, _)| bundle)
 }
 
 /// The warnings in force and those `allow` suppressed.
@@ -103,13 +117,14 @@ fn render_with_warnings(
     doc: &Document,
     secrets_dir: Option<&Path>,
     allow: &[harbor_ha_core::RuleCode],
+    resolver: &dyn SecretResolver,
 ) -> Result<(Bundle, Warnings), RenderError> {
     let report = doc.validate_allowing(allow);
     let Some(topo) = report.topology else {
         return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: None });
     };
     let shared = load_or_generate(&topo, secrets_dir)?;
-    let input = resolve_secrets(&topo, &EnvResolver, shared).map_err(|mut diagnostics| {
+    let input = resolve_secrets(&topo, resolver, shared).map_err(|mut diagnostics| {
         diagnostics.iter_mut().for_each(|d| doc.source.locate(d));
         RenderError::Invalid { diagnostics, text: None }
     })?;
@@ -126,7 +141,7 @@ pub fn render_to_dir(path: &Path, out: &Path, options: &RenderOptions) -> Result
     let (doc, text) = load_file(path)?;
     let secrets_dir = out.join("secrets");
     let (bundle, (warnings, suppressed)) = match &options.from {
-        None => render_with_warnings(&doc, Some(&secrets_dir), &options.allow).map_err(|e| match e {
+        None => render_with_warnings(&doc, Some(&secrets_dir), &options.allow, &EnvResolver).map_err(|e| match e {
             RenderError::Invalid { diagnostics, .. } => RenderError::Invalid { diagnostics, text: Some(text.clone()) },
             other => other,
         })?,
