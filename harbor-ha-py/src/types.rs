@@ -7,7 +7,7 @@ use harbor_ha_core::bundle::Bundle as CoreBundle;
 use harbor_ha_core::diag::Diagnostic as CoreDiagnostic;
 use harbor_ha_core::model::secret::{Secret, SecretResolver};
 use harbor_ha_core::{change, Document, RuleCode};
-use harbor_ha_io::{render_document_with, write_bundle, EnvResolver, WriteOutcome, WriteSummary};
+use harbor_ha_io::{render_document_with, write_bundle, EnvResolver, RenderError, WriteOutcome, WriteSummary};
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyMapping, PyString};
@@ -61,6 +61,10 @@ impl Topology {
             };
             match py.detach(|| render_document_with(&self.doc, secrets_dir.as_deref(), &resolver)) {
                 Ok(b) => Bundle::new(py, b),
+                Err(RenderError::Invalid { mut diagnostics, text }) if matches!(resolver, Resolver::Mapping(_)) => {
+                    diagnostics.iter_mut().for_each(mapping_hint);
+                    Err(render_error(py, RenderError::Invalid { diagnostics, text }))
+                }
                 Err(e) => Err(render_error(py, e)),
             }
         })
@@ -153,6 +157,22 @@ fn secret_mapping(m: &Bound<'_, PyAny>) -> PyResult<BTreeMap<String, String>> {
     Ok(out)
 }
 
+/// An SC002 of a variable missing from `render(secrets=…)`: the core's hint says to export it,
+/// but the environment is not read; say to add it to the mapping.
+fn mapping_hint(d: &mut CoreDiagnostic) {
+    if d.code != RuleCode::SC002 || !d.message.ends_with(MISSING_FROM_MAPPING) {
+        return;
+    }
+    if let Some(env) = d.hint.strip_prefix("export ").and_then(|h| h.strip_suffix(" before rendering")) {
+        d.hint = format!(
+            "add {env} to the `secrets` mapping given to render() (or leave `secrets` out to read the environment)"
+        );
+    }
+}
+
+/// The end of the resolver's reason when a variable is missing from the mapping.
+const MISSING_FROM_MAPPING: &str = "is not in the secrets mapping (which replaces the environment)";
+
 /// Where `{env: X}` secrets come from.
 enum Resolver {
     /// The process environment (as the CLI).
@@ -164,10 +184,9 @@ enum Resolver {
 impl SecretResolver for Resolver {
     fn resolve(&self, secret: &Secret) -> Result<String, String> {
         match (self, secret) {
-            (Resolver::Mapping(m), Secret::Env { env }) => m
-                .get(env.as_str())
-                .cloned()
-                .ok_or_else(|| format!("{env} is not in the secrets mapping (which replaces the environment)")),
+            (Resolver::Mapping(m), Secret::Env { env }) => {
+                m.get(env.as_str()).cloned().ok_or_else(|| format!("{env} {MISSING_FROM_MAPPING}"))
+            }
             _ => EnvResolver.resolve(secret),
         }
     }

@@ -219,8 +219,9 @@ def test_secrets_mapping_gives_the_environments_bundle(
 def test_secrets_mapping_replaces_the_environment(
     cli: Path, tmp_path: Path, seed_secrets_dir: Path, seed_env: dict[str, str]
 ) -> None:
-    """Every variable is set in the environment, one is missing from the mapping: the same
-    SC002 (code, path, hint) as the CLI's when the environment lacks it, naming the mapping."""
+    """Every variable is set in the environment, one is missing from the mapping: the CLI's
+    SC002 when the environment lacks it (code, severity, path), its message and hint naming
+    the mapping instead of the environment."""
     values = dict(seed_env)
     del values["HARBOR_DB_PASSWORD"]
     seed = harbor_ha.loads(harbor_ha.example("seed"))
@@ -241,9 +242,12 @@ def test_secrets_mapping_replaces_the_environment(
     assert len(got) == 1
     (d,) = got
     assert d["code"] == "SC002" and d["severity"] == "error"
-    assert d["path"] in r.stdout + r.stderr and d["hint"] in r.stdout + r.stderr
-    assert "HARBOR_DB_PASSWORD is not in the secrets mapping" in d["message"]
-    assert "environment variable HARBOR_DB_PASSWORD is not set" in r.stdout + r.stderr
+    shown = r.stdout + r.stderr
+    assert "SC002" in shown and d["path"] in shown
+    assert d["message"] == f"`{d['path']}` cannot be resolved: HARBOR_DB_PASSWORD is not in the secrets mapping (which replaces the environment)"
+    assert f"`{d['path']}` cannot be resolved: environment variable HARBOR_DB_PASSWORD is not set" in shown
+    assert d["hint"].startswith("add HARBOR_DB_PASSWORD to the `secrets` mapping"), d["hint"]
+    assert "export HARBOR_DB_PASSWORD before rendering" in shown
 
 
 def test_secret_values_never_appear_in_errors_or_reprs(seed_secrets_dir: Path) -> None:

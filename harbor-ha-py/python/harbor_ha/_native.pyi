@@ -254,8 +254,8 @@ class Topology:
         left them there (the CLI reads ``<out>/secrets``), generated otherwise (``None``:
         always fresh). ``{env: X}`` secrets come from ``secrets`` when it is given, from this
         process's environment otherwise: the mapping *replaces* the environment (a name it
-        lacks is an SC002 error even when the environment has it; pass
-        ``{**os.environ, **mine}`` to fall back). ``{file: P}`` secrets come from disk.
+        lacks is an SC002 error, with a hint to add it to the mapping, even when the
+        environment has it; pass ``{**os.environ, **mine}`` to fall back). ``{file: P}`` secrets come from disk.
         Values never appear in an error or a repr.
 
         Raises :class:`ValidationError` when the topology has errors or a secret cannot be
