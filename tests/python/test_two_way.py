@@ -160,7 +160,7 @@ def test_write_reports_what_changed(tmp_path: Path, seed_secrets_dir: Path, seed
     assert (again.created, again.changed, again.removed) == ([], [], [])
     assert again == bundle.write(out) and again != first
 
-    # One host fewer: its files are removed, the others that name it change.
+    # The LB moves: the files that name its address change, none is created or removed.
     data = seed.to_dict()
     sites = data["sites"]
     lb = next(h for h in sites[0]["hosts"] if "lb" in h["roles"])
