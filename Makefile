@@ -39,8 +39,9 @@ fuzz-smoke: ## build the cargo-fuzz targets (fuzz/) and run each 15 s (FUZZ_SECO
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-schema: ## regenerate schema/topology.schema.json
+schema: ## regenerate schema/topology.schema.json and the Python TypedDicts made from it (harbor_ha/spec.py)
 	UPDATE_SCHEMA=1 $(CARGO) test -p harbor-ha-cli --test cli schema_file_is_current
+	python3 scripts/gen-python-spec.py
 
 render-example: ## render the built-in seed example: out/seed.yaml and the bundle in out/seed
 	bash scripts/render-example.sh

@@ -107,8 +107,8 @@ enum Command {
         /// The running site's topology: plan the change from it to FILE.
         #[arg(long, value_name = "OLD")]
         from: Option<PathBuf>,
-        /// Output format of a change plan.
-        #[arg(long, value_enum, default_value = "text", requires = "from")]
+        /// Output format (json: `{"sites": [...]}`, or with --from the change plan's steps).
+        #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Show each changed file as a unified diff (secrets are stand-ins).
         #[arg(long, requires = "from")]
@@ -206,8 +206,9 @@ fn main() -> ExitCode {
             };
             render(&file, &dir, &options, noise, bar.as_ref())
         }
-        Command::Plan { file, from: None, allow, .. } => match load_valid(&file, &allow) {
-            Ok(t) => out(&harbor_ha_core::render::plan(&t)),
+        Command::Plan { file, from: None, format, allow, .. } => match load_valid_doc(&file, format, &allow) {
+            Ok((_, t)) if format == Format::Json => out(&harbor_ha_core::render::install_plan_json(&t)),
+            Ok((_, t)) => out(&harbor_ha_core::render::plan(&t)),
             Err(code) => code,
         },
         Command::Plan { file, from: Some(old), format, diff, allow_destructive, allow } => {
@@ -262,19 +263,6 @@ fn one_stdin(files: &[&Path]) -> Result<(), ExitCode> {
 /// `--allow CODE`: a rule code or name that can warn; otherwise the AL001 message and hint.
 fn parse_allow(s: &str) -> Result<RuleCode, String> {
     harbor_ha_core::validate::allow::refusal(s).map_err(|(message, hint)| format!("{message}; {hint}"))
-}
-
-/// Load and validate; on errors print them as `validate` does and give the exit code.
-fn load_valid(file: &Path, allow: &[RuleCode]) -> Result<harbor_ha_core::ValidTopology, ExitCode> {
-    let (doc, text) = load_or_report(file, Format::Text)?;
-    let report = doc.validate_allowing(allow);
-    match report.topology {
-        Some(t) => Ok(t),
-        None => {
-            print_diags(Format::Text, file, &text, &report.diagnostics);
-            Err(ExitCode::from(1))
-        }
-    }
 }
 
 /// Read and parse `file`; a parse error is printed in `format` (exit 2), as are I/O errors.

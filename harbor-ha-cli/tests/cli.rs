@@ -323,6 +323,45 @@ fn plan_lists_hosts_in_install_order() {
     assert!(pos.windows(2).all(|w| w[0] < w[1]), "{out}");
 }
 
+/// `plan --format json` is the text plan's data: the same hosts in the same order, each with
+/// its install script and files, and the text's site line; errors are printed as JSON.
+#[test]
+fn plan_json_is_the_text_plan_as_data() {
+    let (c, text, _) = run(&["plan", "fixtures/examples/seed.yaml"]);
+    let (cj, json, _) = run(&["plan", "fixtures/examples/seed.yaml", "--format", "json"]);
+    assert_eq!((c, cj), (0, 0));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut lines = Vec::new();
+    for site in v["sites"].as_array().unwrap() {
+        let mode = site["mode"].as_str().unwrap();
+        let mode = if mode == "replication" { "replication (dual master)" } else { mode };
+        lines.push(format!(
+            "site {} ({mode}, Harbor {})",
+            site["site"].as_str().unwrap(),
+            site["harbor_version"].as_str().unwrap()
+        ));
+        for h in site["hosts"].as_array().unwrap() {
+            let roles: Vec<&str> = h["roles"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+            let note =
+                if h["installs_alone"] == true { "  (installs alone, before the other Harbor nodes)" } else { "" };
+            lines.push(format!(
+                "  {}. {} {} [{}]{note}",
+                h["step"],
+                h["name"].as_str().unwrap(),
+                h["address"].as_str().unwrap(),
+                roles.join(", ")
+            ));
+            lines.push(format!("     {}", h["install_script"].as_str().unwrap()));
+            lines.extend(h["files"].as_array().unwrap().iter().map(|f| format!("     {}", f.as_str().unwrap())));
+        }
+    }
+    assert_eq!(lines.join("\n") + "\n", text);
+    let (c, out, _) = run(&["plan", "fixtures/rules/HA003/trigger.yaml", "--format", "json"]);
+    assert_eq!(c, 1);
+    let diags: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(diags.as_array().unwrap().iter().any(|d| d["code"] == "HA003"), "{out}");
+}
+
 fn walk_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     fn go(base: &Path, d: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         for e in std::fs::read_dir(d).unwrap() {

@@ -26,6 +26,8 @@ mod write;
 
 pub use audit::{drift_dirs, import_dir, read_tree, TreeError};
 pub use load::{display_name, load_file, LoadError, STDIN};
-pub use render::{render_document, render_to_dir, Outcome, Progress, RenderError, RenderOptions, Stage};
+pub use render::{
+    render_document, render_document_with, render_to_dir, Outcome, Progress, RenderError, RenderOptions, Stage,
+};
 pub use resolver::EnvResolver;
 pub use write::{write_bundle, Changes, WriteError, WriteOutcome, WriteSummary};

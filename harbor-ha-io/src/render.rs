@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use harbor_ha_core::bundle::Bundle;
+use harbor_ha_core::model::secret::SecretResolver;
 use harbor_ha_core::render::render;
 use harbor_ha_core::validate::resolve_secrets;
 use harbor_ha_core::{change, Diagnostic, Document};
@@ -171,23 +172,37 @@ pub enum RenderError {
 /// # Errors
 /// [`RenderError::Invalid`] with every diagnostic, or [`RenderError::Secrets`].
 pub fn render_document(doc: &Document, secrets_dir: Option<&Path>) -> Result<Bundle, RenderError> {
+    render_document_with(doc, secrets_dir, &EnvResolver)
+}
+
+/// [`render_document`] with the topology's secrets resolved by `resolver` instead of the
+/// environment and the files (the Python module's `render(secrets=…)`).
+///
+/// # Errors
+/// [`RenderError::Invalid`] with every diagnostic, or [`RenderError::Secrets`].
+pub fn render_document_with(
+    doc: &Document,
+    secrets_dir: Option<&Path>,
+    resolver: &dyn SecretResolver,
+) -> Result<Bundle, RenderError> {
     let report = doc.validate();
     let Some(topo) = report.topology else {
         return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: None });
     };
     let shared = load_sites(&topo, secrets_dir, Generation::Missing, &|_, _| {})?;
-    resolve(doc, &topo, shared, None).map(|input| render(&input))
+    resolve(doc, &topo, shared, None, resolver).map(|input| render(&input))
 }
 
-/// The topology's own secrets resolved (`{env}`, `{file}`); errors located in `doc`, with
-/// `text` for excerpts.
+/// The topology's own secrets resolved (`{env}`, `{file}`) by `resolver`; errors located in
+/// `doc`, with `text` for excerpts.
 fn resolve<'t>(
     doc: &Document,
     topo: &'t harbor_ha_core::ValidTopology,
     shared: SharedSecrets,
     text: Option<&str>,
+    resolver: &dyn SecretResolver,
 ) -> Result<harbor_ha_core::secrets::RenderInput<'t>, RenderError> {
-    resolve_secrets(topo, &EnvResolver, shared).map_err(|mut diagnostics| {
+    resolve_secrets(topo, resolver, shared).map_err(|mut diagnostics| {
         diagnostics.iter_mut().for_each(|d| doc.source.locate(d));
         RenderError::Invalid { diagnostics, text: text.map(str::to_string) }
     })
@@ -207,7 +222,7 @@ fn render_with_warnings(
     let Some(topo) = report.topology else {
         return Err(RenderError::Invalid { diagnostics: report.diagnostics, text: Some(text.to_string()) });
     };
-    let input = resolve(doc, &topo, secrets.load(&topo)?, Some(text))?;
+    let input = resolve(doc, &topo, secrets.load(&topo)?, Some(text), &EnvResolver)?;
     secrets.progress.tell(Stage::Rendering);
     Ok((render(&input), (report.diagnostics, report.suppressed)))
 }
@@ -266,7 +281,7 @@ fn render_change(
     )
     .map_err(|diagnostics| RenderError::Refused { diagnostics, text: text.to_string() })?;
     let shared = secrets.load(&topo)?;
-    let input = resolve(doc, &topo, shared.clone(), Some(text))?;
+    let input = resolve(doc, &topo, shared.clone(), Some(text), &EnvResolver)?;
     let mut procedure_inputs = Vec::new();
     for p in &plan.procedures {
         let mut s = shared.clone();
@@ -275,7 +290,7 @@ fn render_change(
                 s.extend(secrets.load(&p.after)?);
             }
         }
-        procedure_inputs.push(resolve(doc, &p.after, s, Some(text))?);
+        procedure_inputs.push(resolve(doc, &p.after, s, Some(text), &EnvResolver)?);
     }
     secrets.progress.tell(Stage::Rendering);
     let labels = (display_name(old), display_name(new_path));

@@ -2,7 +2,7 @@
 //! builds into the `harbor_ha` wheel (`pip install ./harbor-ha-py`).
 //!
 //! Thin by design: every function loads, renders and writes through `harbor-ha-io` (and
-//! validates, explains and lists rules through `harbor-ha-core`) exactly as the `harbor-ha`
+//! validates, plans, explains and lists rules through `harbor-ha-core`) exactly as the `harbor-ha`
 //! CLI does, so that both give the same bundle byte for byte.
 //! Nothing panics across the boundary: each call runs under `catch_unwind`, and a panic
 //! becomes `harbor_ha.InternalError` (a `RuntimeError`).
@@ -25,7 +25,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use errors::{guard, load_error, validation_error, InternalError, ValidationError};
-use types::{Bundle, Diagnostic, File, Rule, Topology};
+use types::{Bundle, Diagnostic, File, Rule, Topology, WriteResult};
 
 /// Read and parse a topology file.
 #[pyfunction]
@@ -95,7 +95,7 @@ fn example(name: &str) -> PyResult<String> {
 }
 
 /// The JSON the CLI prints with `--format json`, as Python data (`json.loads` of it).
-fn as_python<'py>(py: Python<'py>, json: serde_json::Result<String>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn as_python<'py>(py: Python<'py>, json: serde_json::Result<String>) -> PyResult<Bound<'py, PyAny>> {
     let text = json.map_err(|e| InternalError::new_err(e.to_string()))?;
     py.import("json")?.call_method1("loads", (text,))
 }
@@ -129,6 +129,12 @@ fn drift<'py>(
     })
 }
 
+/// The JSON Schema of the topology format as Python data, as `harbor-ha schema` prints it.
+#[pyfunction]
+fn schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    guard(|| as_python(py, Ok(harbor_ha_core::schema::json_schema())))
+}
+
 /// The text of collect.sh, as `harbor-ha collect-script` prints it.
 #[pyfunction]
 fn collect_script() -> PyResult<String> {
@@ -155,6 +161,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Bundle>()?;
     m.add_class::<File>()?;
     m.add_class::<Rule>()?;
+    m.add_class::<WriteResult>()?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(loads, m)?)?;
     m.add_function(wrap_pyfunction!(from_dict, m)?)?;
@@ -164,6 +171,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(import_tree, m)?)?;
     m.add_function(wrap_pyfunction!(drift, m)?)?;
     m.add_function(wrap_pyfunction!(collect_script, m)?)?;
+    m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(_panic, m)?)?;
     Ok(())
 }

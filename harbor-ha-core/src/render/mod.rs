@@ -318,31 +318,97 @@ fn render_host<'s>(ctx: &RoleCtx, secrets: Option<Secrets<'s>>) -> HostOut<'s> {
     out
 }
 
-/// `harbor-ha plan`: hosts in install order with the files each receives. Renders no
-/// secret: secret-bearing files are listed by path only.
+/// One site of [`install_plan`]: its hosts in install order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SitePlan {
+    /// The site's name.
+    pub site: String,
+    /// The site's mode as the file writes it (`shared-storage` or `replication`).
+    pub mode: &'static str,
+    /// The Harbor version installed.
+    pub harbor_version: String,
+    /// The hosts, in the order they are installed.
+    pub hosts: Vec<HostPlan>,
+}
+
+/// One host of [`install_plan`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HostPlan {
+    /// 1-based position in the site's install order.
+    pub step: usize,
+    /// Inventory name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Roles, as written.
+    pub roles: Vec<&'static str>,
+    /// Whether the host installs alone, before the other Harbor nodes (the first Harbor
+    /// node of a site with several).
+    pub installs_alone: bool,
+    /// The install script's path in the bundle (`hosts/<name>/install.sh`).
+    pub install_script: String,
+    /// The absolute paths of the files the host receives, sorted.
+    pub files: Vec<String>,
+}
+
+/// The hosts of every site in install order, with the files each receives (the data of
+/// `harbor-ha plan`; [`plan`] prints it). Renders no secret: secret-bearing files are
+/// listed by path only.
+#[must_use]
+pub fn install_plan(topo: &ValidTopology) -> Vec<SitePlan> {
+    let container_hosts = replication::container_hosts(topo);
+    topo.sites
+        .iter()
+        .map(|site| {
+            let extra = container_hosts.get(site.name.as_str()).map_or(&[][..], Vec::as_slice);
+            let several = site.harbor_nodes().count() > 1;
+            let hosts = render_site(site, None, extra)
+                .into_iter()
+                .enumerate()
+                .map(|(i, (ctx, out))| HostPlan {
+                    step: i + 1,
+                    name: ctx.host.name.to_string(),
+                    address: ctx.host.address.to_string(),
+                    roles: ctx.host.roles.iter().map(|r| r.as_str()).collect(),
+                    installs_alone: ctx.first_harbor && several,
+                    install_script: format!("hosts/{}/install.sh", ctx.host.name),
+                    files: out.files.keys().cloned().collect(),
+                })
+                .collect();
+            SitePlan {
+                site: site.name.to_string(),
+                mode: site.mode.as_str(),
+                harbor_version: site.harbor.version.to_string(),
+                hosts,
+            }
+        })
+        .collect()
+}
+
+/// `harbor-ha plan --format json`: `{"sites": [...]}`, [`install_plan`] as pretty JSON with a
+/// trailing newline (what the Python module's `Topology.plan()` returns).
+#[must_use]
+pub fn install_plan_json(topo: &ValidTopology) -> String {
+    let v = serde_json::json!({ "sites": install_plan(topo) });
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{}".to_string());
+    s.push('\n');
+    s
+}
+
+/// `harbor-ha plan`: hosts in install order with the files each receives ([`install_plan`]
+/// as text). Renders no secret: secret-bearing files are listed by path only.
 #[must_use]
 pub fn plan(topo: &ValidTopology) -> String {
     use std::fmt::Write;
     let mut s = String::new();
-    let container_hosts = replication::container_hosts(topo);
-    for site in &topo.sites {
-        let extra = container_hosts.get(site.name.as_str()).map_or(&[][..], Vec::as_slice);
-        let mode = match site.mode {
-            SiteMode::Replication => "replication (dual master)",
-            m => m.as_str(),
-        };
-        let _ = writeln!(s, "site {} ({mode}, Harbor {})", site.name, site.harbor.version);
-        for (i, (ctx, out)) in render_site(site, None, extra).into_iter().enumerate() {
-            let host = ctx.host;
-            let roles: Vec<String> = host.roles.iter().map(|r| r.as_str().to_string()).collect();
-            let note = if ctx.first_harbor && site.harbor_nodes().count() > 1 {
-                "  (installs alone, before the other Harbor nodes)"
-            } else {
-                ""
-            };
-            let _ = writeln!(s, "  {}. {} {} [{}]{note}", i + 1, host.name, host.address, roles.join(", "));
-            let _ = writeln!(s, "     hosts/{}/install.sh", host.name);
-            for f in out.files.keys() {
+    for site in install_plan(topo) {
+        let mode = if site.mode == SiteMode::Replication.as_str() { "replication (dual master)" } else { site.mode };
+        let _ = writeln!(s, "site {} ({mode}, Harbor {})", site.site, site.harbor_version);
+        for host in site.hosts {
+            let note = if host.installs_alone { "  (installs alone, before the other Harbor nodes)" } else { "" };
+            let _ = writeln!(s, "  {}. {} {} [{}]{note}", host.step, host.name, host.address, host.roles.join(", "));
+            let _ = writeln!(s, "     {}", host.install_script);
+            for f in host.files {
                 let _ = writeln!(s, "     {f}");
             }
         }

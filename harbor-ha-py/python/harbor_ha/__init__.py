@@ -9,7 +9,14 @@ byte for byte::
     for d in topo.validate():
         print(d)                                  # HA003 error at sites[0]... (line 9, column 18): ...
     bundle = topo.render(secrets_dir="out/secrets")   # raises ValidationError on errors
-    bundle.write("out")                           # as `harbor-ha render topology.yaml --out out`
+    result = bundle.write("out")                  # as `harbor-ha render topology.yaml --out out`
+    print(result.outcome, result.created, result.changed, result.removed)
+
+    topo.to_dict()                                # plain data; from_dict(topo.to_dict()) is the same topology
+    topo.plan()                                   # as `harbor-ha plan topology.yaml --format json`
+    topo.plan(from_=harbor_ha.load("running.yaml"))   # as `harbor-ha plan --from running.yaml topology.yaml --format json`
+    topo.render(secrets={"HARBOR_DB_PASSWORD": "..."})  # {env: X} secrets from the mapping, not the environment
+    harbor_ha.schema()                            # as `harbor-ha schema`
 
     report = harbor_ha.import_tree("collected")   # as `harbor-ha import collected --format json`
     changes = harbor_ha.drift("out", "collected") # as `harbor-ha drift out collected --format json`
@@ -26,6 +33,7 @@ from harbor_ha._native import (
     Rule,
     Topology,
     ValidationError,
+    WriteResult,
     __version__,
     collect_script,
     drift,
@@ -36,7 +44,9 @@ from harbor_ha._native import (
     load,
     loads,
     rules,
+    schema,
 )
+from harbor_ha.spec import TopologySpec
 
 # A Bundle is a read-only mapping: let isinstance(b, Mapping) say so.
 _Mapping.register(Bundle)
@@ -49,7 +59,9 @@ __all__ = [
     "InternalError",
     "Rule",
     "Topology",
+    "TopologySpec",
     "ValidationError",
+    "WriteResult",
     "__version__",
     "collect_script",
     "drift",
@@ -60,4 +72,5 @@ __all__ = [
     "load",
     "loads",
     "rules",
+    "schema",
 ]

@@ -2,7 +2,9 @@
 
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from os import PathLike
-from typing import Any, ClassVar, Final, Literal, TypedDict, TypeVar, final, overload
+from typing import Any, Final, Literal, TypedDict, TypeVar, final, overload
+
+from harbor_ha.spec import Role, SiteMode, TopologySpec
 
 __all__ = [
     "EXAMPLES",
@@ -13,6 +15,7 @@ __all__ = [
     "Rule",
     "Topology",
     "ValidationError",
+    "WriteResult",
     "__version__",
     "_panic",
     "collect_script",
@@ -24,6 +27,7 @@ __all__ = [
     "load",
     "loads",
     "rules",
+    "schema",
 ]
 
 __version__: Final[str]
@@ -61,6 +65,66 @@ class _DriftReport(TypedDict):
     hosts: list[str]
     files: int
     findings: list[_DriftFinding]
+
+class _HostPlan(TypedDict):
+    step: int
+    name: str
+    address: str
+    roles: list[Role]
+    installs_alone: bool
+    install_script: str
+    files: list[str]
+
+class _SitePlan(TypedDict):
+    site: str
+    mode: SiteMode
+    harbor_version: str
+    hosts: list[_HostPlan]
+
+class _InstallPlan(TypedDict):
+    sites: list[_SitePlan]
+
+class _FileChangeBase(TypedDict):
+    path: str
+    change: Literal["added", "removed", "modified"]
+
+class _FileChange(_FileChangeBase, total=False):
+    diff: str
+
+class _Step(TypedDict):
+    id: int
+    kind: str
+    site: str
+    hosts: list[str]
+    title: str
+    run: str
+    files: list[_FileChange]
+    changes: list[str]
+    serving: bool
+    verify: str
+
+# Functional syntax: `from` is a keyword.
+_PostgresUpgrade = TypedDict("_PostgresUpgrade", {"from": str, "to": str, "host": str | None})
+_Hop = TypedDict(
+    "_Hop",
+    {
+        "site": str,
+        "from": str | None,
+        "to": str | None,
+        "schema_from": int | None,
+        "schema_to": int | None,
+        "migrate": Literal["migrate-mode", "start-alone"] | None,
+        "postgres_min": str | None,
+        "postgres_upgrade": _PostgresUpgrade | None,
+        "script": str,
+    },
+)
+
+class _ChangePlan(TypedDict):
+    steps: list[_Step]
+    hops: list[_Hop]
+    downtime: bool
+    diagnostics: list[_DiagnosticDict]
 
 class ValidationError(ValueError):
     """The topology does not parse or has errors; ``.diagnostics`` lists every finding.
@@ -135,14 +199,38 @@ class Bundle(Mapping[str, File]):
     @overload
     def get(self, key: str, default: File | _T) -> File | _T: ...
     def __eq__(self, other: object, /) -> bool: ...
-    def write(self, dir: str | PathLike[str], force: bool = False) -> None:
+    def write(self, dir: str | PathLike[str], force: bool = False) -> WriteResult:
         """Write the bundle into ``dir`` as ``harbor-ha render --out dir`` does.
 
-        The files go to a temporary sibling first, which is then renamed into place. An
-        existing ``dir`` is replaced only when it is empty, a previous bundle, or ``force``
+        An existing ``dir`` is replaced only when it is empty, a previous bundle, or ``force``
         is true (otherwise :class:`FileExistsError`). A previous bundle that already holds
-        exactly these files (content and mode) is left untouched.
+        exactly these files (content and mode) is left untouched. Returns what the write did:
+        ``outcome`` (``"written"`` or ``"unchanged"``) and the paths created, changed and
+        removed, as ``harbor-ha render -v`` lists them.
         """
+
+@final
+class WriteResult:
+    """What :meth:`Bundle.write` did (the CLI's ``wrote N files (… created, … changed, …
+    removed)`` line)."""
+
+    @property
+    def outcome(self) -> Literal["written", "unchanged"]:
+        """``unchanged`` when the directory already held exactly this bundle."""
+    @property
+    def written(self) -> bool:
+        """Whether the directory was written (``outcome == "written"``)."""
+    @property
+    def created(self) -> list[str]:
+        """Files of the bundle the directory did not hold (paths relative to it, sorted)."""
+    @property
+    def changed(self) -> list[str]:
+        """Files the directory held with another content or mode."""
+    @property
+    def removed(self) -> list[str]:
+        """Files the directory held that the bundle does not (gone now)."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
 
 @final
 class Topology:
@@ -157,17 +245,44 @@ class Topology:
         Warnings the topology's ``allow`` keys accept are left out (as the CLI's text output
         leaves them out); an ``allow`` entry that is not a warning's code is an AL001 error.
         """
-    def render(self, secrets_dir: str | PathLike[str] | None = None) -> Bundle:
+    def render(
+        self, secrets_dir: str | PathLike[str] | None = None, *, secrets: Mapping[str, str] | None = None
+    ) -> Bundle:
         """Render the deployment bundle.
 
         Harbor's shared secrets are read from ``<secrets_dir>/<site>/`` when a previous render
         left them there (the CLI reads ``<out>/secrets``), generated otherwise (``None``:
-        always fresh). ``{env: X}`` secrets come from this process's environment,
-        ``{file: P}`` from disk.
+        always fresh). ``{env: X}`` secrets come from ``secrets`` when it is given, from this
+        process's environment otherwise: the mapping *replaces* the environment (a name it
+        lacks is an SC002 error, with a hint to add it to the mapping, even when the
+        environment has it; pass ``{**os.environ, **mine}`` to fall back). ``{file: P}`` secrets come from disk.
+        Values never appear in an error or a repr.
 
         Raises :class:`ValidationError` when the topology has errors or a secret cannot be
-        resolved.
+        resolved, :class:`TypeError` when ``secrets`` is not a mapping of str to str.
         """
+    def to_dict(self) -> TopologySpec:
+        """The topology as plain data: what :func:`from_dict` takes, and
+        ``from_dict(t.to_dict())`` renders the same bundle.
+
+        Keys the file left out are left out. Secrets are as written: ``{"env": X}`` and
+        ``{"file": P}`` stay references, and a literal secret (SC001) is its value, as in the
+        file; so treat the dict as you treat the file (the repr of a :class:`Topology` never
+        shows a value).
+        """
+    @overload
+    def plan(self, from_: None = None) -> _InstallPlan:
+        """The install plan, as ``harbor-ha plan FILE --format json`` prints it: every site's
+        hosts in install order, each with its install script and the files it receives.
+
+        With ``from_`` (the running topology): the change plan from it to this one, as
+        ``harbor-ha plan --from OLD FILE --format json`` prints it (``diff``: each changed
+        file's unified diff, secrets as stand-ins; ``allow_destructive``: CH003 becomes a
+        warning). Raises :class:`ValidationError` when either topology has errors or the
+        change is refused (CH001–CH004).
+        """
+    @overload
+    def plan(self, from_: Topology, *, diff: bool = False, allow_destructive: bool = False) -> _ChangePlan: ...
 
 @final
 class Rule:
@@ -195,12 +310,17 @@ def load(path: str | PathLike[str]) -> Topology:
 def loads(text: str) -> Topology:
     """Parse a topology from YAML text."""
 
-def from_dict(data: Mapping[str, Any]) -> Topology:
+def from_dict(data: TopologySpec) -> Topology:
     """Build a topology from plain data (dicts, lists, str, int, float, bool, None).
 
     The data goes through the same model as the YAML file, so a wrong type or an unknown key
-    is the same HA001 with the same key path (and no line or column).
+    is the same HA001 with the same key path (and no line or column). Typed as
+    :class:`harbor_ha.spec.TopologySpec`, so that ``mypy --strict`` names a misspelt key
+    (data of type ``Any``, e.g. from ``yaml.safe_load``, is accepted as is).
     """
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of the topology format, as ``harbor-ha schema`` prints it."""
 
 def explain(code: str) -> str:
     """A rule's documentation, by code (``HA003``) or name (``host-outside-subnet``).
