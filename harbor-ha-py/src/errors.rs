@@ -138,7 +138,11 @@ pub fn secrets_error(e: SecretsDirError) -> PyErr {
     match e {
         SecretsDirError::Io { path, source } => os_error(Path::new(&path), &source),
         SecretsDirError::Secrets(SecretsError::Malformed { .. }) => PyValueError::new_err(e.to_string()),
-        SecretsDirError::Secrets(SecretsError::KeyGen(_)) => PyRuntimeError::new_err(e.to_string()),
+        SecretsDirError::Secrets(SecretsError::KeyGen(_)) | SecretsDirError::Incomplete => {
+            PyRuntimeError::new_err(e.to_string())
+        }
+        // The module neither locks nor takes another secrets directory; kept for completeness.
+        SecretsDirError::Locked { .. } | SecretsDirError::EmptyDir(_) => PyValueError::new_err(e.to_string()),
     }
 }
 
