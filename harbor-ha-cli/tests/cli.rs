@@ -1208,3 +1208,25 @@ fn render_prints_its_diagnostics_in_the_machine_formats() {
     }
     assert!(!dir.exists());
 }
+
+#[test]
+fn a_vip_on_a_hosts_address_labels_that_address() {
+    let dir = std::env::temp_dir().join(format!("harbor-ha-vip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let near = std::fs::read_to_string(root().join("fixtures/rules/LB003/near-miss.yaml")).unwrap();
+    let lb = near.lines().find(|l| l.contains("roles: [lb]")).expect("an LB host").to_string();
+    let addr = lb.split("address: ").nth(1).unwrap().split(',').next().unwrap().to_string();
+    let p = dir.join("vip.yaml");
+    std::fs::write(&p, near.replace("vip: 192.168.1.100", &format!("vip: {addr}"))).unwrap();
+    let (code, json, _) = run(&["validate", p.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let d = v.as_array().unwrap().iter().find(|d| d["code"] == "LB003").expect(&json);
+    let r = &d["related"][0];
+    assert!(r["path"].as_str().unwrap().ends_with(".address"), "{d}");
+    let line = near.lines().position(|l| l == lb).unwrap() + 1;
+    assert_eq!(r["line"].as_u64(), Some(line as u64), "{d}");
+    let (_, text, _) = run(&["validate", p.to_str().unwrap()]);
+    assert!(text.contains("the address of `"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
