@@ -42,19 +42,24 @@ pub(crate) fn import(dir: &Path, file: Option<&Path>, json: bool) -> ExitCode {
 /// on the topology, then a summary.
 fn import_text(dir: &Path, file: Option<&Path>, r: &ImportReport) -> String {
     let mut s = String::new();
+    let color = crate::color_for(crate::Stream::Stderr);
     for d in &r.findings {
         let path = dir.join(&d.path);
         let source = std::fs::read_to_string(&path).unwrap_or_default();
-        let text = report::text(&path.display().to_string(), &source, std::slice::from_ref(d));
-        // One finding each: keep its block, not the per-file summary line.
-        s.push_str(text.rsplit_once("\n\n").map_or(text.as_str(), |(b, _)| b));
-        s.push_str("\n\n");
+        let name = path.display().to_string();
+        // One finding each: its block, not a per-file summary line.
+        s.push_str(&report::block(&report::Source::new(&name, &source), d, color));
+        s.push('\n');
     }
     let topo = file.map_or_else(|| "<imported topology>".to_string(), |f| f.display().to_string());
     if !r.diagnostics.is_empty() {
-        let text = report::text(&topo, &r.topology, &r.diagnostics);
-        s.push_str(text.rsplit_once("\n\n").map_or(text.as_str(), |(b, _)| b));
-        s.push_str("\n\n");
+        let mut diags = r.diagnostics.clone();
+        report::complete(&r.topology, &mut diags);
+        let src = report::Source::new(&topo, &r.topology);
+        for d in &diags {
+            s.push_str(&report::block(&src, d, color));
+            s.push('\n');
+        }
     }
     let count = |ds: &[Diagnostic]| {
         let e = ds.iter().filter(|d| d.is_error()).count();

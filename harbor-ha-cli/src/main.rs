@@ -20,6 +20,10 @@ use harbor_ha_io::{display_name, load_file, render_to_dir, LoadError, RenderErro
 #[derive(Parser)]
 #[command(name = "harbor-ha", version, about = "Model, validate and render a highly available Harbor deployment")]
 struct Cli {
+    /// Colour the diagnostics: auto (on a terminal, unless NO_COLOR is set or CLICOLOR=0;
+    /// CLICOLOR_FORCE=1 colours a pipe too), always or never.
+    #[arg(long, value_enum, default_value = "auto", global = true)]
+    color: ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,6 +32,78 @@ struct Cli {
 enum Format {
     Text,
     Json,
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DiagFormat {
+    /// Compiler style: excerpts with the value underlined, the hint and the explain line.
+    Text,
+    /// An array of {code, severity, message, hint, path, line, column, end_line,
+    /// end_column, file, explain}.
+    Json,
+    /// SARIF 2.1.0, for code scanning (e.g. github/codeql-action/upload-sarif).
+    Sarif,
+    /// GitHub Actions workflow commands (::error file=…,line=…::…): annotations on the file.
+    Github,
+}
+
+impl From<Format> for DiagFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Text => DiagFormat::Text,
+            Format::Json => DiagFormat::Json,
+        }
+    }
+}
+
+/// `--color`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The `--color` of this run.
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// Which stream a text is printed to (colour is decided by whether that one is a terminal).
+#[derive(Clone, Copy)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Whether to colour text printed to `stream`.
+fn color_for(stream: Stream) -> bool {
+    use std::io::IsTerminal;
+    let tty = match stream {
+        Stream::Stdout => std::io::stdout().is_terminal(),
+        Stream::Stderr => std::io::stderr().is_terminal(),
+    };
+    use_color(*COLOR.get().unwrap_or(&ColorChoice::Auto), tty, |k| std::env::var_os(k))
+}
+
+/// The colour decision: `--color always|never` wins; otherwise NO_COLOR (set and not empty)
+/// turns it off, then CLICOLOR_FORCE (set and not `0`) on, then CLICOLOR=0 off, and a
+/// terminal decides.
+fn use_color(choice: ColorChoice, tty: bool, env: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    match choice {
+        ColorChoice::Always => return true,
+        ColorChoice::Never => return false,
+        ColorChoice::Auto => {}
+    }
+    if env("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return false;
+    }
+    if env("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0") {
+        return true;
+    }
+    if env("CLICOLOR").is_some_and(|v| v == "0") {
+        return false;
+    }
+    tty
 }
 
 #[derive(Subcommand)]
@@ -42,9 +118,9 @@ enum Command {
     Validate {
         /// The topology file (`-`: standard input).
         file: PathBuf,
-        /// Output format.
+        /// Output format (sarif: for code scanning; github: annotations in GitHub Actions).
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: DiagFormat,
         /// Fail (exit 1) on warnings too.
         #[arg(long)]
         strict: bool,
@@ -85,6 +161,10 @@ enum Command {
         /// Print nothing but errors (no warnings, no summary, no progress bar).
         #[arg(short, long)]
         quiet: bool,
+        /// Format of the diagnostics (errors, and warnings on success). In json, sarif and
+        /// github they go to standard output and the summary to standard error.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiagFormat,
         /// Accept this warning (a rule code or name; repeatable): not shown, not counted by
         /// --strict, listed as suppressed in JSON. Errors cannot be allowed.
         #[arg(long = "allow", value_name = "CODE", value_parser = parse_allow)]
@@ -172,6 +252,7 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    let _ = COLOR.set(cli.color);
     match cli.command {
         Command::Init { example } => out(examples::get(&example).unwrap_or_default()),
         Command::Schema => out(&harbor_ha_core::schema::json_schema()),
@@ -186,7 +267,19 @@ fn main() -> ExitCode {
             }
         },
         Command::Validate { file, format, strict, allow } => validate(&file, format, strict, &allow),
-        Command::Render { file, out: dir, force, from, allow_destructive, verbose, quiet, allow, secrets, locked } => {
+        Command::Render {
+            file,
+            out: dir,
+            force,
+            from,
+            allow_destructive,
+            verbose,
+            quiet,
+            format,
+            allow,
+            secrets,
+            locked,
+        } => {
             let bar = (!quiet).then(progress::Bar::new);
             let options = RenderOptions {
                 force,
@@ -204,9 +297,9 @@ fn main() -> ExitCode {
             } else {
                 Noise::Normal
             };
-            render(&file, &dir, &options, noise, bar.as_ref())
+            render(&file, &dir, &options, noise, format, bar.as_ref())
         }
-        Command::Plan { file, from: None, format, allow, .. } => match load_valid_doc(&file, format, &allow) {
+        Command::Plan { file, from: None, format, allow, .. } => match load_valid_doc(&file, format.into(), &allow) {
             Ok((_, t)) if format == Format::Json => out(&harbor_ha_core::render::install_plan_json(&t)),
             Ok((_, t)) => out(&harbor_ha_core::render::plan(&t)),
             Err(code) => code,
@@ -266,7 +359,7 @@ fn parse_allow(s: &str) -> Result<RuleCode, String> {
 }
 
 /// Read and parse `file`; a parse error is printed in `format` (exit 2), as are I/O errors.
-fn load_or_report(file: &Path, format: Format) -> Result<(harbor_ha_core::Document, String), ExitCode> {
+fn load_or_report(file: &Path, format: DiagFormat) -> Result<(harbor_ha_core::Document, String), ExitCode> {
     match load_file(file) {
         Ok(x) => Ok(x),
         Err(LoadError::Parse { diagnostic, text }) => {
@@ -293,11 +386,11 @@ fn change_plan(
     if let Err(code) = one_stdin(&[old, new]) {
         return code;
     }
-    let (old_doc, old_topo) = match load_valid_doc(old, format, allow) {
+    let (old_doc, old_topo) = match load_valid_doc(old, format.into(), allow) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let (new_doc, new_topo) = match load_valid_doc(new, format, allow) {
+    let (new_doc, new_topo) = match load_valid_doc(new, format.into(), allow) {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -310,7 +403,7 @@ fn change_plan(
             Format::Json => harbor_ha_core::change::json(&p, diff),
         }),
         Err(diags) => {
-            print_diags(format, new, &new_doc.1, &diags);
+            print_diags(format.into(), new, &new_doc.1, &diags);
             ExitCode::from(1)
         }
     }
@@ -320,7 +413,7 @@ fn change_plan(
 #[allow(clippy::type_complexity, reason = "the document with its text, and the topology")]
 fn load_valid_doc(
     file: &Path,
-    format: Format,
+    format: DiagFormat,
     allow: &[RuleCode],
 ) -> Result<((harbor_ha_core::Document, String), harbor_ha_core::ValidTopology), ExitCode> {
     let (doc, text) = load_or_report(file, format)?;
@@ -345,7 +438,14 @@ enum Noise {
     Verbose,
 }
 
-fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise, bar: Option<&progress::Bar>) -> ExitCode {
+fn render(
+    file: &Path,
+    dir: &Path,
+    options: &RenderOptions,
+    noise: Noise,
+    format: DiagFormat,
+    bar: Option<&progress::Bar>,
+) -> ExitCode {
     if let Some(from) = &options.from {
         if let Err(code) = one_stdin(&[from, file]) {
             return code;
@@ -359,10 +459,23 @@ fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise, bar: O
     match result {
         Ok(_) if noise == Noise::Quiet => ExitCode::SUCCESS,
         Ok(o) => {
-            if !o.warnings.is_empty() || !o.suppressed.is_empty() {
+            let name = display_name(file);
+            if format != DiagFormat::Text {
+                // Machine output on standard output (also when empty: a JSON/SARIF consumer
+                // reads a document), the summary on standard error.
+                let (mut warnings, mut suppressed) = (o.warnings.clone(), o.suppressed.clone());
+                report::complete(&o.text, &mut warnings);
+                report::complete(&o.text, &mut suppressed);
+                if out(&machine(format, &name, &warnings, &suppressed)) != ExitCode::SUCCESS {
+                    return ExitCode::from(2);
+                }
+            } else if !o.warnings.is_empty() || !o.suppressed.is_empty() {
+                let mut warnings = o.warnings.clone();
+                report::complete(&o.text, &mut warnings);
+                let src = report::Source::new(&name, &o.text);
                 eprint!(
                     "{}",
-                    report::text_with_suppressed(&display_name(file), &o.text, &o.warnings, o.suppressed.len())
+                    report::text_with_suppressed(&src, &warnings, o.suppressed.len(), color_for(Stream::Stderr))
                 );
             }
             let mut s = if o.write == WriteOutcome::Written {
@@ -378,23 +491,27 @@ fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise, bar: O
             if noise == Noise::Verbose {
                 s.push_str(&report::changes(&o.changes));
             }
+            if format != DiagFormat::Text {
+                eprint!("{s}");
+                return ExitCode::SUCCESS;
+            }
             out(&s)
         }
         Err(RenderError::Load(LoadError::Parse { diagnostic, text })) => {
-            print_diags(Format::Text, file, &text, std::slice::from_ref(&*diagnostic));
+            print_diags(format, file, &text, std::slice::from_ref(&*diagnostic));
             ExitCode::from(2)
         }
         Err(RenderError::Invalid { diagnostics, text }) => {
-            print_diags(Format::Text, file, text.as_deref().unwrap_or_default(), &diagnostics);
+            print_diags(format, file, text.as_deref().unwrap_or_default(), &diagnostics);
             ExitCode::from(1)
         }
         Err(RenderError::InvalidFrom { diagnostics, text }) => {
             let from = options.from.as_deref().unwrap_or(file);
-            print_diags(Format::Text, from, &text, &diagnostics);
+            print_diags(format, from, &text, &diagnostics);
             ExitCode::from(1)
         }
         Err(RenderError::Refused { diagnostics, text }) => {
-            print_diags(Format::Text, file, &text, &diagnostics);
+            print_diags(format, file, &text, &diagnostics);
             ExitCode::from(1)
         }
         Err(e) => {
@@ -412,19 +529,26 @@ pub(crate) fn out(s: &str) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn validate(file: &Path, format: Format, strict: bool, allow: &[RuleCode]) -> ExitCode {
+fn validate(file: &Path, format: DiagFormat, strict: bool, allow: &[RuleCode]) -> ExitCode {
     let (doc, text) = match load_or_report(file, format) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    // Allowed warnings: not shown in text (the summary counts them), listed in JSON as
-    // suppressed, and not failing --strict.
+    // Allowed warnings: not shown in text (the summary counts them), listed in JSON and SARIF
+    // as suppressed, and not failing --strict.
     let report = doc.validate_allowing(allow);
+    let (mut diags, mut suppressed) = (report.diagnostics.clone(), report.suppressed.clone());
+    report::complete(&text, &mut diags);
+    report::complete(&text, &mut suppressed);
+    let name = display_name(file);
     let s = match format {
-        Format::Json => report::json_with_suppressed(&report.diagnostics, &report.suppressed),
-        Format::Text => {
-            report::text_with_suppressed(&display_name(file), &text, &report.diagnostics, report.suppressed.len())
-        }
+        DiagFormat::Text => report::text_with_suppressed(
+            &report::Source::indexed(&name, &text, &doc.source),
+            &diags,
+            suppressed.len(),
+            color_for(Stream::Stdout),
+        ),
+        _ => machine(format, &name, &diags, &suppressed),
     };
     let _ = out(&s);
     let failed = report.has_errors() || (strict && !report.diagnostics.is_empty());
@@ -435,10 +559,53 @@ fn validate(file: &Path, format: Format, strict: bool, allow: &[RuleCode]) -> Ex
     }
 }
 
-fn print_diags(format: Format, file: &std::path::Path, text: &str, diags: &[harbor_ha_core::Diagnostic]) {
+/// Diagnostics in a machine format (json, sarif, github), with the allowed warnings.
+fn machine(
+    format: DiagFormat,
+    name: &str,
+    diags: &[harbor_ha_core::Diagnostic],
+    suppressed: &[harbor_ha_core::Diagnostic],
+) -> String {
+    match format {
+        DiagFormat::Sarif => report::sarif(name, diags, suppressed),
+        DiagFormat::Github => report::github(name, diags),
+        _ => report::json_with_suppressed(name, diags, suppressed),
+    }
+}
+
+/// Print diagnostics (positions completed from `text`) to standard output in `format`.
+fn print_diags(format: DiagFormat, file: &std::path::Path, text: &str, diags: &[harbor_ha_core::Diagnostic]) {
+    let mut diags = diags.to_vec();
+    report::complete(text, &mut diags);
+    let name = display_name(file);
     let s = match format {
-        Format::Json => report::json(diags),
-        Format::Text => report::text(&display_name(file), text, diags),
+        DiagFormat::Text => report::text(&report::Source::new(&name, text), &diags, color_for(Stream::Stdout)),
+        _ => machine(format, &name, &diags, &[]),
     };
     let _ = out(&s);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{use_color, ColorChoice};
+    use std::ffi::OsString;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))
+    }
+
+    #[test]
+    fn colour_follows_the_terminal_no_color_and_clicolor() {
+        assert!(use_color(ColorChoice::Auto, true, env(&[])));
+        assert!(!use_color(ColorChoice::Auto, false, env(&[])));
+        assert!(!use_color(ColorChoice::Auto, true, env(&[("NO_COLOR", "1")])));
+        // An empty NO_COLOR does not count.
+        assert!(use_color(ColorChoice::Auto, true, env(&[("NO_COLOR", "")])));
+        assert!(!use_color(ColorChoice::Auto, true, env(&[("CLICOLOR", "0")])));
+        assert!(use_color(ColorChoice::Auto, false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(!use_color(ColorChoice::Auto, false, env(&[("CLICOLOR_FORCE", "0")])));
+        assert!(!use_color(ColorChoice::Auto, false, env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")])));
+        assert!(use_color(ColorChoice::Always, false, env(&[("NO_COLOR", "1")])));
+        assert!(!use_color(ColorChoice::Never, true, env(&[("CLICOLOR_FORCE", "1")])));
+    }
 }

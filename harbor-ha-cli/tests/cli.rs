@@ -16,8 +16,13 @@ fn root() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_harbor-ha")).args(args).current_dir(root()).output().expect("run harbor-ha");
+    // Colour is decided by the environment too: keep the caller's out of the snapshots.
+    let out = Command::new(env!("CARGO_BIN_EXE_harbor-ha"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("CLICOLOR_FORCE")
+        .output()
+        .expect("run harbor-ha");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -69,14 +74,35 @@ fn every_fixture_text_and_json() {
         let arr = parsed.as_array().expect("a JSON array");
         for d in arr {
             let keys: Vec<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
-            // An allowed warning has one key more; the others keep exactly these.
-            let keys = if d.get("suppressed") == Some(&serde_json::Value::Bool(true)) {
+            // An allowed warning has `suppressed` more, a finding with secondary places
+            // `related`; every entry has the contract's keys (code … column) and the file,
+            // the span's end and the explain line.
+            if d.get("suppressed") == Some(&serde_json::Value::Bool(true)) {
                 assert_eq!(d["severity"], "warning", "{f}: only warnings are suppressed");
-                keys.into_iter().filter(|k| *k != "suppressed").collect()
-            } else {
-                keys
-            };
-            assert_eq!(keys, ["code", "column", "hint", "line", "message", "path", "severity"], "{f}");
+            }
+            let keys: Vec<&str> = keys.into_iter().filter(|k| !matches!(*k, "suppressed" | "related")).collect();
+            assert_eq!(
+                keys,
+                [
+                    "code",
+                    "column",
+                    "end_column",
+                    "end_line",
+                    "explain",
+                    "file",
+                    "hint",
+                    "line",
+                    "message",
+                    "path",
+                    "severity"
+                ],
+                "{f}"
+            );
+            assert_eq!(d["file"], f.as_str(), "{f}");
+            assert_eq!(d["explain"], format!("harbor-ha explain {}", d["code"].as_str().unwrap()), "{f}");
+            if let (Some(l), Some(el)) = (d["line"].as_u64(), d["end_line"].as_u64()) {
+                assert!(el > l || (el == l && d["end_column"].as_u64() >= d["column"].as_u64()), "{f}: {d}");
+            }
         }
         let has_error = arr.iter().any(|d| d["severity"] == "error");
         let is_parse = arr.iter().any(|d| d["code"] == "HA001");
@@ -973,4 +999,273 @@ fn allowed_warnings_are_hidden_counted_and_listed_as_suppressed() {
     let (c, text, _) = run(&["validate", "fixtures/rules/AL001/near-miss.yaml", "--strict"]);
     assert_eq!(c, 0, "{text}");
     assert!(text.ends_with("0 errors, 0 warnings (5 warnings suppressed by allow)\n"), "{text}");
+}
+
+/// A fixture with an error and a warning, and one with a "first used here" label.
+const ERR_AND_WARN: &str = "fixtures/rules/HA002/trigger.yaml";
+
+#[test]
+fn colour_only_on_request_or_a_terminal() {
+    let esc = "\u{1b}[";
+    // Piped (as here): plain.
+    let (_, out, _) = run_stdin(&["validate", ERR_AND_WARN], b"", &[]);
+    assert!(out.contains("error[HA002]") && !out.contains(esc), "{out}");
+    let (_, out, _) = run_stdin(&["validate", ERR_AND_WARN], b"", &[("CLICOLOR_FORCE", "1")]);
+    assert!(out.contains(esc), "CLICOLOR_FORCE=1 colours a pipe: {out}");
+    let (_, out, _) = run_stdin(&["validate", ERR_AND_WARN], b"", &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+    assert!(!out.contains(esc), "NO_COLOR wins: {out}");
+    let (_, out, _) = run_stdin(&["validate", ERR_AND_WARN], b"", &[("CLICOLOR_FORCE", "0")]);
+    assert!(!out.contains(esc), "{out}");
+    let (_, out, _) = run_stdin(&["validate", ERR_AND_WARN, "--color", "always"], b"", &[("NO_COLOR", "1")]);
+    assert!(out.contains(esc), "--color always: {out}");
+    let (_, out, _) = run_stdin(&["validate", ERR_AND_WARN, "--color", "never"], b"", &[("CLICOLOR_FORCE", "1")]);
+    assert!(!out.contains(esc), "--color never: {out}");
+    // Machine formats are never coloured.
+    let (_, out, _) = run_stdin(&["validate", ERR_AND_WARN, "--format", "json"], b"", &[("CLICOLOR_FORCE", "1")]);
+    assert!(!out.contains(esc), "{out}");
+    // render's warnings (standard error) too.
+    let dir = std::env::temp_dir().join(format!("harbor-ha-colour-{}", std::process::id()));
+    let (code, _, err) = run_stdin(
+        &["render", "fixtures/examples/seed.yaml", "--out", dir.to_str().unwrap()],
+        b"",
+        &[
+            ("CLICOLOR_FORCE", "1"),
+            ("HARBOR_ADMIN_PASSWORD", "Adm1n-Passw0rd"),
+            ("HARBOR_DB_PASSWORD", "db-Passw0rd"),
+            ("HARBOR_REDIS_PASSWORD", "redis-pw_1"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning") && err.contains(esc), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A topology with two hosts of one name: the second's error labels the first.
+fn duplicate_host_file(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root().join(ERR_AND_WARN))
+        .unwrap()
+        .replace("name: harbor_2", "name: harbor-1")
+        .replace("192.168.1.12", "192.168.1.11");
+    let p = dir.join("dup.yaml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn duplicates_point_at_the_first_use() {
+    let dir = std::env::temp_dir().join(format!("harbor-ha-dup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = duplicate_host_file(&dir);
+    let f = p.to_str().unwrap();
+    let (code, out, _) = run(&["validate", f]);
+    assert_eq!(code, 1);
+    // The excerpt shows both lines: the first use labelled, the duplicate underlined whole.
+    let block = out.split("\n\n").find(|b| b.contains("host name `harbor-1` is already used")).expect(&out);
+    assert!(block.contains("14 |       - {name: harbor-1,"), "{block}");
+    assert!(block.contains("-------- first used here"), "{block}");
+    assert!(block.contains("15 |       - {name: harbor-1,"), "{block}");
+    assert!(block.contains("^^^^^^^^\n"), "{block}");
+    let (_, json, _) = run(&["validate", f, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let d = v.as_array().unwrap().iter().find(|d| d["path"] == "sites[0].hosts[2].name").unwrap();
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64(), d["end_line"].as_u64(), d["end_column"].as_u64()),
+        (Some(15), Some(16), Some(15), Some(24))
+    );
+    let r = &d["related"][0];
+    assert_eq!(r["path"], "sites[0].hosts[1].name");
+    assert_eq!(r["message"], "first used here");
+    assert_eq!((r["line"].as_u64(), r["column"].as_u64(), r["end_column"].as_u64()), (Some(14), Some(16), Some(24)));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The official SARIF 2.1.0 schema (tests/data/README.md says where it comes from).
+fn sarif_validator() -> (boon::Schemas, boon::SchemaIndex) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("harbor-ha-cli/tests/data/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.enable_format_assertions();
+    compiler.add_resource("https://example.invalid/sarif-schema-2.1.0.json", schema).unwrap();
+    let idx = compiler.compile("https://example.invalid/sarif-schema-2.1.0.json", &mut schemas).unwrap();
+    (schemas, idx)
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0() {
+    let (schemas, idx) = sarif_validator();
+    let dir = std::env::temp_dir().join(format!("harbor-ha-sarif-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dup = duplicate_host_file(&dir);
+    // Errors, warnings, a related place, allowed warnings, a parse error, a clean file.
+    let cases: Vec<Vec<String>> = vec![
+        vec![ERR_AND_WARN.into()],
+        vec![dup.to_str().unwrap().into(), "--allow".into(), "HA007".into()],
+        vec!["fixtures/rules/AL001/near-miss.yaml".into()],
+        vec!["fixtures/rules/HA001/trigger.yaml".into()],
+        vec!["fixtures/rules/HA005/near-miss.yaml".into()],
+    ];
+    let mut seen_related = false;
+    let mut seen_suppressed = false;
+    for args in cases {
+        let mut a = vec!["validate".to_string()];
+        a.extend(args.clone());
+        a.extend(["--format".into(), "sarif".into()]);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (_, out, err) = run(&a);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}{err}"));
+        if let Err(e) = schemas.validate(&v, idx) {
+            panic!("{args:?}: not valid SARIF 2.1.0: {e:#}\n{out}");
+        }
+        let run0 = &v["runs"][0];
+        let rules = run0["tool"]["driver"]["rules"].as_array().unwrap();
+        assert!(rules.len() > 40);
+        for r in run0["results"].as_array().unwrap() {
+            let i = r["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(rules[i]["id"], r["ruleId"], "{args:?}");
+            let loc = &r["locations"][0]["physicalLocation"];
+            assert_eq!(loc["artifactLocation"]["uri"], args[0].as_str());
+            assert!(r["message"]["text"].as_str().unwrap().contains("hint: "));
+            seen_related |= r.get("relatedLocations").is_some();
+            seen_suppressed |= r.get("suppressions").is_some();
+        }
+    }
+    assert!(seen_related && seen_suppressed, "the cases cover related places and suppressions");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn github_format_is_one_escaped_workflow_command_per_finding() {
+    let dir = std::env::temp_dir().join(format!("harbor-ha-gh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A hostile file name: a comma, a colon, a percent sign and a newline.
+    let name = "we,ird:na%me\nx.yaml";
+    let p = dir.join(name);
+    std::fs::copy(root().join(ERR_AND_WARN), &p).unwrap();
+    let f = p.to_str().unwrap();
+    let (code, out, _) = run(&["validate", f, "--format", "github"]);
+    assert_eq!(code, 1);
+    let (_, json, _) = run(&["validate", f, "--format", "json"]);
+    let diags: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), diags.len(), "{out}");
+    let escaped = dir.to_str().unwrap().replace('%', "%25").replace(':', "%3A").replace(',', "%2C")
+        + "/we%2Cird%3Ana%25me%0Ax.yaml";
+    for (l, d) in lines.iter().zip(&diags) {
+        let kind = if d["severity"] == "error" { "::error " } else { "::warning " };
+        assert!(l.starts_with(kind), "{l}");
+        let (props, msg) = l[kind.len()..].split_once("::").expect(l);
+        assert!(props.starts_with(&format!("file={escaped},")), "{props}");
+        assert!(props.contains(&format!(",line={},col={}", d["line"], d["column"])), "{props}");
+        assert!(props.ends_with(&format!(",title={}", d["code"].as_str().unwrap())), "{props}");
+        // Property values hold no raw `,` or `:`; the message no raw line break.
+        assert_eq!(props.split(',').count(), 6, "{props}");
+        assert!(!props.contains(':'), "{props}");
+        assert!(
+            msg.contains(d["message"].as_str().unwrap())
+                && msg.ends_with(&format!("({})", d["hint"].as_str().unwrap())),
+            "{msg}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn excerpts_mask_secret_values_by_the_schema() {
+    let dir = std::env::temp_dir().join(format!("harbor-ha-mask-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // An IN001 on the TLS key's path: the path is what the user must fix, so it is shown
+    // (a key named `key` is not a secret: the schema says it is a path).
+    let tls = std::fs::read_to_string(root().join("fixtures/rules/IN001/near-miss.yaml"))
+        .unwrap()
+        .replace("key: /etc/nginx/ssl/harbor.key}", "key: \"/etc/nginx/ssl/harbor key;x\"}");
+    let p = dir.join("tls.yaml");
+    std::fs::write(&p, tls).unwrap();
+    let (code, out, _) = run(&["validate", p.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    let block = out.split("\n\n").find(|b| b.contains("error[IN001]")).expect(&out);
+    assert!(block.contains("key: \"/etc/nginx/ssl/harbor key;x\"}"), "{block}");
+    assert!(!block.contains("****"), "{block}");
+
+    // Literal secrets with `:`, `#` and quotes, in unusual layouts, on lines that excerpts
+    // show (each is an SC001 warning's own line; one shares its line with an unknown key).
+    let seed = std::fs::read_to_string(root().join("fixtures/examples/seed.yaml")).unwrap();
+    let secrets = ["pa:ss#1,x", "s3cr3t: 'two'", "multi-line-secret-part"];
+    let text = seed
+        // A folded block over two lines.
+        .replace(
+            "admin_password: {env: HARBOR_ADMIN_PASSWORD}",
+            &format!("admin_password: >-\n        {}\n        also", secrets[2]),
+        )
+        // In a flow mapping with its neighbours on the line.
+        .replace(
+            "    database:\n      version: \"9.6\"\n      port: 5432\n      username: harbor\n      password: {env: HARBOR_DB_PASSWORD}",
+            &format!("    database: {{version: \"9.6\", port: 5432, password: \"{}\", username: harbor}}", secrets[0]),
+        )
+        // On the line after its key, single-quoted with a quote, a colon and a hash.
+        .replace("password: {env: HARBOR_REDIS_PASSWORD}", &format!("password:\n        '{}'", secrets[1].replace('\'', "''")));
+    let p = dir.join("secrets.yaml");
+    std::fs::write(&p, &text).unwrap();
+    let f = p.to_str().unwrap();
+    let (_, out, _) = run(&["validate", f]);
+    assert!(out.matches("warning[SC001]").count() >= 2, "{text}\n{out}");
+    assert!(out.contains("****"), "{out}");
+    for fmt in ["text", "json", "sarif", "github"] {
+        let (_, out, err) = run(&["validate", f, "--format", fmt]);
+        for s in secrets {
+            assert!(!out.contains(s) && !err.contains(s), "{fmt}: secret {s:?} leaked:\n{out}{err}");
+        }
+        assert!(!out.contains("pa:ss") && !out.contains("s3cr3t") && !out.contains("multi-line"), "{fmt}: {out}");
+    }
+    // A secret on the line of a parse error is masked too.
+    let broken = seed.replace("password: {env: HARBOR_DB_PASSWORD}", "{password: \"pa:ss#1,x\", bogus_key: 1}");
+    let p = dir.join("broken.yaml");
+    std::fs::write(&p, &broken).unwrap();
+    for fmt in ["text", "json", "sarif", "github"] {
+        let (code, out, err) = run(&["validate", p.to_str().unwrap(), "--format", fmt]);
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(!out.contains("pa:ss") && !err.contains("pa:ss"), "{fmt}: {out}{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn render_prints_its_diagnostics_in_the_machine_formats() {
+    let dir = std::env::temp_dir().join(format!("harbor-ha-render-fmt-{}", std::process::id()));
+    // Refused (errors): the diagnostics in the format asked for, on standard output.
+    for fmt in ["json", "sarif", "github"] {
+        let (code, out, _) = run(&["render", ERR_AND_WARN, "--out", dir.to_str().unwrap(), "--format", fmt]);
+        assert_eq!(code, 1, "{fmt}: {out}");
+        assert!(out.contains("HA002"), "{fmt}: {out}");
+        if fmt != "github" {
+            serde_json::from_str::<serde_json::Value>(&out).unwrap_or_else(|e| panic!("{fmt}: {e}: {out}"));
+        } else {
+            assert!(out.lines().all(|l| l.starts_with("::")), "{out}");
+        }
+    }
+    assert!(!dir.exists());
+}
+
+#[test]
+fn a_vip_on_a_hosts_address_labels_that_address() {
+    let dir = std::env::temp_dir().join(format!("harbor-ha-vip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let near = std::fs::read_to_string(root().join("fixtures/rules/LB003/near-miss.yaml")).unwrap();
+    let lb = near.lines().find(|l| l.contains("roles: [lb]")).expect("an LB host").to_string();
+    let addr = lb.split("address: ").nth(1).unwrap().split(',').next().unwrap().to_string();
+    let p = dir.join("vip.yaml");
+    std::fs::write(&p, near.replace("vip: 192.168.1.100", &format!("vip: {addr}"))).unwrap();
+    let (code, json, _) = run(&["validate", p.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let d = v.as_array().unwrap().iter().find(|d| d["code"] == "LB003").expect(&json);
+    let r = &d["related"][0];
+    assert!(r["path"].as_str().unwrap().ends_with(".address"), "{d}");
+    let line = near.lines().position(|l| l == lb).unwrap() + 1;
+    assert_eq!(r["line"].as_u64(), Some(line as u64), "{d}");
+    let (_, text, _) = run(&["validate", p.to_str().unwrap()]);
+    assert!(text.contains("the address of `"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -10,3 +10,89 @@ pub fn json_schema() -> String {
     s.push('\n');
     s
 }
+
+/// The key paths whose values are secrets (`{env: VAR}`, `{file: PATH}` or a literal), read
+/// off the schema: every place the `Secret` type stands, e.g. `sites[*].database.password`
+/// (`[*]`: any index; `*` as a key: any key). Excerpts of a topology mask exactly the
+/// literal values at these paths.
+#[must_use]
+pub fn secret_paths() -> Vec<String> {
+    let schema = serde_json::to_value(schemars::schema_for!(TopologySpec)).unwrap_or_default();
+    let defs = schema.get("$defs").cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    walk(&schema, &defs, "", &mut Vec::new(), &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Collect into `out` the paths under `node` (at `path`) where the Secret type stands;
+/// `seen` holds the definitions being expanded (a recursive type ends there).
+fn walk(node: &serde_json::Value, defs: &serde_json::Value, path: &str, seen: &mut Vec<String>, out: &mut Vec<String>) {
+    if let Some(r) = node.get("$ref").and_then(serde_json::Value::as_str) {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        if name == "Secret" {
+            out.push(path.to_string());
+            return;
+        }
+        if seen.iter().any(|s| s == name) {
+            return;
+        }
+        if let Some(def) = defs.get(name) {
+            seen.push(name.to_string());
+            walk(def, defs, path, seen, out);
+            seen.pop();
+        }
+    }
+    for k in ["anyOf", "oneOf", "allOf"] {
+        for sub in node.get(k).and_then(serde_json::Value::as_array).into_iter().flatten() {
+            walk(sub, defs, path, seen, out);
+        }
+    }
+    if let Some(props) = node.get("properties").and_then(serde_json::Value::as_object) {
+        for (key, sub) in props {
+            let p = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            walk(sub, defs, &p, seen, out);
+        }
+    }
+    if let Some(sub) = node.get("additionalProperties").filter(|v| v.is_object()) {
+        let p = if path.is_empty() { "*".to_string() } else { format!("{path}.*") };
+        walk(sub, defs, &p, seen, out);
+    }
+    if let Some(sub) = node.get("items").filter(|v| v.is_object()) {
+        walk(sub, defs, &format!("{path}[*]"), seen, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secret_paths;
+
+    /// Every field of the raw model typed as a secret (read from the model's source, not
+    /// from the schema) is the last key of some secret path, and every secret path ends in
+    /// such a field: the set follows the model when a field is added.
+    #[test]
+    fn secret_paths_are_the_secret_typed_fields_of_the_spec() {
+        let paths = secret_paths();
+        let src = include_str!("model/spec.rs");
+        let mut fields: Vec<&str> = src
+            .lines()
+            .filter(|l| l.contains("SecretSpec") && l.trim_start().starts_with("pub "))
+            .filter_map(|l| l.trim_start().strip_prefix("pub ")?.split(':').next())
+            .map(str::trim)
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
+        assert!(fields.len() >= 8, "{fields:?}");
+        let last: std::collections::BTreeSet<&str> =
+            paths.iter().map(|p| p.rsplit(['.', ']']).next().unwrap_or_default()).collect();
+        for f in &fields {
+            assert!(last.contains(f), "secret field `{f}` has no secret path: {paths:?}");
+        }
+        for l in &last {
+            assert!(fields.contains(l), "secret path ending in `{l}` is no secret field: {fields:?}");
+        }
+        assert!(paths.contains(&"sites[*].database.password".to_string()), "{paths:?}");
+        assert!(paths.contains(&"sites[*].harbor.admin_password".to_string()), "{paths:?}");
+    }
+}

@@ -5,6 +5,8 @@ mod codes;
 
 use serde::Serialize;
 
+use crate::source::Span;
+
 pub use codes::{RuleCode, UnknownCode};
 
 /// How bad a finding is.
@@ -45,6 +47,45 @@ pub struct Diagnostic {
     pub line: Option<usize>,
     /// 1-based column of the value in the topology file, when it came from a file.
     pub column: Option<usize>,
+    /// Line of the value's end (with `end_column`: just past its last character).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<usize>,
+    /// Column just past the value's last character (SARIF's `endColumn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<usize>,
+    /// Other places the finding concerns, e.g. where a duplicated value is first used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Label>,
+}
+
+/// A secondary place of a [`Diagnostic`]: a key path, its position and what it has to do
+/// with the finding ("first used here").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Label {
+    /// Key path of the value, e.g. `sites[0].hosts[0].address`.
+    pub path: String,
+    /// What this place is, e.g. `first used here`.
+    pub message: String,
+    /// 1-based line, when the input came from a file.
+    pub line: Option<usize>,
+    /// 1-based column, when the input came from a file.
+    pub column: Option<usize>,
+    /// Line of the value's end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<usize>,
+    /// Column just past the value's last character.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<usize>,
+}
+
+impl Label {
+    /// Give the label the position of `span`.
+    pub fn set_span(&mut self, span: Span) {
+        self.line = Some(span.start.line);
+        self.column = Some(span.start.column);
+        self.end_line = Some(span.end.line);
+        self.end_column = Some(span.end.column);
+    }
 }
 
 impl Diagnostic {
@@ -59,7 +100,32 @@ impl Diagnostic {
             path: path.into(),
             line: None,
             column: None,
+            end_line: None,
+            end_column: None,
+            related: Vec::new(),
         }
+    }
+
+    /// Add a secondary place (positioned when the diagnostic is located in the file).
+    #[must_use]
+    pub fn with_related(mut self, path: impl Into<String>, message: impl Into<String>) -> Self {
+        self.related.push(Label {
+            path: path.into(),
+            message: message.into(),
+            line: None,
+            column: None,
+            end_line: None,
+            end_column: None,
+        });
+        self
+    }
+
+    /// Give the diagnostic the position of `span`.
+    pub fn set_span(&mut self, span: Span) {
+        self.line = Some(span.start.line);
+        self.column = Some(span.start.column);
+        self.end_line = Some(span.end.line);
+        self.end_column = Some(span.end.column);
     }
 
     /// Override the severity (rules whose severity depends on the finding, e.g. RD006).
@@ -80,60 +146,4 @@ impl Diagnostic {
 #[must_use]
 pub fn has_errors(diags: &[Diagnostic]) -> bool {
     diags.iter().any(Diagnostic::is_error)
-}
-
-/// Key names whose values are secrets; a line holding one is never shown verbatim.
-const SECRET_KEYS: &[&str] = &["password", "secret", "key", "credentials"];
-
-/// `line` with any secret-looking value masked, for source excerpts: everything after a
-/// key whose name contains password, secret, key or credentials is replaced by `****`.
-/// References such as `{env: VAR}` and `{file: PATH}` are kept, since they are not secret.
-#[must_use]
-pub fn redact_line(line: &str) -> String {
-    let lower = line.to_ascii_lowercase();
-    let mut cut: Option<usize> = None;
-    for k in SECRET_KEYS {
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(k) {
-            let at = from + i + k.len();
-            // Skip the rest of the key name, then require a colon.
-            let rest = &lower[at..];
-            let key_end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
-            if rest[key_end..].starts_with(':') {
-                let v = at + key_end + 1;
-                cut = Some(cut.map_or(v, |c: usize| c.min(v)));
-            }
-            from = at;
-        }
-    }
-    match cut {
-        Some(c) => {
-            let value = line[c..].trim_start();
-            if value.starts_with("{env:")
-                || value.starts_with("{file:")
-                || value.starts_with("{ env:")
-                || value.starts_with("{ file:")
-                || value.is_empty()
-            {
-                line.to_string()
-            } else {
-                format!("{} ****", &line[..c])
-            }
-        }
-        None => line.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_line;
-
-    #[test]
-    fn secrets_are_masked_in_excerpts() {
-        assert_eq!(redact_line("      password: hunter2"), "      password: ****");
-        assert_eq!(redact_line("  admin_password: \"Harbor12345\""), "  admin_password: ****");
-        assert_eq!(redact_line("  - {name: a, password: x1, port: 2}"), "  - {name: a, password: ****");
-        assert_eq!(redact_line("  password: {env: DB_PW}"), "  password: {env: DB_PW}");
-        assert_eq!(redact_line("  address: 10.0.0.1"), "  address: 10.0.0.1");
-    }
 }

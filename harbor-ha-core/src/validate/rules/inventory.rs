@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{hp, sp};
-use crate::diag::RuleCode;
+use crate::diag::{Diagnostic, RuleCode};
 use crate::model::enums::{Role, SiteMode};
 use crate::model::ids::{is_valid_name, SiteName};
 use crate::model::resolved::{Database, PgCluster, Redis, RedisCluster, RedisServer, Site, Storage, Tls};
@@ -36,13 +36,18 @@ pub(super) fn check_names(spec: &TopologySpec, ctx: &mut Ctx) {
     let mut sites: HashMap<&str, usize> = HashMap::new();
     let mut hosts: HashMap<&str, String> = HashMap::new();
     for (si, s) in spec.sites.iter().enumerate() {
-        if let Some(first) = sites.insert(s.name.as_str(), si) {
-            ctx.emit(
-                RuleCode::HA002,
-                format!("{}.name", sp(si)),
-                format!("site name `{}` is already used by sites[{first}]", s.name),
-                "give every site its own name",
+        if let Some(&first) = sites.get(s.name.as_str()) {
+            ctx.push(
+                Diagnostic::new(
+                    RuleCode::HA002,
+                    format!("{}.name", sp(si)),
+                    format!("site name `{}` is already used by sites[{first}]", s.name),
+                    "give every site its own name",
+                )
+                .with_related(format!("{}.name", sp(first)), "first used here"),
             );
+        } else {
+            sites.insert(s.name.as_str(), si);
         }
         let mut addrs: HashMap<std::net::IpAddr, usize> = HashMap::new();
         for (hi, h) in s.hosts.iter().enumerate() {
@@ -55,30 +60,43 @@ pub(super) fn check_names(spec: &TopologySpec, ctx: &mut Ctx) {
                     "use lowercase letters, digits and `-` (1-63 characters), e.g. harbor-1",
                 );
             }
-            if let Some(first) = hosts.insert(h.name.as_str(), path.clone()) {
-                ctx.emit(
-                    RuleCode::HA002,
-                    format!("{path}.name"),
-                    format!("host name `{}` is already used by {first}", h.name),
-                    "host names must be unique in the whole file: each host gets its own hosts/<name>/ in the bundle",
+            if let Some(first) = hosts.get(h.name.as_str()) {
+                ctx.push(
+                    Diagnostic::new(
+                        RuleCode::HA002,
+                        format!("{path}.name"),
+                        format!("host name `{}` is already used by {first}", h.name),
+                        "host names must be unique in the whole file: each host gets its own hosts/<name>/ in the bundle",
+                    )
+                    .with_related(format!("{first}.name"), "first used here"),
                 );
+            } else {
+                hosts.insert(h.name.as_str(), path.clone());
             }
-            if let Some(first) = addrs.insert(h.address, hi) {
-                ctx.emit(
-                    RuleCode::HA002,
-                    format!("{path}.address"),
-                    format!("host `{}`: address {} is already used by {}", h.name, h.address, hp(si, first)),
-                    "list each machine once and give it all its roles",
+            if let Some(&first) = addrs.get(&h.address) {
+                ctx.push(
+                    Diagnostic::new(
+                        RuleCode::HA002,
+                        format!("{path}.address"),
+                        format!("host `{}`: address {} is already used by {}", h.name, h.address, hp(si, first)),
+                        "list each machine once and give it all its roles",
+                    )
+                    .with_related(format!("{}.address", hp(si, first)), "first used here"),
                 );
+            } else {
+                addrs.insert(h.address, hi);
             }
             let mut seen = Vec::new();
             for (ri, r) in h.roles.iter().enumerate() {
-                if seen.contains(r) {
-                    ctx.emit(
-                        RuleCode::HA002,
-                        format!("{path}.roles[{ri}]"),
-                        format!("host `{}`: role {r:?} is listed twice", h.name),
-                        "list each role once",
+                if let Some(first) = seen.iter().position(|s| s == r) {
+                    ctx.push(
+                        Diagnostic::new(
+                            RuleCode::HA002,
+                            format!("{path}.roles[{ri}]"),
+                            format!("host `{}`: role {r:?} is listed twice", h.name),
+                            "list each role once",
+                        )
+                        .with_related(format!("{path}.roles[{first}]"), "first listed here"),
                     );
                 }
                 seen.push(*r);

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use url::Url;
 
-use super::sp;
-use crate::diag::RuleCode;
+use super::{hp, sp};
+use crate::diag::{Diagnostic, RuleCode};
 use crate::model::enums::{Affinity, Role, SiteMode};
 use crate::model::ids::DnsName;
 use crate::model::resolved::{Host, LoadBalancer, Site, Tls, TlsFiles, TlsPath};
@@ -240,11 +240,14 @@ fn lb003(site: &Site, lb: &LoadBalancer, ctx: &mut Ctx) {
             );
         }
         if let Some(h) = site.hosts.iter().find(|h| h.address == vip) {
-            ctx.emit(
-                RuleCode::LB003,
-                format!("{p}.vip"),
-                format!("vip {vip} is the address of host `{}`", h.name),
-                "pick an address that no host uses",
+            ctx.push(
+                Diagnostic::new(
+                    RuleCode::LB003,
+                    format!("{p}.vip"),
+                    format!("vip {vip} is the address of host `{}`", h.name),
+                    "pick an address that no host uses",
+                )
+                .with_related(format!("{}.address", hp(site.index, h.index)), format!("the address of `{}`", h.name)),
             );
         }
         if lbs.len() < 2 {

@@ -137,11 +137,14 @@ fn rd002(site: &Site, r: &ExternalRedis, raw_redis: &RedisSpec, ctx: &mut Ctx) {
             );
         }
         if let Some((other, _)) = used[..i].iter().find(|(_, j)| j == idx) {
-            ctx.emit(
-                RuleCode::RD002,
-                format!("{ipath}.{name}"),
-                format!("redis index {idx} is used by both {other} and {name}"),
-                "give every component its own index (defaults: registry 1, jobservice 2, chartmuseum 3, clair 4, trivy 5)",
+            ctx.push(
+                Diagnostic::new(
+                    RuleCode::RD002,
+                    format!("{ipath}.{name}"),
+                    format!("redis index {idx} is used by both {other} and {name}"),
+                    "give every component its own index (defaults: registry 1, jobservice 2, chartmuseum 3, clair 4, trivy 5)",
+                )
+                .with_related(format!("{ipath}.{other}"), format!("first used by {other}")),
             );
         }
     }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::{hp, sp};
-use crate::diag::RuleCode;
+use crate::diag::{Diagnostic, RuleCode};
 use crate::model::enums::{Role, SiteMode};
 use crate::model::ids::{HostPath, MountOptions, Text};
 use crate::model::resolved::{Azure, Gcs, Host, Nfs, Oss, Site, Storage, Swift, S3};
@@ -499,11 +499,14 @@ pub(super) fn check_shared_between_sites(resolved: &Resolved, ctx: &mut Ctx) {
         let la = location(&a.storage);
         if let Some(twins) = la.as_ref().and_then(|l| by_location.get(l)) {
             let b = sites[twins[0]];
-            ctx.emit(
-                RuleCode::RD005,
-                format!("{}.storage", sp(a.index)),
-                format!("sites `{}` and `{}` use the same storage location{}", b.name, a.name, more(twins.len(), a)),
-                "give each site its own export, bucket or root directory: each Harbor's garbage collection assumes it owns the storage",
+            ctx.push(
+                Diagnostic::new(
+                    RuleCode::RD005,
+                    format!("{}.storage", sp(a.index)),
+                    format!("sites `{}` and `{}` use the same storage location{}", b.name, a.name, more(twins.len(), a)),
+                    "give each site its own export, bucket or root directory: each Harbor's garbage collection assumes it owns the storage",
+                )
+                .with_related(format!("{}.storage", sp(b.index)), format!("first used by site `{}`", b.name)),
             );
         }
         let keys: Vec<RedisKey> = match &a.redis {
@@ -526,11 +529,14 @@ pub(super) fn check_shared_between_sites(resolved: &Resolved, ctx: &mut Ctx) {
                 Redis::External(rb) => same_redis(ra, rb),
                 Redis::Internal => None,
             } {
-                ctx.emit(
-                    RuleCode::RD005,
-                    format!("{}.redis", sp(a.index)),
-                    format!("sites `{}` and `{}` use the same Redis ({which}){}", b.name, a.name, more(twins.len(), a)),
-                    "give each site its own Redis: core's db 0 and the job queue namespace are fixed, so two clusters on one Redis steal each other's jobs and sessions",
+                ctx.push(
+                    Diagnostic::new(
+                        RuleCode::RD005,
+                        format!("{}.redis", sp(a.index)),
+                        format!("sites `{}` and `{}` use the same Redis ({which}){}", b.name, a.name, more(twins.len(), a)),
+                        "give each site its own Redis: core's db 0 and the job queue namespace are fixed, so two clusters on one Redis steal each other's jobs and sessions",
+                    )
+                    .with_related(format!("{}.redis", sp(b.index)), format!("first used by site `{}`", b.name)),
                 );
             }
         }
