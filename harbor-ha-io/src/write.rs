@@ -12,8 +12,9 @@
 //!   write completes it, whatever it renders;
 //! - after the journal is removed: the new bundle.
 //!
-//! So a file that matches neither the manifest nor the journal was edited by hand: the
-//! write refuses to overwrite or remove it (naming it) unless forced.
+//! So a file whose content matches neither the manifest nor the journal was edited by hand:
+//! the write refuses to overwrite or remove it (naming it) unless forced. A mode changed by
+//! hand is put back (nothing is lost but the mode).
 //!
 //! Durability: a killed process loses nothing that was written (the page cache keeps it),
 //! and each file is replaced by a rename, so no file is ever seen half-written. Only new
@@ -45,8 +46,8 @@ pub enum WriteError {
     /// A path of the bundle is absolute or has `..`, `.` or empty parts.
     #[error("refusing to write `{0}`: not a plain relative path inside the output directory")]
     UnsafePath(String),
-    /// Files of the bundle differ from its manifest (edited since the last render, and no
-    /// interrupted render explains it), and this write would overwrite or remove them.
+    /// Files of the bundle differ in content from its manifest (edited since the last render,
+    /// and no interrupted render explains it), and this write would overwrite or remove them.
     #[error(
         "{}: {} not as the last render wrote {} (see {MANIFEST}): {}; refusing to overwrite {} without --force",
         dir.display(),
@@ -210,17 +211,19 @@ fn scan(out: &Path) -> Result<Found, WriteError> {
     Ok(found)
 }
 
-/// Whether `entry` is the manifest entry of `path` in `m`.
-fn listed(m: &Manifest, path: &str, entry: &Entry) -> bool {
+/// Whether `entry` is the manifest entry of `path` in `m`: the same content, and the same
+/// mode unless `any_mode`.
+fn listed(m: &Manifest, path: &str, entry: &Entry, any_mode: bool) -> bool {
     match (m.files.get(path), entry) {
-        (Some(e), Entry::File { sha256, mode }) => e.sha256 == *sha256 && e.mode == *mode,
+        (Some(e), Entry::File { sha256, mode }) => e.sha256 == *sha256 && (any_mode || e.mode == *mode),
         _ => false,
     }
 }
 
-/// The files of `found` that no render wrote: with a manifest, those that match neither it
-/// nor the journal of an interrupted render; unknown (none) without a manifest, as in a
-/// bundle of an older harbor-ha. An unreadable manifest or journal counts as edited.
+/// The files of `found` whose content no render wrote: with a manifest, those that match
+/// neither it nor the journal of an interrupted render (a mode is not looked at: one changed
+/// by hand is put back, nothing is lost); unknown (none) without a manifest, as in a bundle
+/// of an older harbor-ha. An unreadable manifest or journal counts as edited.
 fn edited(found: &Found) -> Vec<String> {
     let Some(text) = &found.manifest else { return Vec::new() };
     let Ok(old) = Manifest::parse(text) else { return vec![MANIFEST.to_string()] };
@@ -232,7 +235,7 @@ fn edited(found: &Found) -> Vec<String> {
     let mut out: Vec<String> = found
         .files
         .iter()
-        .filter(|(p, e)| !listed(&old, p, e) && !pending.as_ref().is_some_and(|n| listed(n, p, e)))
+        .filter(|(p, e)| !listed(&old, p, e, true) && !pending.as_ref().is_some_and(|n| listed(n, p, e, true)))
         .map(|(p, _)| p.clone())
         .collect();
     // A file of the manifest that is gone: the journal explains it when it lacks the file
@@ -279,10 +282,10 @@ fn replace(path: &Path, text: &[u8], mode: u32, sync: bool) -> Result<(), WriteE
 /// and plain (no `..`, `.`, empty or absolute parts), so that no file can land outside `out`.
 ///
 /// A render interrupted at any point (killed, power cut before its journal is gone) is
-/// detected and completed by the next write. A file that the last render did not write
-/// (edited by hand: it matches neither the manifest nor an interrupted render's journal) is
-/// not overwritten or removed unless `force`; neither is a stored secret that the bundle
-/// holds with another value.
+/// detected and completed by the next write. A file whose content the last render did not
+/// write (edited by hand: it matches neither the manifest nor an interrupted render's
+/// journal) is not overwritten or removed unless `force` (a mode changed by hand is put
+/// back); neither is a stored secret that the bundle holds with another value.
 ///
 /// The summary compares the directory before the write with the bundle (file by file:
 /// content and mode), so that the caller can say what changed without reading it again.
@@ -311,7 +314,7 @@ pub fn write_bundle(bundle: &Bundle, out: &Path, force: bool) -> Result<WriteSum
         Found::default()
     };
     let manifest = Manifest::of(bundle);
-    let same = |p: &str, e: &Entry| listed(&manifest, p, e);
+    let same = |p: &str, e: &Entry| listed(&manifest, p, e, true);
     if !force {
         // A hand edit that this bundle holds as well (a secret reused from the directory)
         // is not lost: only the others are refused.

@@ -130,7 +130,7 @@ fn a_hand_edit_is_refused_naming_the_file_and_force_restores_the_bundle() {
                 std::fs::set_permissions(o.join("secrets/prod/core_secret"), std::fs::Permissions::from_mode(0o644))
                     .unwrap();
             },
-            &["secrets/prod/core_secret"],
+            &[],
         ),
         (
             "secrets directory opened",
