@@ -138,10 +138,12 @@ class Bundle(Mapping[str, File]):
     def write(self, dir: str | PathLike[str], force: bool = False) -> None:
         """Write the bundle into ``dir`` as ``harbor-ha render --out dir`` does.
 
-        The files go to a temporary sibling first, which is then renamed into place. An
-        existing ``dir`` is replaced only when it is empty, a previous bundle, or ``force``
-        is true (otherwise :class:`FileExistsError`). A previous bundle that already holds
-        exactly these files (content and mode) is left untouched.
+        Only the files that differ are replaced, each atomically, and ``MANIFEST.sha256``
+        (every file's SHA-256 and mode) is written last. An existing ``dir`` is written only
+        when it is empty, a previous bundle, or ``force`` is true; files edited since the
+        last write, and stored secrets with other values, are overwritten only with
+        ``force`` (otherwise :class:`FileExistsError`, naming them). A previous bundle that
+        already holds exactly these files (content and mode) is left untouched.
         """
 
 @final
