@@ -43,7 +43,8 @@ pub enum WriteError {
     /// `--out` exists and is not a directory.
     #[error("{0} exists and is not a directory")]
     NotADirectory(PathBuf),
-    /// A path of the bundle is absolute or has `..`, `.` or empty parts.
+    /// A path of the bundle is absolute, has `..`, `.` or empty parts, or is named as the
+    /// writer's own files (the marker, the manifest, the journal, a temporary file).
     #[error("refusing to write `{0}`: not a plain relative path inside the output directory")]
     UnsafePath(String),
     /// Files of the bundle differ in content from its manifest (edited since the last render,
@@ -295,7 +296,9 @@ fn replace(path: &Path, text: &[u8], mode: u32, sync: bool) -> Result<(), WriteE
 /// change, a path is unsafe, or an I/O call fails.
 pub fn write_bundle(bundle: &Bundle, out: &Path, force: bool) -> Result<WriteSummary, WriteError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    if let Some(bad) = bundle.files.keys().find(|p| !is_plain_relative(p)) {
+    // A name of the writer's temporary files would be taken for one and removed.
+    let ours = |p: &String| p.split('/').any(|part| part.starts_with(TMP_PREFIX));
+    if let Some(bad) = bundle.files.keys().find(|p| !is_plain_relative(p) || ours(p)) {
         return Err(WriteError::UnsafePath(bad.clone()));
     }
     let found = if out.exists() {

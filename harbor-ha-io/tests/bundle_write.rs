@@ -234,9 +234,20 @@ fn files_get_exactly_their_mode() {
 
 #[test]
 fn paths_that_could_leave_the_output_directory_are_refused() {
-    for bad in
-        ["../escape", "/etc/passwd", "hosts/../../x", "a//b", "./a", "a/.", "", MARKER, MANIFEST, PENDING, "hosts/x/"]
-    {
+    for bad in [
+        "../escape",
+        "/etc/passwd",
+        "hosts/../../x",
+        "a//b",
+        "./a",
+        "a/.",
+        "",
+        MARKER,
+        MANIFEST,
+        PENDING,
+        "hosts/x/",
+        "a/.harbor-ha-tmp.b",
+    ] {
         let t = TempDir::new("bw-unsafe");
         let out = t.0.join("out");
         let mut b = sample();
