@@ -140,11 +140,15 @@ enum Command {
     Render {
         /// The topology file (`-`: standard input).
         file: PathBuf,
-        /// Output directory; replaced atomically, left untouched when it already holds this
-        /// exact bundle. Secrets under <out>/secrets/ are reused.
+        /// Output directory. Only the files that differ are replaced, each atomically, and
+        /// MANIFEST.sha256 (every file's SHA-256 and mode) is written last; left untouched when
+        /// it already holds this exact bundle. A render that was interrupted is completed; a
+        /// file edited since the last render is named and not overwritten without --force.
+        /// Secrets under <out>/secrets/ are reused, never replaced.
         #[arg(long)]
         out: PathBuf,
-        /// Replace --out even when it is not a previous bundle.
+        /// Replace --out even when it is not a previous bundle; overwrite files edited since
+        /// the last render and stored secrets the bundle holds with other values.
         #[arg(long)]
         force: bool,
         /// The running site's topology: also write CHANGE.md (the plan) and, for a version

@@ -292,9 +292,13 @@ fn render_writes_a_bundle_and_keeps_its_secrets() {
     assert_eq!(std::fs::read_to_string(out.join("secrets/prod/csrf_key")).unwrap(), csrf);
     assert_eq!(walk_files(&out), before, "a second render changed the bundle");
     assert!(o.contains(" is up to date (") && o.contains(" files unchanged)"), "{o}");
-    // A hand edit in the bundle is undone by the next render, which says it wrote.
+    // A hand edit in the bundle is refused, named, and kept; --force undoes it and says so.
     std::fs::write(out.join("README.md"), "edited by hand\n").unwrap();
     let (c, o, e) = render_cmd(&out, &[]);
+    assert_eq!(c, 2, "{o}{e}");
+    assert!(e.contains("README.md") && e.contains("MANIFEST.sha256") && e.contains("--force"), "{e}");
+    assert_eq!(std::fs::read_to_string(out.join("README.md")).unwrap(), "edited by hand\n");
+    let (c, o, e) = render_cmd(&out, &["--force"]);
     assert_eq!(c, 0, "{o}{e}");
     assert!(o.starts_with("wrote "), "{o}");
     assert_eq!(walk_files(&out), before, "the render did not restore the bundle");
@@ -912,7 +916,7 @@ fn render_prints_warnings_and_what_changed() {
     let (c, o, e) = render_cmd(&out, &["-v"]);
     assert_eq!(c, 0, "{o}{e}");
     assert_eq!(e, validate_out, "render's warnings differ from validate's");
-    let files = walk_files(&out).len() - 1; // the marker is not a bundle file
+    let files = walk_files(&out).len() - 2; // the marker and the manifest are not bundle files
     let first_line = o.lines().next().unwrap();
     assert_eq!(
         first_line,
@@ -929,10 +933,11 @@ fn render_prints_warnings_and_what_changed() {
     let (c, o, e) = render_cmd(&out, &[]);
     assert_eq!((c, e.as_str()), (0, validate_out.as_str()));
     assert_eq!(o, format!("{d} is up to date ({files} files unchanged); start with {d}/README.md\n"));
-    // A hand edit and a stray file: one changed, one removed; -v names them.
+    // A hand edit and a stray file (overwritten with --force): one changed, one removed; -v
+    // names them.
     std::fs::write(out.join("README.md"), "edited by hand\n").unwrap();
     std::fs::write(out.join("hosts/stray.txt"), "x").unwrap();
-    let (c, o, _) = render_cmd(&out, &["--verbose"]);
+    let (c, o, _) = render_cmd(&out, &["--verbose", "--force"]);
     assert_eq!(c, 0);
     assert_eq!(
         o,
@@ -942,11 +947,11 @@ fn render_prints_warnings_and_what_changed() {
     );
     // Without -v: the counts alone.
     std::fs::write(out.join("README.md"), "edited again\n").unwrap();
-    let (_, o, _) = render_cmd(&out, &[]);
+    let (_, o, _) = render_cmd(&out, &["--force"]);
     assert!(o.contains("(0 created, 1 changed, 0 removed)") && o.lines().count() == 1, "{o}");
     // -q: nothing at all on success, on either stream; errors still print.
     std::fs::write(out.join("README.md"), "edited again\n").unwrap();
-    let (c, o, e) = render_cmd(&out, &["-q"]);
+    let (c, o, e) = render_cmd(&out, &["-q", "--force"]);
     assert_eq!((c, o.as_str(), e.as_str()), (0, "", ""));
     assert_eq!(
         std::fs::read_to_string(out.join("README.md")).unwrap().lines().next(),

@@ -52,6 +52,118 @@ pub fn stamp(content: String) -> String {
 /// Top-level directory holding each site's shared secrets.
 pub const SECRETS_DIR: &str = "secrets";
 
+/// Name of the manifest: at the bundle's root, every file's SHA-256 and mode (written last
+/// by the writer, after every file); in each `hosts/<host>/`, the SHA-256 of that host's
+/// files (a file of the bundle, which the host's `install.sh` checks). Both are read by
+/// `sha256sum -c` (lines starting with `#` are comments to it).
+pub const MANIFEST: &str = "MANIFEST.sha256";
+
+/// Name of the writer's journal: the manifest of a render in progress, present from before
+/// its first change to the directory until after its manifest is in place.
+pub const PENDING: &str = ".harbor-ha-pending";
+
+/// The SHA-256 of `bytes` in lowercase hex.
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in d {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// One entry of a [`Manifest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestEntry {
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
+    /// Unix permission bits.
+    pub mode: u32,
+}
+
+/// The root manifest of a bundle: every file (but the marker and the manifest itself) with
+/// its SHA-256 and mode, and the generator that wrote it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// `harbor-ha 0.1.0`.
+    pub generator: String,
+    /// Path relative to the bundle → entry.
+    pub files: BTreeMap<String, ManifestEntry>,
+}
+
+impl Manifest {
+    /// The manifest of `bundle`, by this generator.
+    #[must_use]
+    pub fn of(bundle: &Bundle) -> Self {
+        let files = bundle
+            .files
+            .iter()
+            .map(|(p, f)| (p.clone(), ManifestEntry { sha256: sha256_hex(f.content.as_bytes()), mode: f.mode }))
+            .collect();
+        Manifest { generator: GENERATOR.to_string(), files }
+    }
+
+    /// The file's text: a header of comments, then per file a `# MODE PATH` comment and the
+    /// `sha256sum` line `HEX  PATH`, so that `sha256sum --strict -c MANIFEST.sha256` checks
+    /// the contents and the comments keep the modes.
+    #[must_use]
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "# {} bundle manifest: the SHA-256 and mode of every file of this bundle, written last\n\
+             # by `harbor-ha render`. Check it with: sha256sum --strict --quiet -c {MANIFEST}\n",
+            self.generator
+        );
+        for (p, e) in &self.files {
+            let _ = writeln!(s, "# {:04o} {p}\n{}  {p}", e.mode, e.sha256);
+        }
+        s
+    }
+
+    /// Read a manifest's text ([`Manifest::text`]).
+    ///
+    /// # Errors
+    /// The first line that is not of that shape (1-based), with what is wrong.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut m = Manifest::default();
+        let mut mode: Option<(u32, &str)> = None;
+        for (i, line) in text.lines().enumerate() {
+            let bad = |what: &str| format!("line {}: {what}", i + 1);
+            if i == 0 {
+                let g = line.strip_prefix("# ").and_then(|l| l.split_once(" bundle manifest:")).map(|(g, _)| g);
+                m.generator = g.ok_or_else(|| bad("not a harbor-ha manifest header"))?.to_string();
+            } else if let Some(c) = line.strip_prefix("# ") {
+                let parsed = c.split_once(' ').and_then(|(o, p)| {
+                    (o.len() == 4).then_some(())?;
+                    u32::from_str_radix(o, 8).ok().map(|o| (o, p))
+                });
+                if parsed.is_some() {
+                    mode = parsed;
+                } else if mode.is_some() || !m.files.is_empty() {
+                    return Err(bad("a comment that is not `# MODE PATH`"));
+                }
+            } else {
+                let (hex, path) = line.split_once("  ").ok_or_else(|| bad("not `SHA256  PATH`"))?;
+                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                    return Err(bad("not a SHA-256"));
+                }
+                let Some((mode, _)) = mode.take().filter(|(_, p)| *p == path) else {
+                    return Err(bad("no `# MODE PATH` line before it"));
+                };
+                if !is_plain_relative(path) {
+                    return Err(bad("not a plain relative path"));
+                }
+                m.files.insert(path.to_string(), ManifestEntry { sha256: hex.to_string(), mode });
+            }
+        }
+        if m.generator.is_empty() {
+            return Err("empty".into());
+        }
+        Ok(m)
+    }
+}
+
 /// One file of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleFile {
@@ -113,11 +225,13 @@ pub fn dir_mode(rel: &str) -> u32 {
 }
 
 /// Whether `rel` is a relative path of plain parts: no `..`, `.`, empty or absolute parts,
-/// and not the marker.
+/// and not the marker, the manifest or the journal at the root.
 #[must_use]
 pub fn is_plain_relative(rel: &str) -> bool {
     !rel.is_empty()
         && rel != MARKER
+        && rel != MANIFEST
+        && rel != PENDING
         && rel.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\0'))
 }
 
@@ -131,6 +245,29 @@ impl Bundle {
     /// Add (or replace) a file made elsewhere (it keeps its renderer).
     pub fn insert(&mut self, path: impl Into<String>, file: BundleFile) {
         self.files.insert(path.into(), file);
+    }
+
+    /// Add `hosts/<host>/MANIFEST.sha256` to every host directory: the `sha256sum` lines of
+    /// the host's files, paths relative to the host directory (what `deploy.sh` copies to the
+    /// host and its `install.sh` checks there). Call once, after every other file.
+    pub fn add_host_manifests(&mut self) {
+        let mut per_host: BTreeMap<String, String> = BTreeMap::new();
+        for (p, f) in &self.files {
+            let Some((host, rel)) = p.strip_prefix("hosts/").and_then(|r| r.split_once('/')) else { continue };
+            if rel == MANIFEST {
+                continue;
+            }
+            let s = per_host.entry(host.to_string()).or_insert_with(|| {
+                format!(
+                    "# Generated by harbor-ha: the SHA-256 of every file of this host's directory; its\n\
+                     # install.sh checks them first (sha256sum --strict --quiet -c {MANIFEST}).\n"
+                )
+            });
+            let _ = writeln!(s, "{}  {rel}", sha256_hex(f.content.as_bytes()));
+        }
+        for (host, text) in per_host {
+            self.add(format!("hosts/{host}/{MANIFEST}"), text, 0o644);
+        }
     }
 
     /// Every file under a `=== path (mode) [renderer] ===` header, for snapshot tests and
@@ -192,10 +329,46 @@ mod tests {
     #[test]
     fn plain_relative_paths() {
         assert!(is_plain_relative("hosts/a/files/etc/x"));
-        for bad in ["", "/etc", "a/../b", "a//b", "./a", MARKER] {
+        for bad in ["", "/etc", "a/../b", "a//b", "./a", MARKER, MANIFEST, PENDING] {
             assert!(!is_plain_relative(bad), "{bad}");
         }
         assert_eq!(dir_mode("secrets/prod"), 0o700);
         assert_eq!(dir_mode("secretsx"), 0o755);
+    }
+
+    #[test]
+    fn manifest_round_trips_and_rejects_other_text() {
+        let mut b = Bundle::default();
+        b.add("README.md", "# r\n", 0o644);
+        b.add("hosts/a/install.sh", "#!/bin/sh\n", 0o755);
+        b.add("hosts/a/files/etc/x", "x\n", 0o600);
+        b.add("hosts/b/install.sh", "#!/bin/sh\necho b\n", 0o755);
+        b.add_host_manifests();
+        let host_a = &b.files["hosts/a/MANIFEST.sha256"].content;
+        // sha256sum's own lines, relative to the host directory.
+        assert!(host_a.contains(&format!("{}  files/etc/x\n", sha256_hex(b"x\n"))), "{host_a}");
+        assert!(host_a.contains("  install.sh\n") && !host_a.contains("README"), "{host_a}");
+        assert!(b.files.contains_key("hosts/b/MANIFEST.sha256"));
+        let m = Manifest::of(&b);
+        assert_eq!(m.files.len(), 6);
+        assert_eq!(m.files["hosts/a/files/etc/x"].mode, 0o600);
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "the SHA-256 of nothing"
+        );
+        let text = m.text();
+        assert!(text.starts_with(&format!("# {GENERATOR} bundle manifest:")));
+        assert_eq!(Manifest::parse(&text), Ok(m));
+        for bad in [
+            "",
+            "hello\n",
+            &text.replace("# 0600 hosts/a/files/etc/x\n", ""),
+            &text.replace("# 0600 hosts/a/files/etc/x", "# 0600 hosts/a/files/etc/y"),
+            &format!("{text}{}  ../x\n", sha256_hex(b"")),
+            &text.replacen("  README.md", " README.md", 1),
+        ] {
+            assert!(Manifest::parse(bad).is_err(), "{bad}");
+        }
     }
 }

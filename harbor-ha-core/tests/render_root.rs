@@ -547,3 +547,87 @@ sites:
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The seed's bundle, written with its manifest.
+fn seed_on_disk(tag: &str) -> (PathBuf, Vec<String>) {
+    let p = common::root().join("fixtures/examples/seed.yaml");
+    let t = common::topology(&p);
+    let b = common::render_topology(&t);
+    let dir = temp_dir(tag).join("bundle");
+    common::write_tree(&b, &dir);
+    let order = t.sites.iter().flat_map(|s| install_order(s).into_iter().map(|h| h.name.to_string())).collect();
+    (dir, order)
+}
+
+fn run_bash(script: &Path, args: &[&str], env: &[(&str, &Path)]) -> (bool, String, String) {
+    let mut c = Command::new("bash");
+    c.arg(script).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn deploy_refuses_files_that_differ_from_the_manifest_naming_them() {
+    let (dir, order) = seed_on_disk("deploy-manifest");
+    let deploy = dir.join("deploy.sh");
+    let (first, last) = (&order[0], order.last().unwrap());
+    let (ok, out, err) = run_bash(&deploy, &["--dry-run"], &[]);
+    assert!(ok, "the bundle as written deploys:\n{out}{err}");
+    // A file of the first host edited: refused before any host, naming it.
+    let conf = format!("hosts/{first}/install.sh");
+    std::fs::write(dir.join(&conf), "#!/bin/sh\necho edited\n").unwrap();
+    let (ok, out, err) = run_bash(&deploy, &["--dry-run"], &[]);
+    assert!(!ok && !out.contains("==> "), "{out}{err}");
+    assert!(err.contains("differ from MANIFEST.sha256") && err.contains(&conf), "{err}");
+    // Only the files it copies count: another host still deploys.
+    let (ok, out, err) = run_bash(&deploy, &["--dry-run", last], &[]);
+    assert!(ok && out.contains(&format!("==> {last} ")), "{out}{err}");
+    // A render that did not finish, or no manifest at all: refused.
+    std::fs::write(dir.join(".harbor-ha-pending"), "").unwrap();
+    let (ok, _, err) = run_bash(&deploy, &["--dry-run", last], &[]);
+    assert!(!ok && err.contains("did not finish"), "{err}");
+    std::fs::remove_file(dir.join(".harbor-ha-pending")).unwrap();
+    std::fs::remove_file(dir.join("MANIFEST.sha256")).unwrap();
+    let (ok, _, err) = run_bash(&deploy, &["--dry-run", last], &[]);
+    assert!(!ok && err.contains("MANIFEST.sha256 is missing"), "{err}");
+}
+
+#[test]
+fn install_refuses_files_that_differ_from_the_host_manifest_naming_them() {
+    let (dir, order) = seed_on_disk("install-manifest");
+    let here = dir.join("hosts").join(&order[0]);
+    let install = std::fs::read_to_string(here.join("install.sh")).unwrap();
+    // The check as install.sh has it (the rest of the script changes the machine).
+    let lines: Vec<&str> = install.lines().collect();
+    let from = lines.iter().position(|l| l.starts_with("log() {")).unwrap();
+    let to = lines.iter().position(|l| l.starts_with("[ \"$(id -u)\" -eq 0 ]")).unwrap();
+    let check_from = lines.iter().position(|l| l.starts_with("# This host's files as rendered")).unwrap();
+    let check_to = check_from + lines[check_from..].iter().position(|l| *l == "fi").unwrap();
+    let script = format!(
+        "set -euo pipefail\n{}\n{}\necho checked\n",
+        lines[from..to].join("\n"),
+        lines[check_from..=check_to].join("\n")
+    );
+    let path = dir.join("check.sh");
+    std::fs::write(&path, script).unwrap();
+    let (ok, out, err) = run_bash(&path, &[], &[("HERE", &here)]);
+    assert!(ok && out.contains("checked"), "the host's files as rendered pass:\n{out}{err}");
+    // A file the host's manifest lists, edited.
+    let manifest = std::fs::read_to_string(here.join("MANIFEST.sha256")).unwrap();
+    let rel = manifest.lines().find_map(|l| l.split_once("  ").map(|(_, p)| p).filter(|p| p.starts_with("files/")));
+    let rel = rel.expect("the host's manifest lists its files").to_string();
+    std::fs::write(here.join(&rel), "edited\n").unwrap();
+    let (ok, out, err) = run_bash(&path, &[], &[("HERE", &here)]);
+    assert!(!ok && !out.contains("checked"), "{out}{err}");
+    assert!(err.contains("differ from") && err.contains(&rel), "{rel}: {err}");
+    std::fs::remove_file(here.join("MANIFEST.sha256")).unwrap();
+    let (ok, _, err) = run_bash(&path, &[], &[("HERE", &here)]);
+    assert!(!ok && err.contains("MANIFEST.sha256 is missing"), "{err}");
+}

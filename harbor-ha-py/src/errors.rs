@@ -127,6 +127,9 @@ pub fn load_error(py: Python<'_>, e: LoadError) -> PyErr {
 pub fn write_error(e: WriteError) -> PyErr {
     match e {
         WriteError::NotABundle(_) => PyFileExistsError::new_err(format!("{e}; pass force=True to replace it")),
+        WriteError::Modified { .. } | WriteError::SecretChanged { .. } => {
+            PyFileExistsError::new_err(e.to_string().replace("--force", "force=True"))
+        }
         WriteError::NotADirectory(_) => PyNotADirectoryError::new_err(e.to_string()),
         WriteError::UnsafePath(_) => PyValueError::new_err(e.to_string()),
         WriteError::Io { path, source } => os_error(&path, &source),

@@ -361,10 +361,14 @@ impl Bundle {
         format!("Bundle({} files)", self.inner.files.len())
     }
 
-    /// Write the bundle into `dir` as `harbor-ha render --out dir` does. An existing `dir` is
-    /// replaced only when it is empty, a previous bundle, or `force` is true. A previous
-    /// bundle that already holds exactly these files is left untouched. Returns what the
-    /// write did: written or unchanged, and the files created, changed and removed.
+    /// Write the bundle into `dir` as `harbor-ha render --out dir` does: only the files that
+    /// differ are replaced, each atomically, and `MANIFEST.sha256` is written last. An
+    /// existing `dir` is written only when it is empty, a previous bundle, or `force` is true;
+    /// files edited since the last write, and stored secrets with other values, are
+    /// overwritten only with `force`. A previous bundle that already holds exactly these
+    /// files is left untouched.
+    /// Returns what the write did: written or unchanged, and the files created, changed and
+    /// removed.
     #[pyo3(signature = (dir, force = false))]
     fn write(&self, py: Python<'_>, dir: PathBuf, force: bool) -> PyResult<WriteResult> {
         guard(|| py.detach(|| write_bundle(&self.inner, &dir, force)).map(WriteResult::from).map_err(write_error))

@@ -87,7 +87,7 @@ def test_renders_the_bundle_then_reports_no_change(tmp_path: Path, monkeypatch: 
         monkeypatch.setenv(k, v)
     expected = harbor_ha.load(SEED).render(secrets_dir=dest / "secrets")
     on_disk = tree(dest)
-    assert set(on_disk) == set(expected) | {".harbor-ha-bundle"}
+    assert set(on_disk) == set(expected) | {".harbor-ha-bundle", "MANIFEST.sha256"}
     for p, f in expected.items():
         assert on_disk[p] == (f.content.encode(), f.mode), p
 

@@ -215,7 +215,7 @@ def test_check_diff_shows_each_changed_file_and_never_a_secret(collection: tuple
         assert secret not in out, "a secret in the --diff output"
     assert f"--- before: /dev/null\n+++ after: {dest}/README.md\n" in out, out[:2000]
     assert f"/dev/null -> {dest}/hosts/harbor-1/files/usr/local/harbor/harbor.yml: content holds a secret, not shown" in out
-    assert len(res["diff"]) == len(res["changed_files"]) == res["files"] + 1  # + the bundle marker
+    assert len(res["diff"]) == len(res["changed_files"]) == res["files"] + 2  # + the marker and the manifest
 
     rc, out, res = run_bundle(collection, tmp_path, args, env)
     assert rc == 0 and res["changed"], out

@@ -132,7 +132,10 @@ def test_write_replaces_a_bundle_but_not_another_directory(
     b.write(out)  # the same bundle: left untouched
     assert readme.stat().st_mtime == 1_000_000_000
     readme.write_text("edited")
-    b.write(out)  # a different one is replaced
+    with pytest.raises(FileExistsError, match=r"README\.md.*force=True"):
+        b.write(out)  # a hand edit is not overwritten…
+    assert readme.read_text() == "edited"
+    b.write(out, force=True)  # …unless forced
     for p, f in b.items():
         assert (out / p).read_text() == f.content
         assert stat.S_IMODE((out / p).stat().st_mode) == f.mode

@@ -36,14 +36,15 @@ def test_bundle_is_byte_identical_to_the_cli(
 
     bundle = harbor_ha.load(topo_file).render(secrets_dir=out_cli / "secrets")
     on_disk = tree(out_cli)
-    marker = ".harbor-ha-bundle"
-    assert sorted(bundle) == sorted(p for p in on_disk if p != marker)
+    # The marker and the manifest are the writer's, not files of the bundle.
+    writer = {".harbor-ha-bundle", "MANIFEST.sha256"}
+    assert sorted(bundle) == sorted(p for p in on_disk if p not in writer)
     for path, f in bundle.items():
         content, mode = on_disk[path]
         assert f.content.encode() == content, f"{path}: content differs from the CLI's"
         assert f.mode == mode, f"{path}: mode {f.mode:o} != the CLI's {mode:o}"
 
-    # Bundle.write gives the same tree as `harbor-ha render --out`, marker included.
+    # Bundle.write gives the same tree as `harbor-ha render --out`, marker and manifest included.
     out_py = tmp_path / "py"
     bundle.write(out_py)
     assert tree(out_py) == on_disk

@@ -150,7 +150,9 @@ pub type PlanEntry<'a> = (&'a Site, &'a Host, Vec<String>);
 /// Render the whole bundle.
 #[must_use]
 pub fn render(input: &RenderInput) -> Bundle {
-    render_full(input, None).0
+    let mut bundle = render_full(input, None).0;
+    bundle.add_host_manifests();
+    bundle
 }
 
 /// Render the wanted topology of a change (`render NEW --from OLD`): the bundle with the
@@ -166,8 +168,9 @@ pub fn render_change(
 ) -> Bundle {
     let sections = crate::change::runbook_sections(plan);
     let (mut bundle, _) = render_full(input, Some(&sections));
-    let after: Vec<Bundle> = procedures.iter().map(render).collect();
+    let after: Vec<Bundle> = procedures.iter().map(|p| render_full(p, None).0).collect();
     upgrade::render(plan, &after, input.topology(), labels, &mut bundle);
+    bundle.add_host_manifests();
     bundle
 }
 

@@ -115,6 +115,9 @@ pub fn write_tree(b: &Bundle, dir: &Path) {
         std::fs::write(&p, &f.content).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(f.mode)).unwrap();
     }
+    // The root manifest, as the writer (harbor-ha-io) puts it last.
+    let manifest = harbor_ha_core::bundle::Manifest::of(b).text();
+    std::fs::write(dir.join(harbor_ha_core::bundle::MANIFEST), manifest).unwrap();
 }
 
 /// Every renderable fixture: the valid topologies and the examples.

@@ -202,11 +202,14 @@ class Bundle(Mapping[str, File]):
     def write(self, dir: str | PathLike[str], force: bool = False) -> WriteResult:
         """Write the bundle into ``dir`` as ``harbor-ha render --out dir`` does.
 
-        An existing ``dir`` is replaced only when it is empty, a previous bundle, or ``force``
-        is true (otherwise :class:`FileExistsError`). A previous bundle that already holds
-        exactly these files (content and mode) is left untouched. Returns what the write did:
-        ``outcome`` (``"written"`` or ``"unchanged"``) and the paths created, changed and
-        removed, as ``harbor-ha render -v`` lists them.
+        Only the files that differ are replaced, each atomically, and ``MANIFEST.sha256``
+        (every file's SHA-256 and mode) is written last. An existing ``dir`` is written only
+        when it is empty, a previous bundle, or ``force`` is true; files edited since the
+        last write, and stored secrets with other values, are overwritten only with
+        ``force`` (otherwise :class:`FileExistsError`, naming them). A previous bundle that
+        already holds exactly these files (content and mode) is left untouched.
+        Returns what the write did: ``outcome`` (``"written"`` or ``"unchanged"``) and the
+        paths created, changed and removed, as ``harbor-ha render -v`` lists them.
         """
 
 @final

@@ -43,7 +43,7 @@ fn intro(s: &mut String, topo: &Topology) {
     );
     let _ = writeln!(
         s,
-        "Contents: `hosts/<host>/install.sh` (one idempotent script per host, safe to run twice) with the files it installs under `hosts/<host>/files/`; `deploy.sh` (runs them over ssh in order); `verify.sh` (checks the running cluster); `inventory.ini` (the same hosts for Ansible); `secrets/`.\n"
+        "Contents: `hosts/<host>/install.sh` (one idempotent script per host, safe to run twice) with the files it installs under `hosts/<host>/files/`; `deploy.sh` (runs them over ssh in order); `verify.sh` (checks the running cluster); `inventory.ini` (the same hosts for Ansible); `secrets/`; `MANIFEST.sha256` (every file's SHA-256 and mode, written last by `harbor-ha render`; `deploy.sh` and each host's `install.sh`, with its own `hosts/<host>/MANIFEST.sha256`, refuse files that differ from it: render again rather than edit a file here).\n"
     );
     if topo.sites.iter().any(|x| x.backup.is_some()) {
         let _ = writeln!(

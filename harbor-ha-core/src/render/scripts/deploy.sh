@@ -100,6 +100,25 @@ run() {
   "$@"
 }
 
+# The files this run copies, as rendered: refuse a bundle whose files differ from its manifest
+# (edited since the render, or a render that did not finish) before touching any host.
+if [ -e .harbor-ha-pending ]; then
+  printf 'deploy.sh: a render of this bundle did not finish (.harbor-ha-pending): run harbor-ha render again\n' >&2
+  exit 1
+fi
+[ -f MANIFEST.sha256 ] || { printf 'deploy.sh: MANIFEST.sha256 is missing: run harbor-ha render again\n' >&2; exit 1; }
+listed=""
+for ((i = 0; i < ${#PLAN[@]}; i += 2)); do
+  selected "${PLAN[i]}" || continue
+  listed+="$(grep -F "  hosts/${PLAN[i]}/" MANIFEST.sha256)"$'\n'
+done
+if ! bad="$(printf '%s' "$listed" | grep . | LC_ALL=C sha256sum --strict --quiet -c - 2>&1)"; then
+  printf 'deploy.sh: these files differ from MANIFEST.sha256 (edited since the render?): %s\n' \
+    "$(printf '%s\n' "$bad" | sed -n 's/: FAILED.*$//p' | paste -sd' ')" >&2
+  printf 'Render the bundle again (harbor-ha render), or restore them; nothing was deployed.\n' >&2
+  exit 1
+fi
+
 # deploy_host NAME ADDRESS: copy hosts/NAME to the host, then run its install.sh as root.
 deploy_host() {
   local name=$1 addr=$2 scp_host=$2 dir

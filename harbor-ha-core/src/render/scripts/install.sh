@@ -59,6 +59,14 @@ enable_now() {
 }
 
 [ "$(id -u)" -eq 0 ] || die 'run as root'
+
+# This host's files as rendered: refuse files that differ from the manifest (edited since the
+# render, or copied from a render that did not finish) before changing anything.
+[ -f "$HERE/MANIFEST.sha256" ] || die "$HERE/MANIFEST.sha256 is missing: copy this host's whole directory from a finished render"
+if ! bad="$(cd "$HERE" && LC_ALL=C sha256sum --strict --quiet -c MANIFEST.sha256 2>&1)"; then
+  bad="$(printf '%s\n' "$bad" | sed -n 's/: FAILED.*$//p' | paste -sd' ')"
+  die "these files differ from $HERE/MANIFEST.sha256: ${bad:-(unreadable manifest)}; render the bundle again and copy this host's directory whole"
+fi
 # @@steps@@
 
 if [ "$CHANGED" -eq 0 ]; then log 'nothing to change'; else log 'done'; fi

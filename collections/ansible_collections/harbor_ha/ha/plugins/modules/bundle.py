@@ -40,7 +40,11 @@ options:
     description: The topology inline, as data (the same keys as the YAML file).
     type: dict
   dest:
-    description: Directory to write the bundle into. It is replaced as a whole.
+    description: Directory to write the bundle into. Only the files that differ are replaced,
+      and C(MANIFEST.sha256) (every file's SHA-256 and mode) is written last. Files edited by
+      hand in a previous bundle are put back, as M(ansible.builtin.copy) does (C(--check
+      --diff) shows them first); a stored secret is replaced with another value only with
+      O(force).
     type: path
     required: true
   secrets_dir:
@@ -140,6 +144,10 @@ except ImportError:  # reported through fail_json
     HAS_HARBOR_HA = False
 
 MARKER = ".harbor-ha-bundle"
+# The writer's own files beside the bundle's: the manifest (written last) and the journal of
+# a write that did not finish (the next write completes it).
+MANIFEST = "MANIFEST.sha256"
+PENDING = ".harbor-ha-pending"
 # Bigger files are reported as changed without their text.
 DIFF_MAX_BYTES = 256 * 1024
 
@@ -168,17 +176,28 @@ def _changes(bundle, dest):
         new = f.content.encode("utf-8")
         if old != new or old_mode != f.mode:
             changed[rel] = (old, old_mode, new, f.mode)
-    # Files that the new bundle no longer has disappear when dest is replaced.
+    # Files that the new bundle no longer has are removed by the write.
     if os.path.isdir(dest):
         for root, _dirs, files in os.walk(dest):
             for name in files:
                 rel = os.path.relpath(os.path.join(root, name), dest)
-                if rel != MARKER and rel not in bundle:
+                if rel not in (MARKER, MANIFEST, PENDING) and rel not in bundle:
                     old, old_mode = _read(os.path.join(root, name))
                     changed[rel] = (old, old_mode, None, None)
-    if not os.path.exists(os.path.join(dest, MARKER)):
-        changed[MARKER] = (None, None, b"", 0o644)
+    for own in (MARKER, MANIFEST):
+        if not os.path.exists(os.path.join(dest, own)):
+            changed[own] = (None, None, b"", 0o644)
+    if os.path.exists(os.path.join(dest, PENDING)):
+        changed[PENDING] = (b"", 0o644, None, None)
     return changed
+
+
+def _replaces_a_secret(changes):
+    """Whether `changes` replace a file under secrets/ with other content."""
+    return any(
+        rel.startswith("secrets/") and old is not None and new is not None and old != new
+        for rel, (old, _old_mode, new, _new_mode) in changes.items()
+    )
 
 
 def _digest(data):
@@ -266,8 +285,13 @@ def main():
 
     changes = _changes(bundle, dest)
     if changes and not module.check_mode:
+        # harbor-ha render refuses to overwrite a hand edit; this module converges, as Ansible's
+        # file modules do, but a stored secret is still replaced only with force.
+        force = module.params["force"] or (
+            os.path.exists(os.path.join(dest, MARKER)) and not _replaces_a_secret(changes)
+        )
         try:
-            bundle.write(dest, force=module.params["force"])
+            bundle.write(dest, force=force)
         except (IOError, OSError) as e:
             module.fail_json(msg="cannot write the bundle: %s" % to_text(e))
     result = dict(
