@@ -262,8 +262,8 @@ fn load_valid(file: &Path, allow: &[RuleCode]) -> Result<harbor_ha_core::ValidTo
 fn load_or_report(file: &Path, format: Format) -> Result<(harbor_ha_core::Document, String), ExitCode> {
     match load_file(file) {
         Ok(x) => Ok(x),
-        Err(LoadError::Parse { diagnostic, text }) => {
-            print_diags(format, file, &text, std::slice::from_ref(&*diagnostic));
+        Err(LoadError::Parse { diagnostics, text }) => {
+            print_diags(format, file, &text, &diagnostics);
             Err(ExitCode::from(2))
         }
         Err(e) => {
@@ -369,8 +369,8 @@ fn render(file: &Path, dir: &Path, options: &RenderOptions, noise: Noise) -> Exi
             }
             out(&s)
         }
-        Err(RenderError::Load(LoadError::Parse { diagnostic, text })) => {
-            print_diags(Format::Text, file, &text, std::slice::from_ref(&*diagnostic));
+        Err(RenderError::Load(LoadError::Parse { diagnostics, text })) => {
+            print_diags(Format::Text, file, &text, &diagnostics);
             ExitCode::from(2)
         }
         Err(RenderError::Invalid { diagnostics, text }) => {

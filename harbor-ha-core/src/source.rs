@@ -20,6 +20,8 @@ pub struct Position {
 #[derive(Debug, Clone, Default)]
 pub struct SourceMap {
     positions: HashMap<String, Position>,
+    /// Key path → position of its key (mapping entries only).
+    keys: HashMap<String, Position>,
 }
 
 impl SourceMap {
@@ -37,7 +39,7 @@ impl SourceMap {
         let mut b = Builder::default();
         let mut parser = Parser::new_from_str(text);
         match parser.load(&mut b, false) {
-            Ok(()) => Ok(SourceMap { positions: b.positions }),
+            Ok(()) => Ok(SourceMap { positions: b.positions, keys: b.keys }),
             Err(e) => Err((e.info().to_string(), Position { line: e.marker().line(), column: e.marker().col() + 1 })),
         }
     }
@@ -60,6 +62,34 @@ impl SourceMap {
 }
 
 impl SourceMap {
+    /// The position of a value known to exist at `path`. A value that a YAML merge key
+    /// brought in (`<<: *anchor` or `<<: [*a, *b]`) is not written at its path: it is
+    /// reported at the nearest `<<` key that merged it (the alias), else like [`Self::lookup`].
+    #[must_use]
+    pub fn lookup_value(&self, path: &str) -> Option<Position> {
+        let mut p = path;
+        loop {
+            if let Some(pos) = self.positions.get(p) {
+                return Some(*pos);
+            }
+            if p.is_empty() {
+                return None;
+            }
+            p = parent_path(p);
+            let merge = if p.is_empty() { "<<".to_string() } else { format!("{p}.<<") };
+            if let Some(pos) = self.positions.get(&merge) {
+                return Some(*pos);
+            }
+        }
+    }
+
+    /// The position of the key of the mapping entry at `path` (`adress` in `adress: …`),
+    /// else [`Self::lookup_value`]'s: where an unknown key is reported.
+    #[must_use]
+    pub fn lookup_key(&self, path: &str) -> Option<Position> {
+        self.keys.get(path).copied().or_else(|| self.lookup_value(path))
+    }
+
     /// Give `d` the position of its key path, when the path is in this map.
     pub fn locate(&self, d: &mut crate::diag::Diagnostic) {
         if let Some(pos) = self.lookup(&d.path) {
@@ -84,6 +114,7 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     positions: HashMap<String, Position>,
+    keys: HashMap<String, Position>,
 }
 
 impl Builder {
@@ -107,6 +138,12 @@ impl Builder {
         }
     }
 
+    fn record_key(&mut self, path: &str, key_mark: Option<Marker>) {
+        if let Some(m) = key_mark {
+            self.keys.entry(path.to_string()).or_insert(Position { line: m.line(), column: m.col() + 1 });
+        }
+    }
+
     fn record(&mut self, path: &str, mark: Marker) {
         // The first occurrence wins: a duplicated key is a parse error anyway.
         self.positions.entry(path.to_string()).or_insert(Position { line: mark.line(), column: mark.col() + 1 });
@@ -117,12 +154,14 @@ impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
             Event::Scalar(text, ..) => {
-                if let Some((p, _)) = self.next_value_path(Some(&text), mark) {
+                if let Some((p, key_mark)) = self.next_value_path(Some(&text), mark) {
+                    self.record_key(&p, key_mark);
                     self.record(&p, mark);
                 }
             }
             Event::Alias(_) => {
-                if let Some((p, _)) = self.next_value_path(Some("*alias"), mark) {
+                if let Some((p, key_mark)) = self.next_value_path(Some("*alias"), mark) {
+                    self.record_key(&p, key_mark);
                     self.record(&p, mark);
                 }
             }
@@ -131,6 +170,7 @@ impl MarkedEventReceiver for Builder {
                 // A container is reported at its key (`database:`), not at its first child.
                 let path = match self.next_value_path(None, mark) {
                     Some((p, key_mark)) => {
+                        self.record_key(&p, key_mark);
                         self.record(&p, key_mark.unwrap_or(mark));
                         p
                     }

@@ -5,6 +5,7 @@ mod codes;
 
 use serde::Serialize;
 
+pub(crate) use codes::edit_distance;
 pub use codes::{RuleCode, UnknownCode};
 
 /// How bad a finding is.
