@@ -126,5 +126,61 @@ pub fn resolve_unchecked(spec: &TopologySpec) -> (Option<ValidTopology>, Vec<Dia
 fn check(spec: &TopologySpec, mut ctx: Ctx<'_>) -> (resolve::Resolved, Vec<Diagnostic>) {
     let resolved = resolve::resolve(spec, &mut ctx);
     rules::run(spec, &resolved, &mut ctx);
+    for &i in &resolved.versionless {
+        let found = versionless_site(spec, i, ctx.map);
+        ctx.diags.extend(found);
+    }
     (resolved, ctx.diags)
+}
+
+/// The findings of site `i`, whose Harbor version is unusable (HB001), that hold whichever
+/// supported release it runs: the site is resolved and its rules run once per release
+/// ([`rules::harbor::supported_stand_ins`]), and only what every run finds, word for word,
+/// is kept. A rule that depends on the release (or names it) drops out; every other rule of
+/// the site is reported as if the version were good. The site stays out of the rules
+/// between sites and out of the valid topology.
+fn versionless_site(spec: &TopologySpec, i: usize, map: &SourceMap) -> Vec<Diagnostic> {
+    let raw = &spec.sites[i];
+    let mut common: Option<Vec<Diagnostic>> = None;
+    for v in rules::harbor::supported_stand_ins() {
+        let mut c = Ctx::new(map);
+        if let Some(site) = resolve::resolve_site(i, spec, raw, v, &mut c) {
+            rules::check_site(&site, raw, &mut c);
+        }
+        let kept = match common {
+            None => c.diags,
+            Some(prev) => prev.into_iter().filter(|d| c.diags.contains(d)).collect(),
+        };
+        if kept.is_empty() {
+            return kept;
+        }
+        common = Some(kept);
+    }
+    common.unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::RuleCode;
+
+    fn codes(text: &str) -> Vec<RuleCode> {
+        crate::load_str(text).expect("parses").validate().diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    /// A bad Harbor version hides only the rules that depend on the release: a host outside
+    /// the subnet is still reported; DB002 (PostgreSQL 9.6 is too old for Harbor 2.5+,
+    /// fine for 1.10) is not, since it depends on the release.
+    #[test]
+    fn a_bad_harbor_version_hides_only_the_rules_of_the_release() {
+        let seed = crate::examples::get("seed").expect("seed");
+        let outside = seed.replace("address: 192.168.166.212", "address: 10.9.9.9");
+        let good = codes(&outside.replace("\"1.10.2\"", "\"2.11.1\""));
+        assert!(good.contains(&RuleCode::HA003) && good.contains(&RuleCode::DB002), "{good:?}");
+        let bad = codes(&outside.replace("\"1.10.2\"", "\"2.1x\""));
+        assert!(bad.contains(&RuleCode::HB001) && bad.contains(&RuleCode::HA003), "{bad:?}");
+        assert!(!bad.contains(&RuleCode::DB002), "{bad:?}");
+        // Unsupported (not malformed) releases too.
+        let newer = codes(&outside.replace("\"1.10.2\"", "\"2.99.0\""));
+        assert!(newer.contains(&RuleCode::HB001) && newer.contains(&RuleCode::HA003), "{newer:?}");
+    }
 }
