@@ -56,6 +56,9 @@ pub fn parse_str(text: &str) -> Result<(TopologySpec, SourceMap), Vec<Diagnostic
             )])
         }
     };
+    if !map.duplicates().is_empty() {
+        return Err(map.duplicates().iter().map(|(path, pos)| duplicate(&map, path, *pos)).collect());
+    }
     let mut value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
         let pos = e.location().map(|l| Position { line: l.line(), column: l.column() });
         vec![serde_diag("", &e.to_string(), pos)]
@@ -83,6 +86,13 @@ pub fn parse_str(text: &str) -> Result<(TopologySpec, SourceMap), Vec<Diagnostic
         )]);
     }
     Ok((spec, map))
+}
+
+/// The HA001 of a key given twice in one mapping (YAML refuses it; which one was meant?).
+fn duplicate(map: &SourceMap, path: &str, pos: Position) -> Diagnostic {
+    let first = map.lookup_key(path).map(|p| format!(" (first at line {})", p.line)).unwrap_or_default();
+    let key = path.rsplit('.').next().unwrap_or(path);
+    ha001(path, format!("`{path}` is given twice{first}"), format!("keep one `{key}` in this mapping"), Some(pos))
 }
 
 /// Deepest nesting accepted. Real topologies nest under 10 levels; the YAML readers

@@ -189,6 +189,17 @@ impl<'a> Walker<'a> {
                     || b.s.get("oneOf").is_some()
                     || types_of(b.s).iter().any(|t| *t == found || (*t == "number" && found == "integer")))
         };
+        if let (Some("Secret"), Value::Mapping(m)) = (n.name, &*v) {
+            if m.len() != 1 {
+                let found = if m.is_empty() { "an empty mapping" } else { "a mapping of several keys" };
+                self.push(
+                    path,
+                    format!("`{path}`: a secret takes exactly one key, `env` or `file`; found {found}"),
+                    "write {env: VAR} or {file: PATH}",
+                );
+                return;
+            }
+        }
         let mut fitting: Vec<Node> = branches.iter().copied().filter(|b| fits(b)).collect();
         if fitting.len() > 1 {
             // Mappings of different required keys (a secret's `{env}` and `{file}`).

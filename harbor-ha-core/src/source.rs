@@ -22,6 +22,8 @@ pub struct SourceMap {
     positions: HashMap<String, Position>,
     /// Key path → position of its key (mapping entries only).
     keys: HashMap<String, Position>,
+    /// Keys given twice in one mapping: the path and the position of the second key.
+    duplicates: Vec<(String, Position)>,
 }
 
 impl SourceMap {
@@ -39,7 +41,7 @@ impl SourceMap {
         let mut b = Builder::default();
         let mut parser = Parser::new_from_str(text);
         match parser.load(&mut b, false) {
-            Ok(()) => Ok(SourceMap { positions: b.positions, keys: b.keys }),
+            Ok(()) => Ok(SourceMap { positions: b.positions, keys: b.keys, duplicates: b.duplicates }),
             Err(e) => Err((e.info().to_string(), Position { line: e.marker().line(), column: e.marker().col() + 1 })),
         }
     }
@@ -90,6 +92,13 @@ impl SourceMap {
         self.keys.get(path).copied().or_else(|| self.lookup_value(path))
     }
 
+    /// The keys given twice in one mapping (YAML refuses them): each repeated key's path and
+    /// the position of the repetition, in file order.
+    #[must_use]
+    pub fn duplicates(&self) -> &[(String, Position)] {
+        &self.duplicates
+    }
+
     /// Give `d` the position of its key path, when the path is in this map.
     pub fn locate(&self, d: &mut crate::diag::Diagnostic) {
         if let Some(pos) = self.lookup(&d.path) {
@@ -115,6 +124,7 @@ struct Builder {
     stack: Vec<Frame>,
     positions: HashMap<String, Position>,
     keys: HashMap<String, Position>,
+    duplicates: Vec<(String, Position)>,
 }
 
 impl Builder {
@@ -140,7 +150,16 @@ impl Builder {
 
     fn record_key(&mut self, path: &str, key_mark: Option<Marker>) {
         if let Some(m) = key_mark {
-            self.keys.entry(path.to_string()).or_insert(Position { line: m.line(), column: m.col() + 1 });
+            let pos = Position { line: m.line(), column: m.col() + 1 };
+            match self.keys.entry(path.to_string()) {
+                std::collections::hash_map::Entry::Occupied(_) if !path.contains('?') => {
+                    self.duplicates.push((path.to_string(), pos))
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {}
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(pos);
+                }
+            }
         }
     }
 

@@ -290,3 +290,20 @@ fn extension_keys_are_ignored_only_where_keys_are_fixed() {
     let report = load_str(&labelled).expect("parses").validate();
     assert!(report.diagnostics.iter().any(|d| d.path.contains("x-team")), "{:#?}", report.diagnostics);
 }
+
+#[test]
+fn a_key_given_twice_is_named_with_both_lines() {
+    let diags = errors("version: 1\nsites: [{name: a, name: b}]\nversion: 1\n");
+    let got: Vec<(&str, Option<usize>)> = diags.iter().map(|d| (d.path.as_str(), d.line)).collect();
+    assert_eq!(got, [("sites[0].name", Some(2)), ("version", Some(3))], "{diags:#?}");
+    assert!(diags[1].message.contains("first at line 1"), "{}", diags[1].message);
+}
+
+#[test]
+fn a_secret_of_two_sources_is_refused_without_its_values() {
+    let seed = examples::get("seed").unwrap();
+    let diags = errors(&seed.replace("{env: HARBOR_DB_PASSWORD}", "{env: Hunter2x, file: Hunter3x}"));
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].path, "sites[0].database.password");
+    assert!(!diags[0].message.contains("Hunter"), "{}", diags[0].message);
+}
