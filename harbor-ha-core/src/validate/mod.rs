@@ -158,29 +158,3 @@ fn versionless_site(spec: &TopologySpec, i: usize, map: &SourceMap) -> Vec<Diagn
     }
     common.unwrap_or_default()
 }
-
-#[cfg(test)]
-mod tests {
-    use crate::diag::RuleCode;
-
-    fn codes(text: &str) -> Vec<RuleCode> {
-        crate::load_str(text).expect("parses").validate().diagnostics.iter().map(|d| d.code).collect()
-    }
-
-    /// A bad Harbor version hides only the rules that depend on the release: a host outside
-    /// the subnet is still reported; DB002 (PostgreSQL 9.6 is too old for Harbor 2.5+,
-    /// fine for 1.10) is not, since it depends on the release.
-    #[test]
-    fn a_bad_harbor_version_hides_only_the_rules_of_the_release() {
-        let seed = crate::examples::get("seed").expect("seed");
-        let outside = seed.replace("address: 192.168.166.212", "address: 10.9.9.9");
-        let good = codes(&outside.replace("\"1.10.2\"", "\"2.11.1\""));
-        assert!(good.contains(&RuleCode::HA003) && good.contains(&RuleCode::DB002), "{good:?}");
-        let bad = codes(&outside.replace("\"1.10.2\"", "\"2.1x\""));
-        assert!(bad.contains(&RuleCode::HB001) && bad.contains(&RuleCode::HA003), "{bad:?}");
-        assert!(!bad.contains(&RuleCode::DB002), "{bad:?}");
-        // Unsupported (not malformed) releases too.
-        let newer = codes(&outside.replace("\"1.10.2\"", "\"2.99.0\""));
-        assert!(newer.contains(&RuleCode::HB001) && newer.contains(&RuleCode::HA003), "{newer:?}");
-    }
-}

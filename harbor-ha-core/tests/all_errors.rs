@@ -1,5 +1,6 @@
-//! The parser's HA001s: every structural error in one run, in words (no Rust type names),
-//! "did you mean" for near keys, and YAML merge keys and `x-` keys.
+//! Every error in one run. The parser's HA001s: every structural error at once, in words
+//! (no Rust type names), "did you mean" for near keys, YAML merge keys and `x-` keys. And
+//! validation: a bad Harbor version hides only the rules that depend on the release.
 
 #![allow(
     clippy::disallowed_methods,
@@ -306,4 +307,25 @@ fn a_secret_of_two_sources_is_refused_without_its_values() {
     assert_eq!(diags.len(), 1, "{diags:#?}");
     assert_eq!(diags[0].path, "sites[0].database.password");
     assert!(!diags[0].message.contains("Hunter"), "{}", diags[0].message);
+}
+
+fn codes(text: &str) -> Vec<RuleCode> {
+    load_str(text).expect("parses").validate().diagnostics.iter().map(|d| d.code).collect()
+}
+
+/// A bad Harbor version hides only the rules that depend on the release: a host outside the
+/// subnet is still reported; DB002 (PostgreSQL 9.6 is too old for Harbor 2.5+, fine for
+/// 1.10) is not, since it depends on the release.
+#[test]
+fn a_bad_harbor_version_hides_only_the_rules_of_the_release() {
+    let seed = examples::get("seed").unwrap();
+    let outside = seed.replace("address: 192.168.166.212", "address: 10.9.9.9");
+    let good = codes(&outside.replace("\"1.10.2\"", "\"2.11.1\""));
+    assert!(good.contains(&RuleCode::HA003) && good.contains(&RuleCode::DB002), "{good:?}");
+    let bad = codes(&outside.replace("\"1.10.2\"", "\"2.1x\""));
+    assert!(bad.contains(&RuleCode::HB001) && bad.contains(&RuleCode::HA003), "{bad:?}");
+    assert!(!bad.contains(&RuleCode::DB002), "{bad:?}");
+    // Unsupported (not malformed) releases too.
+    let newer = codes(&outside.replace("\"1.10.2\"", "\"2.99.0\""));
+    assert!(newer.contains(&RuleCode::HB001) && newer.contains(&RuleCode::HA003), "{newer:?}");
 }
