@@ -56,6 +56,17 @@ pub fn parse_str(text: &str) -> Result<(TopologySpec, SourceMap), Vec<Diagnostic
             )])
         }
     };
+    if map.alias_values() > MAX_ALIAS_VALUES {
+        return Err(vec![ha001(
+            "",
+            format!(
+                "the aliases of this file expand to {} more values (the limit is {MAX_ALIAS_VALUES})",
+                map.alias_values()
+            ),
+            "a topology uses a few anchors for shared settings: check that the right file was given",
+            Some(Position { line: 1, column: 1 }),
+        )]);
+    }
     if !map.duplicates().is_empty() {
         return Err(map.duplicates().iter().map(|(path, pos)| duplicate(&map, path, *pos)).collect());
     }
@@ -94,6 +105,11 @@ fn duplicate(map: &SourceMap, path: &str, pos: Position) -> Diagnostic {
     let key = path.rsplit('.').next().unwrap_or(path);
     ha001(path, format!("`{path}` is given twice{first}"), format!("keep one `{key}` in this mapping"), Some(pos))
 }
+
+/// The most values aliases may add once expanded. The value tree is built before it is
+/// checked, so an alias bomb (few bytes, billions of values) is refused from the counts of
+/// the YAML events first. Real files add a few hundred.
+pub const MAX_ALIAS_VALUES: u64 = 1_000_000;
 
 /// Deepest nesting accepted. Real topologies nest under 10 levels; the YAML readers
 /// recurse per level, so unbounded nesting could exhaust the stack.

@@ -24,6 +24,8 @@ pub struct SourceMap {
     keys: HashMap<String, Position>,
     /// Keys given twice in one mapping: the path and the position of the second key.
     duplicates: Vec<(String, Position)>,
+    /// How many values the aliases add when expanded (each alias counts its anchor's values).
+    alias_values: u64,
 }
 
 impl SourceMap {
@@ -41,7 +43,12 @@ impl SourceMap {
         let mut b = Builder::default();
         let mut parser = Parser::new_from_str(text);
         match parser.load(&mut b, false) {
-            Ok(()) => Ok(SourceMap { positions: b.positions, keys: b.keys, duplicates: b.duplicates }),
+            Ok(()) => Ok(SourceMap {
+                positions: b.positions,
+                keys: b.keys,
+                duplicates: b.duplicates,
+                alias_values: b.values.saturating_sub(b.written),
+            }),
             Err(e) => Err((e.info().to_string(), Position { line: e.marker().line(), column: e.marker().col() + 1 })),
         }
     }
@@ -99,6 +106,14 @@ impl SourceMap {
         &self.duplicates
     }
 
+    /// How many values the file's aliases add once expanded: a reader that builds the value
+    /// tree builds that many more values than the file writes (a "billion laughs" file
+    /// writes a few hundred and expands to billions).
+    #[must_use]
+    pub fn alias_values(&self) -> u64 {
+        self.alias_values
+    }
+
     /// Give `d` the position of its key path, when the path is in this map.
     pub fn locate(&self, d: &mut crate::diag::Diagnostic) {
         if let Some(pos) = self.lookup(&d.path) {
@@ -125,9 +140,47 @@ struct Builder {
     positions: HashMap<String, Position>,
     keys: HashMap<String, Position>,
     duplicates: Vec<(String, Position)>,
+    /// Values written in the file, and values once aliases are expanded.
+    written: u64,
+    values: u64,
+    /// Anchor id → its values once expanded; open containers: their anchor and `values` at
+    /// their start.
+    anchor_values: HashMap<usize, u64>,
+    open: Vec<(usize, u64)>,
 }
 
 impl Builder {
+    /// Count the values of `ev` (an alias: its anchor's, expanded).
+    fn count(&mut self, ev: &Event) {
+        match ev {
+            Event::Scalar(_, _, anchor, _) => {
+                self.written += 1;
+                self.values = self.values.saturating_add(1);
+                if *anchor > 0 {
+                    self.anchor_values.insert(*anchor, 1);
+                }
+            }
+            Event::Alias(id) => {
+                self.written += 1;
+                let n = self.anchor_values.get(id).copied().unwrap_or(1);
+                self.values = self.values.saturating_add(n);
+            }
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                self.written += 1;
+                self.values = self.values.saturating_add(1);
+                self.open.push((*anchor, self.values - 1));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if let Some((anchor, start)) = self.open.pop() {
+                    if anchor > 0 {
+                        self.anchor_values.insert(anchor, self.values.saturating_sub(start));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The path for the next value and the position of its key (mapping values only),
     /// advancing the enclosing container; `None` when the event is a mapping key.
     fn next_value_path(&mut self, key_text: Option<&str>, mark: Marker) -> Option<(String, Option<Marker>)> {
@@ -171,6 +224,7 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        self.count(&ev);
         match ev {
             Event::Scalar(text, ..) => {
                 if let Some((p, key_mark)) = self.next_value_path(Some(&text), mark) {

@@ -329,3 +329,18 @@ fn a_bad_harbor_version_hides_only_the_rules_of_the_release() {
     let newer = codes(&outside.replace("\"1.10.2\"", "\"2.99.0\""));
     assert!(newer.contains(&RuleCode::HB001) && newer.contains(&RuleCode::HA003), "{newer:?}");
 }
+
+/// The value tree is built before it is checked: aliases that would expand it beyond reason
+/// (a flat list of aliases of a big anchor, or nested ones) are refused from the event
+/// counts, before anything is built.
+#[test]
+fn an_alias_bomb_is_refused_before_it_is_expanded() {
+    let big = format!("[{}]", vec!["x"; 1000].join(","));
+    let flat = format!("version: 1\nx-a: &a {big}\nx-b: [{}]\nsites: []\n", vec!["*a"; 2000].join(","));
+    let diags = errors(&flat);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(diags[0].message.contains("expand to"), "{}", diags[0].message);
+    // A few aliases of a few values are what anchors are for.
+    let fine = format!("version: 1\nx-a: &a {big}\nx-b: [{}]\nsites: []\n", vec!["*a"; 20].join(","));
+    assert!(errors(&fine).iter().all(|d| !d.message.contains("expand to")), "{:#?}", errors(&fine));
+}
