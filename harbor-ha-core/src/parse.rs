@@ -71,8 +71,13 @@ pub fn parse_str(text: &str) -> Result<(TopologySpec, SourceMap), Vec<Diagnostic
         return Err(map.duplicates().iter().map(|(path, pos)| duplicate(&map, path, *pos)).collect());
     }
     let mut value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
-        let pos = e.location().map(|l| Position { line: l.line(), column: l.column() });
-        vec![serde_diag("", &e.to_string(), pos)]
+        // Without a location (a second document), point at the second `---`, else the start.
+        let pos = e
+            .location()
+            .map(|l| Position { line: l.line(), column: l.column() })
+            .or_else(|| second_document(text))
+            .unwrap_or(Position { line: 1, column: 1 });
+        vec![serde_diag("", &e.to_string(), Some(pos))]
     })?;
     let mut diags = Vec::new();
     crate::shape::merge_keys(&mut value, "", &map, &mut diags);
@@ -97,6 +102,19 @@ pub fn parse_str(text: &str) -> Result<(TopologySpec, SourceMap), Vec<Diagnostic
         )]);
     }
     Ok((spec, map))
+}
+
+/// Where a second YAML document starts: the `---` after the first document's content.
+fn second_document(text: &str) -> Option<Position> {
+    let mut content = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("---") && content {
+            return Some(Position { line: i + 1, column: 1 });
+        }
+        let t = line.trim();
+        content |= !t.is_empty() && !t.starts_with('#') && !t.starts_with("---") && !t.starts_with('%');
+    }
+    None
 }
 
 /// The HA001 of a key given twice in one mapping (YAML refuses it; which one was meant?).
@@ -229,6 +247,9 @@ fn humanize(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("missing field ") {
         return format!("missing the required key {rest}");
     }
+    if msg.contains("more than one document") {
+        return "the file holds more than one YAML document".to_string();
+    }
     msg.to_string()
 }
 
@@ -276,7 +297,16 @@ mod tests {
 
     #[test]
     fn junk_is_ha001_with_position() {
-        for text in ["", "\u{0}\u{1}", "[", "sites: [", "version: 1\nsites: 3\n", "- a\n- b\n", "a: *x\n"] {
+        for text in [
+            "",
+            "\u{0}\u{1}",
+            "[",
+            "sites: [",
+            "version: 1\nsites: 3\n",
+            "- a\n- b\n",
+            "a: *x\n",
+            "version: 1\nsites: []\n---\nversion: 1\n",
+        ] {
             let diags = parse_str(text).unwrap_err();
             assert!(!diags.is_empty(), "{text:?}");
             for d in &diags {
