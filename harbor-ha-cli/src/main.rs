@@ -366,8 +366,8 @@ fn parse_allow(s: &str) -> Result<RuleCode, String> {
 fn load_or_report(file: &Path, format: DiagFormat) -> Result<(harbor_ha_core::Document, String), ExitCode> {
     match load_file(file) {
         Ok(x) => Ok(x),
-        Err(LoadError::Parse { diagnostic, text }) => {
-            print_diags(format, file, &text, std::slice::from_ref(&*diagnostic));
+        Err(LoadError::Parse { diagnostics, text }) => {
+            print_diags(format, file, &text, &diagnostics);
             Err(ExitCode::from(2))
         }
         Err(e) => {
@@ -501,8 +501,8 @@ fn render(
             }
             out(&s)
         }
-        Err(RenderError::Load(LoadError::Parse { diagnostic, text })) => {
-            print_diags(format, file, &text, std::slice::from_ref(&*diagnostic));
+        Err(RenderError::Load(LoadError::Parse { diagnostics, text })) => {
+            print_diags(format, file, &text, &diagnostics);
             ExitCode::from(2)
         }
         Err(RenderError::Invalid { diagnostics, text }) => {

@@ -28,9 +28,9 @@
 //! Errors come back as data, with the rule code, key path and position:
 //!
 //! ```
-//! let err = harbor_ha_core::load_str("version: 1\nsites: [").unwrap_err();
-//! assert_eq!(err.code.as_str(), "HA001");
-//! assert!(err.line.is_some());
+//! let errs = harbor_ha_core::load_str("version: 1\nsites: [").unwrap_err();
+//! assert_eq!(errs[0].code.as_str(), "HA001");
+//! assert!(errs[0].line.is_some());
 //! ```
 #![deny(missing_docs)]
 
@@ -44,6 +44,7 @@ pub mod parse;
 pub mod render;
 pub mod schema;
 pub mod secrets;
+mod shape;
 pub mod source;
 pub mod synthetic;
 pub mod validate;
@@ -89,8 +90,9 @@ impl Document {
 /// Parse a topology from YAML text.
 ///
 /// # Errors
-/// An HA001 diagnostic with line and column when the text is not a topology.
-pub fn load_str(text: &str) -> Result<Document, Box<Diagnostic>> {
+/// The HA001 diagnostics (at least one), with line and column, when the text is not a
+/// topology: every structural error of the file at once.
+pub fn load_str(text: &str) -> Result<Document, Vec<Diagnostic>> {
     let (spec, source) = parse::parse_str(text)?;
     Ok(Document { spec, source })
 }

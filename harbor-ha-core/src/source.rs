@@ -34,6 +34,8 @@ struct Entry {
     span: Span,
     /// Whether the value is a scalar (not a mapping, sequence or alias).
     scalar: bool,
+    /// Whether the value is an empty scalar (`""`, `''` or nothing).
+    empty: bool,
     /// The anchor the value defines (`&a`), when it does.
     anchor: Option<usize>,
     /// The anchor the value refers to (`*a`), when it is an alias.
@@ -46,6 +48,12 @@ pub struct SourceMap {
     entries: HashMap<String, Entry>,
     /// The span of every scalar, keys included, in text order.
     scalars: Vec<Span>,
+    /// Key path → position of its key (mapping entries only).
+    keys: HashMap<String, Position>,
+    /// Keys given twice in one mapping: the path and the position of the second key.
+    duplicates: Vec<(String, Position)>,
+    /// How many values the aliases add when expanded (each alias counts its anchor's values).
+    alias_values: u64,
 }
 
 impl SourceMap {
@@ -82,7 +90,11 @@ impl SourceMap {
             .load(&mut b, false)
             .err()
             .map(|e| (e.info().to_string(), Position { line: e.marker().line(), column: e.marker().col() + 1 }));
-        (SourceMap { entries: b.entries, scalars: b.scalars }, err)
+        let alias_values = b.values.saturating_sub(b.written);
+        (
+            SourceMap { entries: b.entries, scalars: b.scalars, keys: b.keys, duplicates: b.duplicates, alias_values },
+            err,
+        )
     }
 
     /// The position of `path`, or of its nearest ancestor that exists in the file
@@ -105,6 +117,49 @@ impl SourceMap {
             }
             p = parent_path(p);
         }
+    }
+
+    /// The position of a value known to exist at `path`. A value that a YAML merge key
+    /// brought in (`<<: *anchor` or `<<: [*a, *b]`) is not written at its path: it is
+    /// reported at the nearest `<<` key that merged it (the alias), else like [`Self::lookup`].
+    #[must_use]
+    pub fn lookup_value(&self, path: &str) -> Option<Position> {
+        let mut p = path;
+        loop {
+            if let Some(e) = self.entries.get(p) {
+                return Some(e.span.start);
+            }
+            if p.is_empty() {
+                return None;
+            }
+            p = parent_path(p);
+            let merge = if p.is_empty() { "<<".to_string() } else { format!("{p}.<<") };
+            if let Some(e) = self.entries.get(&merge) {
+                return Some(e.span.start);
+            }
+        }
+    }
+
+    /// The position of the key of the mapping entry at `path` (`adress` in `adress: …`),
+    /// else [`Self::lookup_value`]'s: where an unknown key is reported.
+    #[must_use]
+    pub fn lookup_key(&self, path: &str) -> Option<Position> {
+        self.keys.get(path).copied().or_else(|| self.lookup_value(path))
+    }
+
+    /// The keys given twice in one mapping (YAML refuses them): each repeated key's path and
+    /// the position of the repetition, in file order.
+    #[must_use]
+    pub fn duplicates(&self) -> &[(String, Position)] {
+        &self.duplicates
+    }
+
+    /// How many values the file's aliases add once expanded: a reader that builds the value
+    /// tree builds that many more values than the file writes (a "billion laughs" file
+    /// writes a few hundred and expands to billions).
+    #[must_use]
+    pub fn alias_values(&self) -> u64 {
+        self.alias_values
     }
 
     /// The span of the value that starts at `pos`, when one does (the end of a position
@@ -135,7 +190,7 @@ impl SourceMap {
         }
         let mut out = Vec::new();
         for (p, e) in &self.entries {
-            if !e.scalar {
+            if !e.scalar || e.empty {
                 continue;
             }
             let mut reach = vec![p.clone()];
@@ -320,6 +375,15 @@ struct Builder<'t> {
     stack: Vec<Frame>,
     entries: HashMap<String, Entry>,
     scalars: Vec<Span>,
+    keys: HashMap<String, Position>,
+    duplicates: Vec<(String, Position)>,
+    /// Values written in the file, and values once aliases are expanded.
+    written: u64,
+    values: u64,
+    /// Anchor id → its values once expanded; open containers: their anchor and `values` at
+    /// their start.
+    anchor_values: HashMap<usize, u64>,
+    open: Vec<(usize, u64)>,
 }
 
 impl<'t> Builder<'t> {
@@ -333,6 +397,12 @@ impl<'t> Builder<'t> {
             stack: Vec::new(),
             entries: HashMap::new(),
             scalars: Vec::new(),
+            keys: HashMap::new(),
+            duplicates: Vec::new(),
+            written: 0,
+            values: 0,
+            anchor_values: HashMap::new(),
+            open: Vec::new(),
         }
     }
 
@@ -399,6 +469,53 @@ impl<'t> Builder<'t> {
                 }
                 Some((k, kspan)) => Some((if path.is_empty() { k } else { format!("{path}.{k}") }, Some(kspan))),
             },
+        }
+    }
+
+    /// Count the values of `ev` (an alias: its anchor's, expanded).
+    fn count(&mut self, ev: &Event) {
+        match ev {
+            Event::Scalar(_, _, anchor, _) => {
+                self.written += 1;
+                self.values = self.values.saturating_add(1);
+                if *anchor > 0 {
+                    self.anchor_values.insert(*anchor, 1);
+                }
+            }
+            Event::Alias(id) => {
+                self.written += 1;
+                let n = self.anchor_values.get(id).copied().unwrap_or(1);
+                self.values = self.values.saturating_add(n);
+            }
+            Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
+                self.written += 1;
+                self.values = self.values.saturating_add(1);
+                self.open.push((*anchor, self.values - 1));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if let Some((anchor, start)) = self.open.pop() {
+                    if anchor > 0 {
+                        self.anchor_values.insert(anchor, self.values.saturating_sub(start));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Remember where the key of the mapping entry at `path` is; a key seen before in the
+    /// same mapping is a duplicate (complex keys' placeholder paths aside).
+    fn record_key(&mut self, path: &str, key: Option<Span>) {
+        if let Some(k) = key {
+            match self.keys.entry(path.to_string()) {
+                std::collections::hash_map::Entry::Occupied(_) if !path.contains('?') => {
+                    self.duplicates.push((path.to_string(), k.start));
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {}
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(k.start);
+                }
+            }
         }
     }
 
@@ -487,19 +604,23 @@ fn scalar_end(text: &str, from: usize, value: &str, style: Option<TScalarStyle>)
 
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        self.count(&ev);
         match ev {
             Event::Scalar(text, style, anchor, _) => {
                 let span = self.scalar_span(mark, &text, Some(style));
                 self.scalars.push(span);
-                if let Some((p, _)) = self.next_value_path(Some((&text, span))) {
+                if let Some((p, key)) = self.next_value_path(Some((&text, span))) {
+                    self.record_key(&p, key);
                     let anchor = (anchor > 0).then_some(anchor);
-                    self.record(&p, Entry { span, scalar: true, anchor, alias: None });
+                    // An empty value hides nothing: it is shown (`password: ""`), not masked.
+                    self.record(&p, Entry { span, scalar: true, empty: text.is_empty(), anchor, alias: None });
                 }
             }
             Event::Alias(id) => {
                 let span = self.scalar_span(mark, "", None);
-                if let Some((p, _)) = self.next_value_path(Some(("*alias", span))) {
-                    self.record(&p, Entry { span, scalar: false, anchor: None, alias: Some(id) });
+                if let Some((p, key)) = self.next_value_path(Some(("*alias", span))) {
+                    self.record_key(&p, key);
+                    self.record(&p, Entry { span, scalar: false, empty: false, anchor: None, alias: Some(id) });
                 }
             }
             Event::MappingStart(anchor, _) | Event::SequenceStart(anchor, _) => {
@@ -508,9 +629,10 @@ impl MarkedEventReceiver for Builder<'_> {
                 // A container is reported at its key (`database:`), not at its first child.
                 let path = match self.next_value_path(None) {
                     Some((p, key_span)) => {
+                        self.record_key(&p, key_span);
                         let span = key_span.unwrap_or(Span { start: here.start, end: here.start });
                         let anchor = (anchor > 0).then_some(anchor);
-                        self.record(&p, Entry { span, scalar: false, anchor, alias: None });
+                        self.record(&p, Entry { span, scalar: false, empty: false, anchor, alias: None });
                         p
                     }
                     // A complex (non-scalar) key: index its contents under a placeholder.
@@ -581,6 +703,9 @@ mod tests {
         let map = SourceMap::build(text).unwrap();
         let shown: Vec<String> = map.secret_spans().into_iter().map(|s| covered(text, s)).collect();
         assert_eq!(shown, ["\"p:a#ss\"", "two\n        lines"]);
+        // An empty secret hides nothing (and a rule says it is empty): shown as written.
+        let text = "sites:\n  - name: a\n    database: {password: \"\"}\n    redis: {password: ''}\n";
+        assert!(SourceMap::build(text).unwrap().secret_spans().is_empty());
     }
 
     #[test]

@@ -116,7 +116,7 @@ fn diagnostics(path: &Path) -> Vec<Diagnostic> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     match load_str(&text) {
         Ok(doc) => doc.validate().diagnostics,
-        Err(d) => vec![*d],
+        Err(d) => d,
     }
 }
 

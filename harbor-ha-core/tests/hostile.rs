@@ -76,7 +76,7 @@ fn injections_are_refused_with_a_rule_code() {
                 assert!(r.topology.is_none(), "{to}: accepted");
                 r.diagnostics
             }
-            Err(d) => vec![*d],
+            Err(d) => d,
         };
         assert!(
             diags.iter().any(|d| d.code.as_str() == *code && d.is_error()),

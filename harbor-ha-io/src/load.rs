@@ -35,13 +35,22 @@ pub enum LoadError {
         column: usize,
     },
     /// The text is not a topology (HA001); the text is kept for source excerpts.
-    #[error("{}", .diagnostic.message)]
+    #[error("{}", first_message(.diagnostics))]
     Parse {
-        /// The HA001 diagnostic.
-        diagnostic: Box<Diagnostic>,
+        /// The HA001 diagnostics: every structural error of the file (at least one).
+        diagnostics: Vec<Diagnostic>,
         /// The file's text (empty when it was too large to read).
         text: String,
     },
+}
+
+/// The first diagnostic's message, and how many more there are.
+fn first_message(diagnostics: &[Diagnostic]) -> String {
+    match diagnostics {
+        [] => "not a topology".to_string(),
+        [one] => one.message.clone(),
+        [first, rest @ ..] => format!("{} (and {} more)", first.message, rest.len()),
+    }
 }
 
 /// The path that means standard input wherever a topology file is taken.
@@ -73,7 +82,7 @@ pub fn load_file(path: &Path) -> Result<(Document, String), LoadError> {
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.len() > MAX_INPUT_BYTES as u64 {
         let len = usize::try_from(meta.len()).unwrap_or(usize::MAX);
-        return Err(LoadError::Parse { diagnostic: Box::new(too_large(len)), text: String::new() });
+        return Err(LoadError::Parse { diagnostics: vec![too_large(len)], text: String::new() });
     }
     let bytes = std::fs::read(path).map_err(io)?;
     parse_bytes(path, bytes)
@@ -91,7 +100,7 @@ fn load_stdin() -> Result<(Document, String), LoadError> {
         .read_to_end(&mut bytes)
         .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
     if bytes.len() > MAX_INPUT_BYTES {
-        return Err(LoadError::Parse { diagnostic: Box::new(too_large(bytes.len())), text: String::new() });
+        return Err(LoadError::Parse { diagnostics: vec![too_large(bytes.len())], text: String::new() });
     }
     parse_bytes(path, bytes)
 }
@@ -108,6 +117,6 @@ fn parse_bytes(path: &Path, bytes: Vec<u8>) -> Result<(Document, String), LoadEr
     })?;
     match load_str(&text) {
         Ok(doc) => Ok((doc, text)),
-        Err(diagnostic) => Err(LoadError::Parse { diagnostic, text }),
+        Err(diagnostics) => Err(LoadError::Parse { diagnostics, text }),
     }
 }

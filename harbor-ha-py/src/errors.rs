@@ -119,7 +119,7 @@ pub fn load_error(py: Python<'_>, e: LoadError) -> PyErr {
             d.column = Some(column);
             validation_error(py, &[d])
         }
-        LoadError::Parse { diagnostic, .. } => validation_error(py, std::slice::from_ref(&*diagnostic)),
+        LoadError::Parse { diagnostics, .. } => validation_error(py, &diagnostics),
     }
 }
 

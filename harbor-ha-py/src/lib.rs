@@ -41,7 +41,7 @@ fn load(py: Python<'_>, path: PathBuf) -> PyResult<Topology> {
 fn loads(py: Python<'_>, text: &str) -> PyResult<Topology> {
     guard(|| match py.detach(|| load_str(text)) {
         Ok(doc) => Ok(Topology::new(doc)),
-        Err(d) => Err(validation_error(py, std::slice::from_ref(&*d))),
+        Err(diags) => Err(validation_error(py, &diags)),
     })
 }
 
@@ -56,10 +56,12 @@ fn from_dict(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Topology> {
         // caller, so they are dropped, and validation runs without a source map.
         match py.detach(|| load_str(&json)) {
             Ok(doc) => Ok(Topology::new(Document::from_spec(doc.spec))),
-            Err(mut d) => {
-                d.line = None;
-                d.column = None;
-                Err(validation_error(py, std::slice::from_ref(&*d)))
+            Err(mut diags) => {
+                for d in &mut diags {
+                    d.line = None;
+                    d.column = None;
+                }
+                Err(validation_error(py, &diags))
             }
         }
     })

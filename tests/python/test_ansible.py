@@ -148,4 +148,4 @@ def test_unparsable_topology_fails_with_line_and_column(tmp_path: Path) -> None:
     bad.write_text("version: 1\nsites:\n  - name: a\n    colour: blue\n")
     rc, out, recap = playbook(tmp_path, {"topology": str(bad), "dest": str(tmp_path / "bundle")})
     assert rc != 0 and recap["failed"] == 1, out
-    assert "HA001" in out and "line 4" in out and "unknown field `colour`" in out
+    assert "HA001" in out and "line 4" in out and "unknown key `colour`" in out

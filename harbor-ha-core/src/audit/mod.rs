@@ -69,7 +69,7 @@ pub fn import(tree: &tree::CollectedTree) -> ImportReport {
     let mut diagnostics = written.placeholders;
     match crate::load_str(&written.text) {
         Ok(doc) => diagnostics.extend(doc.validate().diagnostics),
-        Err(d) => diagnostics.push(*d),
+        Err(d) => diagnostics.extend(d),
     }
     diagnostics.sort_by(|a, b| {
         (a.line.unwrap_or(usize::MAX), a.code, &a.path).cmp(&(b.line.unwrap_or(usize::MAX), b.code, &b.path))

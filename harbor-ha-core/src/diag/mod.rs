@@ -6,6 +6,7 @@ mod codes;
 use serde::Serialize;
 
 use crate::source::Span;
+pub(crate) use codes::edit_distance;
 
 pub use codes::{RuleCode, UnknownCode};
 

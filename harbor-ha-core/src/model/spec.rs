@@ -138,6 +138,9 @@ impl<T: SchemaDoc> JsonSchema for Raw<T> {
 }
 
 /// A whole deployment: one or more sites and the replication between them.
+///
+/// YAML merge keys (`<<: *anchor`, `<<: [*a, *b]`) are applied before the file is checked,
+/// and `x-` keys are ignored in every mapping of fixed keys (a place for anchors).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopologySpec {

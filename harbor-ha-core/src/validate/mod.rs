@@ -126,5 +126,35 @@ pub fn resolve_unchecked(spec: &TopologySpec) -> (Option<ValidTopology>, Vec<Dia
 fn check(spec: &TopologySpec, mut ctx: Ctx<'_>) -> (resolve::Resolved, Vec<Diagnostic>) {
     let resolved = resolve::resolve(spec, &mut ctx);
     rules::run(spec, &resolved, &mut ctx);
+    for &i in &resolved.versionless {
+        let found = versionless_site(spec, i, ctx.map);
+        ctx.diags.extend(found);
+    }
     (resolved, ctx.diags)
+}
+
+/// The findings of site `i`, whose Harbor version is unusable (HB001), that hold whichever
+/// supported release it runs: the site is resolved and its rules run once per release
+/// ([`rules::harbor::supported_stand_ins`]), and only what every run finds, word for word,
+/// is kept. A rule that depends on the release (or names it) drops out; every other rule of
+/// the site is reported as if the version were good. The site stays out of the rules
+/// between sites and out of the valid topology.
+fn versionless_site(spec: &TopologySpec, i: usize, map: &SourceMap) -> Vec<Diagnostic> {
+    let raw = &spec.sites[i];
+    let mut common: Option<Vec<Diagnostic>> = None;
+    for v in rules::harbor::supported_stand_ins() {
+        let mut c = Ctx::new(map);
+        if let Some(site) = resolve::resolve_site(i, spec, raw, v, &mut c) {
+            rules::check_site(&site, raw, &mut c);
+        }
+        let kept = match common {
+            None => c.diags,
+            Some(prev) => prev.into_iter().filter(|d| c.diags.contains(d)).collect(),
+        };
+        if kept.is_empty() {
+            return kept;
+        }
+        common = Some(kept);
+    }
+    common.unwrap_or_default()
 }

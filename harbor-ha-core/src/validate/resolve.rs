@@ -2,8 +2,10 @@
 //!
 //! Each section is resolved by its rule family (which reports what does not parse); this
 //! module only composes them, in file order. A value that does not parse is replaced by a
-//! stand-in so that the cross-cutting rules still run. Only an unusable Harbor version or
-//! `external_url` leaves a site unresolved (its version-dependent rules cannot be judged).
+//! stand-in so that the cross-cutting rules still run. An unusable `external_url` leaves a
+//! site unresolved; so does an unusable Harbor version, but then the site's rules still run,
+//! once per supported release, and what every release finds is reported
+//! ([`super::check`]).
 
 use super::rules::{backup, database, harbor, inventory, lb, monitoring, redis, replication, storage};
 use super::{values, Ctx};
@@ -11,11 +13,14 @@ use crate::model::enums::{OsFamily, SiteMode};
 use crate::model::ids::{HostName, HostPath, InterfaceName};
 use crate::model::resolved::{Database, Edge, Harbor, Host, Site, Storage, Topology};
 use crate::model::spec::{SiteSpec, TopologySpec};
+use crate::model::version::Version;
 
 /// Sites (None when unresolvable) and edges.
 pub(crate) struct Resolved {
     pub(crate) sites: Vec<Option<Site>>,
     pub(crate) edges: Vec<Edge>,
+    /// The indexes of the sites whose Harbor version is unusable (HB001).
+    pub(crate) versionless: Vec<usize>,
 }
 
 impl Resolved {
@@ -26,19 +31,39 @@ impl Resolved {
 }
 
 pub(crate) fn resolve(spec: &TopologySpec, ctx: &mut Ctx) -> Resolved {
-    let sites = spec.sites.iter().enumerate().map(|(i, s)| resolve_site(i, spec, s, ctx)).collect();
+    let mut versionless = Vec::new();
+    let sites = spec
+        .sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match harbor::version(ctx, &format!("sites[{i}]"), s) {
+            Some(v) => resolve_site(i, spec, s, v, ctx),
+            None => {
+                versionless.push(i);
+                None
+            }
+        })
+        .collect();
     let edges = spec.replication.iter().enumerate().map(|(i, e)| replication::resolve_edge(i, e, ctx)).collect();
-    Resolved { sites, edges }
+    Resolved { sites, edges, versionless }
 }
 
-fn resolve_site(si: usize, spec: &TopologySpec, s: &SiteSpec, ctx: &mut Ctx) -> Option<Site> {
+/// Site `si` for Harbor `version` (its own, or a stand-in when its own is unusable); `None`
+/// when `external_url` is unusable.
+pub(crate) fn resolve_site(
+    si: usize,
+    spec: &TopologySpec,
+    s: &SiteSpec,
+    version: Version,
+    ctx: &mut Ctx,
+) -> Option<Site> {
     let sp = format!("sites[{si}]");
     let name = inventory::site_name(ctx, &sp, s);
     let site_os = s.os.unwrap_or(OsFamily::Centos7);
     let mode = s.mode.unwrap_or(SiteMode::SharedStorage);
 
-    // Harbor version and URL: blocking when unusable.
-    let version = harbor::version(ctx, &sp, s);
+    // The URL: blocking when unusable.
+    let version = Some(version);
     let url = harbor::external_url(ctx, &sp, &s.harbor.external_url);
     let install_dir = match &s.harbor.install_dir {
         Some(dir) => values::path(ctx, &format!("{sp}.harbor.install_dir"), dir),

@@ -130,7 +130,8 @@ class ValidationError(ValueError):
     """The topology does not parse or has errors; ``.diagnostics`` lists every finding.
 
     Raised by :func:`load`, :func:`loads` and :func:`from_dict` when the input is not a
-    topology (one HA001 with its line and column, or its key path for a dict), and by
+    topology (every structural error at once, each an HA001 with its line and column, or its
+    key path for a dict), and by
     :meth:`Topology.render` when validation or secret resolution finds errors.
     """
 
@@ -306,8 +307,8 @@ class Rule:
 def load(path: str | PathLike[str]) -> Topology:
     """Read and parse a topology file.
 
-    Raises :class:`ValidationError` (one HA001 with line and column) when the text is not a
-    topology, and :class:`OSError` (e.g. :class:`FileNotFoundError`) when it cannot be read.
+    Raises :class:`ValidationError` (every structural error, each an HA001 with line and
+    column) when the text is not a topology, and :class:`OSError` (e.g. :class:`FileNotFoundError`) when it cannot be read.
     """
 
 def loads(text: str) -> Topology:
@@ -317,8 +318,8 @@ def from_dict(data: TopologySpec) -> Topology:
     """Build a topology from plain data (dicts, lists, str, int, float, bool, None).
 
     The data goes through the same model as the YAML file, so a wrong type or an unknown key
-    is the same HA001 with the same key path (and no line or column). Typed as
-    :class:`harbor_ha.spec.TopologySpec`, so that ``mypy --strict`` names a misspelt key
+    is the same HA001 with the same key path (and no line or column); every one at once. Typed
+    as :class:`harbor_ha.spec.TopologySpec`, so that ``mypy --strict`` names a misspelt key
     (data of type ``Any``, e.g. from ``yaml.safe_load``, is accepted as is).
     """
 

@@ -18,6 +18,23 @@ pub(crate) fn harbor_version_supported(v: Version) -> bool {
     (v.major == 1 && v.minor == 10) || (v.major == 2 && v.minor <= 15)
 }
 
+/// Stand-ins for a site whose Harbor version is unusable: every supported minor release, at
+/// patch 0 and at a late patch (a few rules depend on the patch).
+pub(crate) fn supported_stand_ins() -> Vec<Version> {
+    let mut out = Vec::new();
+    for major in 1..=2 {
+        for minor in 0..=99 {
+            for patch in [0, 99] {
+                let v = Version { major, minor, patch: Some(patch) };
+                if harbor_version_supported(v) {
+                    out.push(v);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// HB001: the site's Harbor release, when it is one the product supports.
 pub(in crate::validate) fn version(ctx: &mut Ctx, sp: &str, s: &SiteSpec) -> Option<Version> {
     match s.harbor.version.0.parse::<Version>() {
@@ -27,7 +44,7 @@ pub(in crate::validate) fn version(ctx: &mut Ctx, sp: &str, s: &SiteSpec) -> Opt
                 RuleCode::HB001,
                 format!("{sp}.harbor.version"),
                 format!("site `{}`: Harbor {v} is not supported", s.name),
-                "use Harbor 1.10.x or 2.0 through 2.15",
+                "use Harbor 1.10.x or 2.0 through 2.15 (until then, the site's rules that depend on the release are not checked)",
             );
             None
         }
@@ -36,7 +53,7 @@ pub(in crate::validate) fn version(ctx: &mut Ctx, sp: &str, s: &SiteSpec) -> Opt
                 RuleCode::HB001,
                 format!("{sp}.harbor.version"),
                 format!("site `{}`: `{}` is not a Harbor version", s.name, s.harbor.version.0.escape_debug()),
-                "write the release as a quoted string, e.g. \"2.11.1\" or \"1.10.2\"",
+                "write the release as a quoted string, e.g. \"2.11.1\" or \"1.10.2\" (until then, the site's rules that depend on the release are not checked)",
             );
             None
         }

@@ -16,25 +16,31 @@ pub(super) mod storage;
 
 use super::resolve::Resolved;
 use super::Ctx;
-use crate::model::spec::TopologySpec;
+use crate::model::resolved::Site;
+use crate::model::spec::{SiteSpec, TopologySpec};
 
 pub(crate) fn run(spec: &TopologySpec, resolved: &Resolved, ctx: &mut Ctx) {
     inventory::check_names(spec, ctx);
     for (site, raw) in resolved.sites.iter().zip(&spec.sites) {
         let Some(site) = site else { continue };
-        inventory::check(site, raw, ctx);
-        storage::check(site, raw, ctx);
-        database::check(site, raw, ctx);
-        redis::check(site, raw, ctx);
-        cluster::check(site, raw, ctx);
-        lb::check(site, raw, ctx);
-        harbor::check(site, raw, ctx);
-        replication::check_site(site, raw, ctx);
-        backup::check(site, raw, ctx);
+        check_site(site, raw, ctx);
     }
     storage::check_shared_between_sites(resolved, ctx);
     replication::check_edges(spec, resolved, ctx);
     secrets::check(spec, ctx);
+}
+
+/// The rules of one site.
+pub(crate) fn check_site(site: &Site, raw: &SiteSpec, ctx: &mut Ctx) {
+    inventory::check(site, raw, ctx);
+    storage::check(site, raw, ctx);
+    database::check(site, raw, ctx);
+    redis::check(site, raw, ctx);
+    cluster::check(site, raw, ctx);
+    lb::check(site, raw, ctx);
+    harbor::check(site, raw, ctx);
+    replication::check_site(site, raw, ctx);
+    backup::check(site, raw, ctx);
 }
 
 /// `sites[i]`.
