@@ -116,7 +116,7 @@ impl Manifest {
             self.generator
         );
         for (p, e) in &self.files {
-            let _ = writeln!(s, "# {:04o} {p}\n{}  {p}", e.mode, e.sha256);
+            let _ = writeln!(s, "# {:04o} {}\n{}", e.mode, sum_path(p), sum_line(&e.sha256, p));
         }
         s
     }
@@ -144,11 +144,15 @@ impl Manifest {
                     return Err(bad("a comment that is not `# MODE PATH`"));
                 }
             } else {
-                let (hex, path) = line.split_once("  ").ok_or_else(|| bad("not `SHA256  PATH`"))?;
+                // sha256sum's escaped form: `\HEX  PATH` with `\\`, `\n` and `\r` in PATH.
+                let (escaped, line) = line.strip_prefix('\\').map_or((false, line), |l| (true, l));
+                let (hex, written) = line.split_once("  ").ok_or_else(|| bad("not `SHA256  PATH`"))?;
+                let unescaped = if escaped { unescape_sum_path(written) } else { written.to_string() };
+                let path = unescaped.as_str();
                 if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
                     return Err(bad("not a SHA-256"));
                 }
-                let Some((mode, _)) = mode.take().filter(|(_, p)| *p == path) else {
+                let Some((mode, _)) = mode.take().filter(|(_, p)| *p == written) else {
                     return Err(bad("no `# MODE PATH` line before it"));
                 };
                 if !is_plain_relative(path) {
@@ -162,6 +166,41 @@ impl Manifest {
         }
         Ok(m)
     }
+}
+
+/// `path` as `sha256sum` writes it: `\\`, newline and carriage return escaped.
+fn sum_path(path: &str) -> String {
+    path.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r")
+}
+
+/// A `sha256sum` line: `HEX  PATH`, or `\HEX  ESCAPED` when the path holds a backslash, a
+/// newline or a carriage return (as GNU sha256sum writes and `-c` reads it).
+fn sum_line(hex: &str, path: &str) -> String {
+    let escaped = sum_path(path);
+    if escaped == path {
+        format!("{hex}  {path}")
+    } else {
+        format!("\\{hex}  {escaped}")
+    }
+}
+
+/// The inverse of [`sum_path`].
+fn unescape_sum_path(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some(o) => out.push(o),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// One file of the bundle.
@@ -249,11 +288,24 @@ impl Bundle {
 
     /// Add `hosts/<host>/MANIFEST.sha256` to every host directory: the `sha256sum` lines of
     /// the host's files, paths relative to the host directory (what `deploy.sh` copies to the
-    /// host and its `install.sh` checks there). Call once, after every other file.
+    /// host and its `install.sh` checks there). Call once, after every other file. A host's
+    /// directory is the one holding its `install.sh` (a name is not split at a `/`: names with
+    /// one reach here only from topologies that skipped validation, e.g. the e2e canary's).
     pub fn add_host_manifests(&mut self) {
+        let hosts: Vec<&str> =
+            self.files.keys().filter_map(|p| p.strip_prefix("hosts/")?.strip_suffix("/install.sh")).collect();
         let mut per_host: BTreeMap<String, String> = BTreeMap::new();
         for (p, f) in &self.files {
-            let Some((host, rel)) = p.strip_prefix("hosts/").and_then(|r| r.split_once('/')) else { continue };
+            let Some(r) = p.strip_prefix("hosts/") else { continue };
+            // The longest host directory holding the file.
+            let Some(host) = hosts
+                .iter()
+                .filter(|h| r.len() > h.len() && r.starts_with(**h) && r.as_bytes()[h.len()] == b'/')
+                .max_by_key(|h| h.len())
+            else {
+                continue;
+            };
+            let rel = &r[host.len() + 1..];
             if rel == MANIFEST {
                 continue;
             }
@@ -263,7 +315,7 @@ impl Bundle {
                      # install.sh checks them first (sha256sum --strict --quiet -c {MANIFEST}).\n"
                 )
             });
-            let _ = writeln!(s, "{}  {rel}", sha256_hex(f.content.as_bytes()));
+            let _ = writeln!(s, "{}", sum_line(&sha256_hex(f.content.as_bytes()), rel));
         }
         for (host, text) in per_host {
             self.add(format!("hosts/{host}/{MANIFEST}"), text, 0o644);
@@ -334,6 +386,22 @@ mod tests {
         }
         assert_eq!(dir_mode("secrets/prod"), 0o700);
         assert_eq!(dir_mode("secretsx"), 0o755);
+    }
+
+    #[test]
+    fn manifests_of_hostile_names_stay_in_their_host_and_escape_as_sha256sum_does() {
+        // Only a topology that skipped validation gets here (the e2e canary renders one).
+        let mut b = Bundle::default();
+        b.add("hosts/h$(x /tmp/y)/install.sh", "#!/bin/sh\n", 0o755);
+        b.add("hosts/h$(x /tmp/y)/files/etc/a\nb\\c", "x\n", 0o644);
+        b.add("hosts/h$(x /MANIFEST.sha256", "not a host of its own\n", 0o644);
+        b.add_host_manifests();
+        let host = &b.files["hosts/h$(x /tmp/y)/MANIFEST.sha256"].content;
+        assert!(host.contains(&format!("{}  install.sh\n", sha256_hex(b"#!/bin/sh\n"))), "{host}");
+        assert!(host.contains(&format!("\\{}  files/etc/a\\nb\\\\c\n", sha256_hex(b"x\n"))), "{host}");
+        assert_eq!(b.files["hosts/h$(x /MANIFEST.sha256"].content, "not a host of its own\n");
+        let m = Manifest::of(&b);
+        assert_eq!(Manifest::parse(&m.text()), Ok(m));
     }
 
     #[test]
