@@ -29,6 +29,17 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 
 step "crates (cargo package, verified)"
+# cargo verifies each crate against the others as just packaged (a local registry overlay),
+# but it reuses an extraction of a crate of the same name and version that an earlier run left
+# in the registry's src/ (stale once the sources changed: the verify build then fails on
+# missing items), and a registry crate's build is never redone (a registry version is taken to
+# be immutable). Our crates are not on crates.io: those extractions and builds go first (the
+# workspace's own builds of them are redone by the next cargo build, which is cheap).
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/harbor-ha-core-* \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/harbor-ha-io-* \
+  "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/harbor-ha-cli-* \
+  target/debug/.fingerprint/harbor-ha-core-* target/debug/.fingerprint/harbor-ha-io-* \
+  target/debug/.fingerprint/harbor-ha-cli-*
 cargo package -q --workspace --exclude harbor-ha-py --allow-dirty
 cp target/package/harbor-ha-*.crate "$OUT/"
 
